@@ -1,0 +1,40 @@
+// framepipe: video to model-ready frames and results. Exit codes (DESIGN.md):
+// 0 done, 1 failed, 2 bad usage, 3 input unusable (do not retry), 4 transient (retry).
+#include <cstdio>
+#include <exception>
+#include <map>
+
+#include "commands.hpp"
+#include "framepipe/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"framepipe: exact video frames for machine learning"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "framepipe 0.1.0");
+  std::map<CLI::App*, framepipe::cli::Runner> runners;
+  auto add = [&](framepipe::cli::Runner (*adder)(CLI::App&)) {
+    const size_t before = app.get_subcommands({}).size();
+    framepipe::cli::Runner r = adder(app);
+    runners[app.get_subcommands({})[before]] = std::move(r);
+  };
+  add(&framepipe::cli::add_probe);
+  add(&framepipe::cli::add_index);
+  add(&framepipe::cli::add_frames);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  try {
+    for (auto& [sub, run] : runners)
+      if (sub->parsed()) return run();
+    return 2;
+  } catch (const framepipe::Error& e) {
+    std::fprintf(stderr, "framepipe: %s error: %s\n", framepipe::to_string(e.kind()), e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "framepipe: error: %s\n", e.what());
+    return 1;
+  }
+}

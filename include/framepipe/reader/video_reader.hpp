@@ -1,0 +1,109 @@
+// VideoReader: exact frames of one video stream by index, by time, in batches, or streamed.
+//
+//   framepipe::VideoReader reader("clip.mp4");
+//   framepipe::Frame f = reader.frame(1234);          // RGB, H x W x 3
+//   framepipe::Frame g = reader.frame_at(12.5);       // the frame on screen at 12.5 s
+//   framepipe::Batch b = reader.frames({40, 3, 40});  // returned in the order asked
+//
+// Frame i is the i-th frame `ffmpeg -i X -vsync passthrough` decodes. One reader is not
+// shared between threads; open one per thread (they share nothing).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framepipe/image/geometry.hpp"
+#include "framepipe/image/pixel_format.hpp"
+#include "framepipe/media/frame_index.hpp"
+#include "framepipe/media/media_info.hpp"
+#include "framepipe/reader/frame.hpp"
+
+namespace framepipe {
+
+// A file path, a URL (anything FFmpeg opens: rtsp://, http://, ...), or bytes in memory.
+struct Source {
+  std::string location;
+  std::shared_ptr<const std::vector<uint8_t>> memory;  // set: read from memory
+
+  Source() = default;
+  Source(std::string path_or_url) : location(std::move(path_or_url)) {}  // NOLINT: implicit by design
+  Source(const char* path_or_url) : location(path_or_url) {}             // NOLINT
+  static Source from_bytes(std::vector<uint8_t> bytes, std::string name = "<memory>");
+  bool in_memory() const { return memory != nullptr; }
+  const std::string& name() const { return location; }
+};
+
+enum class IndexMode {
+  Exact,   // scan the packets at open (or load a fresh sidecar); counts are measured
+  Header,  // trust the header at open; counts are estimates until random access needs the
+           // index, which is then built on first use
+};
+
+struct ReaderOptions {
+  ImageOptions image;
+  int threads = 0;            // decoder threads; 0: every core
+  IndexMode index = IndexMode::Exact;
+  bool use_sidecar = true;    // load `<file>.fpidx` when present and fresh
+  int stream = -1;            // video stream index; -1: FFmpeg's best video stream
+  int open_timeout_ms = 10000;  // network sources only
+  int read_timeout_ms = 10000;
+  bool strict = false;        // corrupt packets are fatal instead of counted
+};
+
+class VideoReader {
+ public:
+  explicit VideoReader(const Source& source, const ReaderOptions& options = {});
+  ~VideoReader();
+  VideoReader(VideoReader&&) noexcept;
+  VideoReader& operator=(VideoReader&&) noexcept;
+  VideoReader(const VideoReader&) = delete;
+  VideoReader& operator=(const VideoReader&) = delete;
+
+  const MediaInfo& info() const;
+  // Number of frames: measured with IndexMode::Exact, the header's estimate otherwise.
+  int64_t size() const;
+  bool size_is_exact() const;
+  const FrameIndex& index();  // builds it if the reader was opened with IndexMode::Header
+  const Geometry& geometry() const;  // how source pixels map to output pixels
+  int out_width() const;
+  int out_height() const;
+  int out_channels() const;
+
+  Frame frame(int64_t i);
+  void frame(int64_t i, Frame& out);
+  // Any order, duplicates allowed; returned in the order asked. Decoded in sorted order,
+  // each keyframe group at most once, seeking only where decoding forward costs more.
+  Batch frames(const std::vector<int64_t>& indices);
+  void frames(const std::vector<int64_t>& indices, Batch& out);
+  // Writes into caller memory: N * out_height * out_width * out_channels bytes.
+  void frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out);
+
+  // The frame on screen at t seconds: largest pts with pts_time <= t.
+  Frame frame_at(double seconds);
+  Batch frames_at(const std::vector<double>& seconds);
+  int64_t index_at(double seconds);  // throws OutOfRangeError outside [first pts, end]
+
+  // Frames start, start+step, ... < stop (Python slice rules for negatives are the binding's).
+  Batch range(int64_t start, int64_t stop, int64_t step = 1);
+
+  // Streaming: seek(i) then next() returns frame i, i+1, ... in bounded memory.
+  void seek(int64_t i);
+  bool next(Frame& out);  // false at the end
+
+  // Damage met so far: packets the decoder rejected and frames flagged corrupt.
+  int64_t corrupt_packets() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Opens, scans (unless header_only) and describes every stream.
+MediaInfo probe(const Source& source, bool header_only = false);
+
+// Scans `path` and writes its sidecar index `<path>.fpidx`; later opens load it while fresh.
+FrameIndex write_index_sidecar(const std::string& path, int stream = -1);
+
+}  // namespace framepipe

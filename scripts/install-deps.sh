@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages framepipe needs, and only those that are missing.
+# Idempotent: silent when everything is present; runs `apt-get update` once per call
+# only when something must be installed.
+#   scripts/install-deps.sh            build + test dependencies
+#   scripts/install-deps.sh bench      also the peers the benchmarks compare against
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake pkg-config ccache
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev
+  libopencv-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
+  ffmpeg            # the CLI makes test media and references; the product never calls it
+)
+bench_pkgs=(python3-numpy python3-av python3-opencv time)
+
+pkgs=("${build_pkgs[@]}")
+[ "${1:-}" = bench ] && pkgs+=("${bench_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo=sudo
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

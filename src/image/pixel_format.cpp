@@ -1,0 +1,64 @@
+#include "framepipe/image/pixel_format.hpp"
+
+#include <array>
+#include <utility>
+
+#include "framepipe/error.hpp"
+
+namespace framepipe {
+
+namespace {
+template <class E, size_t N>
+E parse_enum(std::string_view s, const std::array<std::pair<const char*, E>, N>& names, const char* what) {
+  std::string choices;
+  for (const auto& [name, value] : names) {
+    if (s == name) return value;
+    choices += choices.empty() ? "" : ", ";
+    choices += name;
+  }
+  throw ConfigError("unknown " + std::string(what) + " '" + std::string(s) + "' (one of: " + choices + ")");
+}
+template <class E, size_t N>
+const char* enum_name(E v, const std::array<std::pair<const char*, E>, N>& names) {
+  for (const auto& [name, value] : names)
+    if (value == v) return name;
+  return "?";
+}
+
+constexpr std::array<std::pair<const char*, PixelFormat>, 3> kPix{
+    {{"rgb", PixelFormat::Rgb}, {"bgr", PixelFormat::Bgr}, {"gray", PixelFormat::Gray}}};
+constexpr std::array<std::pair<const char*, ColorMatrix>, 6> kMatrix{{{"auto", ColorMatrix::Auto},
+                                                                       {"bt601", ColorMatrix::Bt601},
+                                                                       {"bt709", ColorMatrix::Bt709},
+                                                                       {"bt2020", ColorMatrix::Bt2020},
+                                                                       {"smpte240m", ColorMatrix::Smpte240m},
+                                                                       {"fcc", ColorMatrix::Fcc}}};
+constexpr std::array<std::pair<const char*, ColorRange>, 3> kRange{
+    {{"auto", ColorRange::Auto}, {"tv", ColorRange::Limited}, {"pc", ColorRange::Full}}};
+constexpr std::array<std::pair<const char*, ResizeMode>, 4> kResize{{{"stretch", ResizeMode::Stretch},
+                                                                      {"letterbox", ResizeMode::Letterbox},
+                                                                      {"crop", ResizeMode::Crop},
+                                                                      {"short", ResizeMode::Short}}};
+constexpr std::array<std::pair<const char*, Interpolation>, 5> kInterp{{{"bilinear", Interpolation::Bilinear},
+                                                                         {"bicubic", Interpolation::Bicubic},
+                                                                         {"area", Interpolation::Area},
+                                                                         {"lanczos", Interpolation::Lanczos},
+                                                                         {"nearest", Interpolation::Nearest}}};
+}  // namespace
+
+PixelFormat parse_pixel_format(std::string_view s) { return parse_enum(s, kPix, "pixel format"); }
+ColorMatrix parse_color_matrix(std::string_view s) { return parse_enum(s, kMatrix, "colour matrix"); }
+ColorRange parse_color_range(std::string_view s) {
+  if (s == "limited" || s == "mpeg") return ColorRange::Limited;
+  if (s == "full" || s == "jpeg") return ColorRange::Full;
+  return parse_enum(s, kRange, "colour range");
+}
+ResizeMode parse_resize_mode(std::string_view s) { return parse_enum(s, kResize, "resize mode"); }
+Interpolation parse_interpolation(std::string_view s) { return parse_enum(s, kInterp, "interpolation"); }
+const char* to_string(PixelFormat p) { return enum_name(p, kPix); }
+const char* to_string(ColorMatrix m) { return enum_name(m, kMatrix); }
+const char* to_string(ColorRange r) { return enum_name(r, kRange); }
+const char* to_string(ResizeMode m) { return enum_name(m, kResize); }
+const char* to_string(Interpolation i) { return enum_name(i, kInterp); }
+
+}  // namespace framepipe

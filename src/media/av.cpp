@@ -1,0 +1,89 @@
+#include "media/av.hpp"
+
+extern "C" {
+#include <libavutil/display.h>
+#include <libavutil/pixdesc.h>
+}
+
+#include <cmath>
+#include <cstdlib>
+#include <mutex>
+
+namespace framepipe::av {
+
+FramePtr make_frame() {
+  FramePtr f(av_frame_alloc());
+  if (!f) throw Error(ErrorKind::Internal, "out of memory allocating an AVFrame");
+  return f;
+}
+
+PacketPtr make_packet() {
+  PacketPtr p(av_packet_alloc());
+  if (!p) throw Error(ErrorKind::Internal, "out of memory allocating an AVPacket");
+  return p;
+}
+
+IOContext make_memory_io(int buffer_size, void* opaque, int (*read)(void*, uint8_t*, int),
+                         int64_t (*seek)(void*, int64_t, int)) {
+  auto* buffer = static_cast<uint8_t*>(av_malloc(static_cast<size_t>(buffer_size)));
+  if (!buffer) throw Error(ErrorKind::Internal, "out of memory allocating an IO buffer");
+  AVIOContext* io = avio_alloc_context(buffer, buffer_size, 0, opaque, read, nullptr, seek);
+  if (!io) {
+    av_free(buffer);
+    throw Error(ErrorKind::Internal, "out of memory allocating an IO context");
+  }
+  return IOContext(io);
+}
+
+std::string error_text(int errnum) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
+  if (av_strerror(errnum, buf, sizeof buf) < 0) return "unknown FFmpeg error " + std::to_string(errnum);
+  return buf;
+}
+
+void throw_error(ErrorKind kind, int errnum, const std::string& what, const std::string& input) {
+  std::string msg = what + " '" + input + "': " + error_text(errnum);
+  switch (kind) {
+    case ErrorKind::Open: throw OpenError(msg);
+    case ErrorKind::Decode: throw DecodeError(msg);
+    case ErrorKind::Unsupported: throw UnsupportedError(msg);
+    case ErrorKind::Io: throw IoError(msg);
+    case ErrorKind::Transient: throw TransientError(msg);
+    default: throw Error(kind, msg);
+  }
+}
+
+int display_rotation_clockwise(const AVStream* stream) {
+  // FFmpeg 5.1: the display matrix is stream side data (6.1 moves it to codecpar).
+  const uint8_t* data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, nullptr);
+  if (!data) return 0;
+  double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(data));
+  if (std::isnan(ccw)) return 0;
+  // av_display_rotation_get gives the counter-clockwise angle; report it clockwise, in [0, 360).
+  long cw = std::lround(-ccw) % 360;
+  if (cw < 0) cw += 360;
+  return static_cast<int>(cw);
+}
+
+static const char* or_unknown(const char* s) { return s ? s : "unknown"; }
+const char* color_space_name(AVColorSpace v) { return or_unknown(av_color_space_name(v)); }
+const char* color_range_name(AVColorRange v) { return or_unknown(av_color_range_name(v)); }
+const char* color_primaries_name(AVColorPrimaries v) { return or_unknown(av_color_primaries_name(v)); }
+const char* color_transfer_name(AVColorTransferCharacteristic v) { return or_unknown(av_color_transfer_name(v)); }
+
+int channel_count(const AVCodecParameters* par) { return par->ch_layout.nb_channels; }
+
+std::string channel_layout_name(const AVCodecParameters* par) {
+  char buf[128] = {0};
+  if (av_channel_layout_describe(&par->ch_layout, buf, sizeof buf) < 0) return "unknown";
+  return buf;
+}
+
+void init_logging() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (!std::getenv("FRAMEPIPE_AV_LOG")) av_log_set_level(AV_LOG_QUIET);
+  });
+}
+
+}  // namespace framepipe::av

@@ -1,0 +1,105 @@
+// The one place that owns libav* lifetimes. Every libav object framepipe holds is one of
+// these unique_ptrs; nothing else calls an av_*_free function. Also: FFmpeg error codes to
+// framepipe exceptions, with av_strerror text, what was being done, and to which input.
+#pragma once
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libavutil/frame.h>
+#include <libswscale/swscale.h>
+}
+
+#include <memory>
+#include <string>
+
+#include "framepipe/error.hpp"
+
+namespace framepipe::av {
+
+struct FormatInputDeleter {
+  void operator()(AVFormatContext* p) const { avformat_close_input(&p); }
+};
+struct FormatAllocDeleter {  // a context not (yet) opened by avformat_open_input
+  void operator()(AVFormatContext* p) const { avformat_free_context(p); }
+};
+struct CodecContextDeleter {
+  void operator()(AVCodecContext* p) const { avcodec_free_context(&p); }
+};
+struct FrameDeleter {
+  void operator()(AVFrame* p) const { av_frame_free(&p); }
+};
+struct PacketDeleter {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+struct SwsDeleter {
+  void operator()(SwsContext* p) const { sws_freeContext(p); }
+};
+// A custom AVIOContext owns its buffer separately (FFmpeg may have replaced it).
+struct IOContextDeleter {
+  void operator()(AVIOContext* p) const {
+    if (p) av_freep(&p->buffer);
+    avio_context_free(&p);
+  }
+};
+struct DictionaryDeleter {
+  void operator()(AVDictionary* p) const { av_dict_free(&p); }
+};
+
+struct AvFreeDeleter {
+  void operator()(void* p) const { av_free(p); }
+};
+using AlignedBytes = std::unique_ptr<uint8_t, AvFreeDeleter>;  // av_malloc'd, SIMD-aligned
+using FormatInput = std::unique_ptr<AVFormatContext, FormatInputDeleter>;
+using FormatAlloc = std::unique_ptr<AVFormatContext, FormatAllocDeleter>;
+using Dictionary = std::unique_ptr<AVDictionary, DictionaryDeleter>;
+using CodecContext = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
+using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
+using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
+using SwsPtr = std::unique_ptr<SwsContext, SwsDeleter>;
+using IOContext = std::unique_ptr<AVIOContext, IOContextDeleter>;
+
+FramePtr make_frame();
+// A read-only custom IO context over callbacks, with its buffer.
+IOContext make_memory_io(int buffer_size, void* opaque, int (*read)(void*, uint8_t*, int),
+                         int64_t (*seek)(void*, int64_t, int));
+PacketPtr make_packet();
+
+// Unrefs a packet when the scope ends, whatever path leaves it.
+class ScopedPacketUnref {
+ public:
+  explicit ScopedPacketUnref(AVPacket* p) : p_(p) {}
+  ~ScopedPacketUnref() { av_packet_unref(p_); }
+  ScopedPacketUnref(const ScopedPacketUnref&) = delete;
+  ScopedPacketUnref& operator=(const ScopedPacketUnref&) = delete;
+
+ private:
+  AVPacket* p_;
+};
+
+std::string error_text(int errnum);
+
+// Throws an exception of `kind` reading "<what> '<input>': <av_strerror text>".
+[[noreturn]] void throw_error(ErrorKind kind, int errnum, const std::string& what,
+                              const std::string& input);
+
+// Returns ret when >= 0, throws otherwise.
+inline int check(int ret, ErrorKind kind, const std::string& what, const std::string& input) {
+  if (ret < 0) throw_error(kind, ret, what, input);
+  return ret;
+}
+
+// FFmpeg version differences live behind these helpers.
+int display_rotation_clockwise(const AVStream* stream);  // 0, 90, 180, 270 (or any angle)
+const char* color_space_name(AVColorSpace v);
+const char* color_range_name(AVColorRange v);
+const char* color_primaries_name(AVColorPrimaries v);
+const char* color_transfer_name(AVColorTransferCharacteristic v);
+int channel_count(const AVCodecParameters* par);
+std::string channel_layout_name(const AVCodecParameters* par);
+
+// Quiets libav's own logging unless FRAMEPIPE_AV_LOG is set (errors reach users as exceptions).
+void init_logging();
+
+}  // namespace framepipe::av

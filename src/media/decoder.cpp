@@ -1,0 +1,81 @@
+#include "media/decoder.hpp"
+
+#include <string>
+
+namespace framepipe {
+
+Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
+    : demuxer_(demuxer), options_(options), packet_(av::make_packet()) {
+  AVStream* st = demuxer.video_stream();
+  const AVCodec* codec = avcodec_find_decoder(st->codecpar->codec_id);
+  if (!codec)
+    throw UnsupportedError("no decoder for codec '" + std::string(avcodec_get_name(st->codecpar->codec_id)) +
+                           "' of '" + demuxer.name() + "'");
+  ctx_.reset(avcodec_alloc_context3(codec));
+  if (!ctx_) throw Error(ErrorKind::Internal, "out of memory creating a decoder for '" + demuxer.name() + "'");
+  av::check(avcodec_parameters_to_context(ctx_.get(), st->codecpar), ErrorKind::Open,
+            "cannot configure the decoder for", demuxer.name());
+  ctx_->pkt_timebase = st->time_base;
+  ctx_->thread_count = options.threads;  // 0 = auto: one per core (+1 for frame threads)
+  ctx_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  av::check(avcodec_open2(ctx_.get(), codec, nullptr), ErrorKind::Unsupported,
+            "cannot open the " + std::string(codec->name) + " decoder for", demuxer.name());
+}
+
+void Decoder::flush() {
+  avcodec_flush_buffers(ctx_.get());
+  draining_ = false;
+  finished_ = false;
+}
+
+bool Decoder::next(AVFrame* frame) {
+  av_frame_unref(frame);
+  if (finished_) return false;
+  for (;;) {
+    int ret = avcodec_receive_frame(ctx_.get(), frame);
+    if (ret >= 0) {
+      if ((frame->flags & AV_FRAME_FLAG_CORRUPT) || frame->decode_error_flags) {
+        ++corrupt_frames_;
+        if (options_.strict)
+          throw DecodeError("corrupt frame at pts " + std::to_string(frame_timestamp(frame)) + " in '" +
+                            demuxer_.name() + "' (strict mode)");
+      }
+      return true;
+    }
+    if (ret == AVERROR_EOF) {
+      finished_ = true;
+      return false;
+    }
+    if (ret != AVERROR(EAGAIN)) {
+      // The decoder rejected what it had: count it and go on with the next packet.
+      ++corrupt_packets_;
+      if (options_.strict) av::throw_error(ErrorKind::Decode, ret, "decoding", demuxer_.name());
+    }
+    if (draining_) {
+      // Draining never asks for input; a decoder that does has nothing more to give.
+      finished_ = true;
+      return false;
+    }
+    if (!demuxer_.read_video(packet_.get())) {
+      draining_ = true;
+      avcodec_send_packet(ctx_.get(), nullptr);
+      continue;
+    }
+    av::ScopedPacketUnref unref(packet_.get());
+    // Empty packets (AVI "drop frame" placeholders) carry nothing; sending one would read as
+    // a flush request.
+    if (packet_->size == 0) continue;
+    ret = avcodec_send_packet(ctx_.get(), packet_.get());
+    if (ret < 0 && ret != AVERROR_EOF) {
+      ++corrupt_packets_;
+      if (options_.strict) av::throw_error(ErrorKind::Decode, ret, "decoding", demuxer_.name());
+    }
+  }
+}
+
+int64_t frame_timestamp(const AVFrame* f) { return f->best_effort_timestamp; }
+int64_t frame_duration(const AVFrame* f) { return f->pkt_duration; }  // AVFrame.duration from 6.0
+int64_t frame_packet_pos(const AVFrame* f) { return f->pkt_pos; }
+bool frame_is_key(const AVFrame* f) { return f->key_frame != 0; }
+
+}  // namespace framepipe

@@ -1,0 +1,47 @@
+// Decoder: the send/receive loop, written once. Pulls packets from a Demuxer as it needs
+// them, drains every frame a packet yields (never one frame per packet assumed), flushes at
+// the end, and counts damage instead of stopping (unless strict).
+#pragma once
+
+#include <cstdint>
+
+#include "media/av.hpp"
+#include "media/demuxer.hpp"
+
+namespace framepipe {
+
+struct DecoderOptions {
+  int threads = 0;      // 0: every core
+  bool strict = false;  // a corrupt packet or frame is a DecodeError
+};
+
+class Decoder {
+ public:
+  Decoder(Demuxer& demuxer, const DecoderOptions& options);
+
+  // The next frame in presentation order into `frame` (unreferenced first); false at the end.
+  bool next(AVFrame* frame);
+  // Forget buffered frames and the end-of-stream state; call after every seek.
+  void flush();
+  AVCodecContext* context() const { return ctx_.get(); }
+  int64_t corrupt_packets() const { return corrupt_packets_; }
+  int64_t corrupt_frames() const { return corrupt_frames_; }
+
+ private:
+  Demuxer& demuxer_;
+  DecoderOptions options_;
+  av::CodecContext ctx_;
+  av::PacketPtr packet_;
+  bool draining_ = false;
+  bool finished_ = false;
+  int64_t corrupt_packets_ = 0;
+  int64_t corrupt_frames_ = 0;
+};
+
+// FFmpeg-version helpers for frame fields that moved between releases.
+int64_t frame_timestamp(const AVFrame* f);  // best-effort pts (AV_NOPTS_VALUE if none)
+int64_t frame_duration(const AVFrame* f);
+int64_t frame_packet_pos(const AVFrame* f);
+bool frame_is_key(const AVFrame* f);
+
+}  // namespace framepipe

@@ -1,0 +1,149 @@
+#include "media/demuxer.hpp"
+
+#include <cstring>
+#include <mutex>
+
+namespace framepipe {
+
+namespace {
+constexpr int kIoBufferSize = 1 << 16;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+bool is_network_location(const std::string& location) {
+  auto p = location.find("://");
+  if (p == std::string::npos) return false;
+  return location.compare(0, p, "file") != 0;
+}
+
+int Demuxer::read_memory(void* opaque, uint8_t* buf, int size) {
+  auto* m = static_cast<MemoryInput*>(opaque);
+  const auto total = static_cast<int64_t>(m->bytes->size());
+  const int64_t left = total - m->pos;
+  if (left <= 0) return AVERROR_EOF;
+  const int n = static_cast<int>(std::min<int64_t>(left, size));
+  std::memcpy(buf, m->bytes->data() + m->pos, static_cast<size_t>(n));
+  m->pos += n;
+  return n;
+}
+
+int64_t Demuxer::seek_memory(void* opaque, int64_t offset, int whence) {
+  auto* m = static_cast<MemoryInput*>(opaque);
+  const auto total = static_cast<int64_t>(m->bytes->size());
+  whence &= ~AVSEEK_FORCE;
+  int64_t target;
+  switch (whence) {
+    case AVSEEK_SIZE: return total;
+    case SEEK_SET: target = offset; break;
+    case SEEK_CUR: target = m->pos + offset; break;
+    case SEEK_END: target = total + offset; break;
+    default: return AVERROR(EINVAL);
+  }
+  if (target < 0 || target > total) return AVERROR(EINVAL);
+  m->pos = target;
+  return target;
+}
+
+int Demuxer::interrupt(void* opaque) {
+  auto* self = static_cast<Demuxer*>(opaque);
+  const int64_t deadline = self->deadline_ns_.load(std::memory_order_relaxed);
+  return deadline != 0 && now_ns() > deadline ? 1 : 0;
+}
+
+void Demuxer::arm_deadline(int ms) {
+  deadline_ns_.store(ms > 0 ? now_ns() + int64_t{ms} * 1000000 : 0, std::memory_order_relaxed);
+}
+
+Demuxer::Demuxer(const Source& source, const DemuxerOptions& options)
+    : source_(source), options_(options) {
+  av::init_logging();
+  const bool network = is_network_location(source.location) && !source.in_memory();
+  if (network) {
+    static std::once_flag net_once;
+    std::call_once(net_once, [] { avformat_network_init(); });
+  }
+
+  av::FormatAlloc ctx(avformat_alloc_context());
+  if (!ctx) throw Error(ErrorKind::Internal, "out of memory opening '" + source.name() + "'");
+  ctx->interrupt_callback.callback = &Demuxer::interrupt;
+  ctx->interrupt_callback.opaque = this;
+
+  if (source.in_memory()) {
+    if (source.memory->empty())
+      throw OpenError("cannot open '" + source.name() + "': the buffer is empty");
+    memory_ = std::make_unique<MemoryInput>(MemoryInput{source.memory, 0});
+    io_ = av::make_memory_io(kIoBufferSize, memory_.get(), &Demuxer::read_memory, &Demuxer::seek_memory);
+    ctx->pb = io_.get();
+    ctx->flags |= AVFMT_FLAG_CUSTOM_IO;
+  }
+
+  AVDictionary* opts = nullptr;
+  if (network) {
+    // Protocol-level timeouts as a second line behind the interrupt callback.
+    const std::string us = std::to_string(int64_t{options.read_timeout_ms} * 1000);
+    av_dict_set(&opts, "rw_timeout", us.c_str(), 0);
+  }
+  arm_deadline(network ? options.open_timeout_ms : 0);
+  // avformat_open_input frees the context on failure (never a custom pb), so hand it over.
+  AVFormatContext* raw = ctx.release();
+  int ret = avformat_open_input(&raw, source.in_memory() ? nullptr : source.location.c_str(), nullptr, &opts);
+  av::Dictionary leftover(opts);
+  if (ret < 0) {
+    const bool transient = network && (ret == AVERROR_EXIT || ret == AVERROR(ETIMEDOUT) ||
+                                       ret == AVERROR(ECONNREFUSED) || ret == AVERROR(EIO));
+    av::throw_error(transient ? ErrorKind::Transient : ErrorKind::Open, ret, "cannot open", source.name());
+  }
+  fmt_.reset(raw);
+
+  ret = avformat_find_stream_info(fmt_.get(), nullptr);
+  if (ret < 0) av::throw_error(network ? ErrorKind::Transient : ErrorKind::Open, ret,
+                               "cannot read stream information from", source.name());
+  arm_deadline(0);
+
+  if (options.stream >= 0) {
+    if (options.stream >= static_cast<int>(fmt_->nb_streams) ||
+        fmt_->streams[options.stream]->codecpar->codec_type != AVMEDIA_TYPE_VIDEO)
+      throw OpenError("'" + source.name() + "' has no video stream " + std::to_string(options.stream));
+    video_index_ = options.stream;
+  } else {
+    ret = av_find_best_stream(fmt_.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+    video_index_ = ret >= 0 ? ret : -1;
+  }
+  if (video_index_ < 0 && options.require_video)
+    throw OpenError("'" + source.name() + "' has no video stream");
+  // Do not let the demuxer hand us packets of streams we never look at.
+  for (unsigned i = 0; i < fmt_->nb_streams; ++i)
+    if (static_cast<int>(i) != video_index_) fmt_->streams[i]->discard = AVDISCARD_ALL;
+}
+
+Demuxer::~Demuxer() = default;
+
+bool Demuxer::read_video(AVPacket* packet) {
+  const bool network = is_network_location(source_.location) && !source_.in_memory();
+  for (;;) {
+    arm_deadline(network ? options_.read_timeout_ms : 0);
+    int ret = av_read_frame(fmt_.get(), packet);
+    if (ret == AVERROR_EOF) return false;
+    if (ret < 0) {
+      if (network) av::throw_error(ErrorKind::Transient, ret, "reading from", source_.name());
+      return false;  // a damaged or truncated file ends where it can no longer be read
+    }
+    at_start_ = false;
+    if (packet->stream_index == video_index_) return true;
+    av_packet_unref(packet);
+  }
+}
+
+bool Demuxer::seek(int64_t ts) {
+  int ret = av_seek_frame(fmt_.get(), video_index_, ts, AVSEEK_FLAG_BACKWARD);
+  if (ret < 0) return false;
+  at_start_ = false;
+  return true;
+}
+
+}  // namespace framepipe

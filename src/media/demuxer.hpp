@@ -1,0 +1,67 @@
+// Demuxer: opens a path, URL or bytes in memory and reads packets of the chosen video stream.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "framepipe/reader/video_reader.hpp"
+#include "media/av.hpp"
+
+namespace framepipe {
+
+struct DemuxerOptions {
+  int stream = -1;            // -1: best video stream
+  int open_timeout_ms = 10000;
+  int read_timeout_ms = 10000;
+  bool require_video = true;  // throw OpenError when there is no video stream
+};
+
+bool is_network_location(const std::string& location);
+
+class Demuxer {
+ public:
+  Demuxer(const Source& source, const DemuxerOptions& options);
+  ~Demuxer();
+  Demuxer(const Demuxer&) = delete;
+  Demuxer& operator=(const Demuxer&) = delete;
+
+  AVFormatContext* format() const { return fmt_.get(); }
+  int video_index() const { return video_index_; }
+  AVStream* video_stream() const { return video_index_ >= 0 ? fmt_->streams[video_index_] : nullptr; }
+  const std::string& name() const { return source_.name(); }
+  const Source& source() const { return source_; }
+
+  // Next packet of the video stream; false at the end of the input. A read error in the
+  // middle of a network stream is a TransientError; elsewhere the input ends there.
+  bool read_video(AVPacket* packet);
+  // Seeks the video stream to the last keyframe at or before `ts` (stream time base).
+  // Returns false where the input cannot seek there.
+  bool seek(int64_t ts);
+  bool at_start() const { return at_start_; }
+
+ private:
+  struct MemoryInput {
+    std::shared_ptr<const std::vector<uint8_t>> bytes;
+    int64_t pos = 0;
+  };
+  static int read_memory(void* opaque, uint8_t* buf, int size);
+  static int64_t seek_memory(void* opaque, int64_t offset, int whence);
+  static int interrupt(void* opaque);
+  void arm_deadline(int ms);
+
+  Source source_;
+  DemuxerOptions options_;
+  std::atomic<int64_t> deadline_ns_{0};  // 0: no deadline
+  // Declaration order is teardown order reversed: the format context goes first, then the
+  // custom IO context it read from, then the memory behind that.
+  std::unique_ptr<MemoryInput> memory_;
+  av::IOContext io_;
+  av::FormatInput fmt_;
+  int video_index_ = -1;
+  bool at_start_ = true;
+};
+
+}  // namespace framepipe

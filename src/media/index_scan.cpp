@@ -1,0 +1,71 @@
+#include "media/index_scan.hpp"
+
+#include <algorithm>
+
+#include "media/decoder.hpp"
+#include "media/demuxer.hpp"
+
+namespace framepipe {
+
+namespace {
+
+Rational rational(AVRational r) { return Rational{r.num, r.den}; }
+
+// Frames are what the decoder outputs, in output order, stamped the way ffprobe stamps them
+// (best-effort timestamp).
+FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options) {
+  Demuxer demuxer(source, DemuxerOptions{options.stream});
+  Decoder decoder(demuxer, DecoderOptions{options.threads, false});
+  auto frame = av::make_frame();
+  std::vector<FrameEntry> frames;
+  while (decoder.next(frame.get())) {
+    FrameEntry e;
+    e.pts = frame_timestamp(frame.get());
+    if (e.pts == AV_NOPTS_VALUE) {
+      const FrameEntry* prev = frames.empty() ? nullptr : &frames.back();
+      e.pts = prev ? prev->pts + std::max<int64_t>(prev->duration, 1) : 0;
+    }
+    e.dts = frame->pkt_dts == AV_NOPTS_VALUE ? INT64_MIN : frame->pkt_dts;
+    e.pos = frame_packet_pos(frame.get());
+    e.duration = frame_duration(frame.get());
+    e.keyframe = frame_is_key(frame.get());
+    frames.push_back(e);
+  }
+  return FrameIndex(demuxer.video_index(), rational(demuxer.video_stream()->time_base),
+                    FrameIndex::Method::Decode, std::move(frames));
+}
+
+}  // namespace
+
+FrameIndex scan_frame_index(const Source& source, const ScanOptions& options) {
+  Demuxer demuxer(source, DemuxerOptions{options.stream});
+  AVStream* st = demuxer.video_stream();
+  auto packet = av::make_packet();
+  std::vector<FrameEntry> frames;
+  bool missing_pts = false;
+  while (demuxer.read_video(packet.get())) {
+    av::ScopedPacketUnref unref(packet.get());
+    // Empty packets decode to nothing; discard-flagged ones (edit-list preroll) are decoded
+    // for reference but never output.
+    if (packet->size == 0 || (packet->flags & AV_PKT_FLAG_DISCARD)) continue;
+    FrameEntry e;
+    e.pts = packet->pts;
+    e.dts = packet->dts == AV_NOPTS_VALUE ? INT64_MIN : packet->dts;
+    e.pos = packet->pos;
+    e.duration = packet->duration;
+    e.keyframe = (packet->flags & AV_PKT_FLAG_KEY) != 0;
+    if (e.pts == AV_NOPTS_VALUE) {
+      missing_pts = true;
+      e.pts = packet->dts;  // right only without reordering, checked below
+    }
+    frames.push_back(e);
+  }
+  const bool reorders = st->codecpar->video_delay > 0;
+  const bool dts_missing = std::any_of(frames.begin(), frames.end(),
+                                       [](const FrameEntry& e) { return e.pts == AV_NOPTS_VALUE; });
+  if (missing_pts && (reorders || dts_missing)) return scan_by_decoding(source, options);
+  std::stable_sort(frames.begin(), frames.end(), [](const FrameEntry& a, const FrameEntry& b) { return a.pts < b.pts; });
+  return FrameIndex(demuxer.video_index(), rational(st->time_base), FrameIndex::Method::Packets, std::move(frames));
+}
+
+}  // namespace framepipe

@@ -1,0 +1,419 @@
+#include "framepipe/reader/video_reader.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <optional>
+#include <sstream>
+
+#include "image/pixel_converter.hpp"
+#include "media/decoder.hpp"
+#include "media/demuxer.hpp"
+#include "media/describe.hpp"
+#include "media/index_scan.hpp"
+
+extern "C" {
+#include <libavutil/pixdesc.h>
+}
+
+namespace framepipe {
+
+Source Source::from_bytes(std::vector<uint8_t> bytes, std::string name) {
+  Source s;
+  s.location = std::move(name);
+  s.memory = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+  return s;
+}
+
+namespace {
+
+std::string fmt_seconds(double t) {
+  std::ostringstream os;
+  os.precision(6);
+  os << std::fixed << t;
+  return os.str();
+}
+
+bool sidecar_allowed(const Source& s) { return !s.in_memory() && !is_network_location(s.location); }
+
+std::optional<FrameIndex> load_sidecar(const Source& s, int stream) {
+  if (!sidecar_allowed(s)) return std::nullopt;
+  auto stamp = FileStamp::of(s.location);
+  if (!stamp) return std::nullopt;
+  auto idx = FrameIndex::load(FrameIndex::sidecar_path(s.location), *stamp);
+  if (idx && stream >= 0 && idx->stream_index() != stream) return std::nullopt;
+  return idx;
+}
+
+void fill_color_used(VideoStreamInfo& v, AVColorSpace space, AVColorRange range, AVPixelFormat fmt,
+                     const ImageOptions& opt) {
+  if (v.index < 0) return;
+  v.color_matrix_used = to_string(resolve_matrix(space, v.height, opt.matrix));
+  v.color_range_used = to_string(resolve_range(range, fmt, opt.range));
+}
+
+}  // namespace
+
+struct VideoReader::Impl {
+  Source source;
+  ReaderOptions opt;
+  std::unique_ptr<Demuxer> demux;
+  std::unique_ptr<Decoder> dec;
+  av::FramePtr cur = av::make_frame();
+  bool have_cur = false;      // cur holds a decoded frame
+  bool cursor_known = false;  // and we know its index
+  int64_t cursor = -1;
+  std::optional<FrameIndex> index;
+  MediaInfo info;
+  Geometry geom;
+  PixelConverter conv;
+  int64_t stream_pos = 0;     // next frame next() returns
+  int64_t corrupt_before_reopen = 0;
+
+  Impl(const Source& s, const ReaderOptions& o) : source(s), opt(o) {
+    if (opt.threads < 0) throw ConfigError("threads must be >= 0, got " + std::to_string(opt.threads));
+    open_stream();
+    if (opt.index == IndexMode::Exact && is_network_location(source.location) && !source.in_memory())
+      opt.index = IndexMode::Header;  // a live stream has no end to scan to
+    if (opt.index == IndexMode::Exact) ensure_index();
+    refresh_info();
+    const AVCodecParameters* par = demux->video_stream()->codecpar;
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(par->format));
+    const int ax = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) ? 1 << d->log2_chroma_w : 1;
+    const int ay = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) ? 1 << d->log2_chroma_h : 1;
+    geom = make_geometry(par->width, par->height, opt.image, ax, ay);
+  }
+
+  void open_stream() {
+    if (dec) corrupt_before_reopen += dec->corrupt_packets() + dec->corrupt_frames();
+    dec.reset();
+    demux = std::make_unique<Demuxer>(
+        source, DemuxerOptions{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true});
+    dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict});
+    have_cur = cursor_known = false;
+    cursor = -1;
+  }
+
+  void ensure_index() {
+    if (index) return;
+    if (opt.use_sidecar) index = load_sidecar(source, demux->video_index());
+    if (!index) {
+      index = scan_frame_index(source, ScanOptions{demux->video_index(), opt.threads});
+      // A sidecar that exists but is stale is rewritten; none is created unasked.
+      if (opt.use_sidecar && sidecar_allowed(source)) {
+        const std::string path = FrameIndex::sidecar_path(source.location);
+        auto stamp = FileStamp::of(source.location);
+        if (stamp && FileStamp::of(path)) {
+          try {
+            index->save(path, *stamp);
+          } catch (const IoError&) {
+            // Read-only folder: the index still serves this reader.
+          }
+        }
+      }
+    }
+    if (!info.source.empty()) refresh_info();
+  }
+
+  void refresh_info() {
+    info = describe(*demux, index ? &*index : nullptr);
+    const AVCodecParameters* par = demux->video_stream()->codecpar;
+    fill_color_used(info.video, par->color_space, par->color_range, static_cast<AVPixelFormat>(par->format),
+                    opt.image);
+  }
+
+  int64_t size() const {
+    if (index) return index->size();
+    const VideoStreamInfo& v = info.video;
+    if (v.frames_header > 0) return v.frames_header;
+    return static_cast<int64_t>(std::llround(v.duration * v.fps));
+  }
+
+  void check_index(int64_t i) {
+    ensure_index();
+    if (i < 0 || i >= index->size())
+      throw OutOfRangeError("frame " + std::to_string(i) + " is out of range for '" + source.name() +
+                            "': valid indices are 0.." + std::to_string(index->size() - 1) + " (" +
+                            std::to_string(index->size()) + " frames)");
+  }
+
+  // Pulls the next decoded frame and works out its index. False at the end of the stream.
+  bool decode_next() {
+    const bool by_pts = index && index->timestamps_reliable();
+    for (;;) {
+      if (!dec->next(cur.get())) {
+        have_cur = false;
+        return false;
+      }
+      have_cur = true;
+      if (!by_pts) {
+        cursor = cursor_known ? cursor + 1 : 0;  // counting from a fresh start
+        cursor_known = true;
+        return true;
+      }
+      const int64_t ts = frame_timestamp(cur.get());
+      const int64_t idx = ts == AV_NOPTS_VALUE ? -1 : index->locate_pts(ts);
+      if (idx >= 0) {
+        cursor = idx;
+        cursor_known = true;
+        return true;
+      }
+      if (cursor_known) {  // a frame the index does not know: assume it is the next one
+        ++cursor;
+        return true;
+      }
+      // Right after a seek, a frame we cannot place (e.g. a broken leading frame): skip it.
+    }
+  }
+
+  bool fresh() const { return demux->at_start() && !have_cur && !cursor_known; }
+
+  // Positions the demuxer so that decoding reaches frame `key` (a keyframe index; -1: start).
+  void seek_to_group(int64_t key) {
+    if (!index || !index->timestamps_reliable()) {
+      if (!fresh()) open_stream();  // exact restart for streams that must be counted
+      return;
+    }
+    const FrameEntry& e = (*index)[std::max<int64_t>(key, 0)];
+    const int64_t ts = e.dts != INT64_MIN ? std::min(e.dts, e.pts) : e.pts;
+    if (!demux->seek(ts)) {
+      open_stream();
+      return;
+    }
+    dec->flush();
+    have_cur = cursor_known = false;
+    cursor = -1;
+  }
+
+  // Leaves frame t in `cur`. Decodes forward from where the decoder is when no keyframe lies
+  // between there and t; otherwise seeks to t's keyframe group.
+  void goto_frame(int64_t t) {
+    if (have_cur && cursor_known && cursor == t) return;
+    const bool by_pts = index->timestamps_reliable();
+    int64_t key = by_pts ? index->keyframe_at_or_before(t) : -1;
+    bool seek;
+    if (have_cur && cursor_known && cursor < t) seek = by_pts && key > cursor + 1;
+    else seek = !fresh() || (by_pts && key > 0);
+    if (seek) seek_to_group(key);
+    bool first_after_seek = seek;
+    int retries = 0;
+    for (;;) {
+      const int64_t before = cursor_known ? cursor : -1;
+      if (!decode_next())
+        throw DecodeError("frame " + std::to_string(t) + " of '" + source.name() +
+                          "' could not be decoded: the stream ended after frame " + std::to_string(before));
+      if (cursor == t) return;
+      if (cursor > t) {
+        // Landed past the target: the seek overshot (a keyframe flag that lied, or a demuxer
+        // that seeks by another clock). Step back one group and try again.
+        if (first_after_seek && by_pts && retries < 3) {
+          ++retries;
+          key = key > 0 ? index->keyframe_at_or_before(key - 1) : -1;
+          seek_to_group(key);
+          continue;
+        }
+        throw DecodeError("frame " + std::to_string(t) + " of '" + source.name() +
+                          "' was not produced by the decoder (it went from frame " + std::to_string(before) +
+                          " to " + std::to_string(cursor) + "); the file may be damaged");
+      }
+      first_after_seek = false;
+    }
+  }
+
+  FrameInfo current_info() const {
+    FrameInfo fi;
+    fi.index = cursor;
+    if (index && cursor >= 0 && cursor < index->size()) {
+      const FrameEntry& e = (*index)[cursor];
+      fi.pts = e.pts;
+      fi.keyframe = e.keyframe;
+      fi.t = index->seconds(e.pts);
+    } else {
+      const AVRational tb = demux->video_stream()->time_base;
+      fi.pts = frame_timestamp(cur.get());
+      fi.t = static_cast<double>(fi.pts) * tb.num / tb.den;
+      fi.keyframe = frame_is_key(cur.get());
+    }
+    return fi;
+  }
+
+  void convert_current(uint8_t* dst) {
+    if (cur->width != geom.src_width || cur->height != geom.src_height) {
+      // The stream changed size mid-way: keep the output size the caller was promised.
+      ImageOptions o = opt.image;
+      o.width = geom.out_width;
+      o.height = geom.out_height;
+      geom = make_geometry(cur->width, cur->height, o, 2, 2);
+    }
+    conv.convert(cur.get(), geom, opt.image, dst, static_cast<size_t>(geom.out_width) * channels(opt.image.pix));
+  }
+
+  size_t frame_bytes() const {
+    return static_cast<size_t>(geom.out_width) * geom.out_height * channels(opt.image.pix);
+  }
+
+  void frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out) {
+    for (int64_t i : indices) check_index(i);
+    std::vector<size_t> order(indices.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return indices[a] < indices[b]; });
+    const size_t fb = frame_bytes();
+    const uint8_t* prev_slot = nullptr;
+    int64_t prev = -1;
+    FrameInfo prev_info;
+    for (size_t k : order) {
+      uint8_t* slot = out + k * fb;
+      if (indices[k] == prev && prev_slot) {
+        std::memcpy(slot, prev_slot, fb);
+        if (info_out) info_out[k] = prev_info;
+        continue;
+      }
+      goto_frame(indices[k]);
+      convert_current(slot);
+      prev = indices[k];
+      prev_slot = slot;
+      prev_info = current_info();
+      if (info_out) info_out[k] = prev_info;
+    }
+  }
+
+  void shape(Frame& f) const {
+    f.width = geom.out_width;
+    f.height = geom.out_height;
+    f.channels = channels(opt.image.pix);
+    f.pixels.resize(f.size_bytes());
+  }
+
+  void shape(Batch& b, size_t n) const {
+    b.width = geom.out_width;
+    b.height = geom.out_height;
+    b.channels = channels(opt.image.pix);
+    b.info.resize(n);
+    b.pixels.resize(n * b.frame_bytes());
+  }
+};
+
+VideoReader::VideoReader(const Source& source, const ReaderOptions& options)
+    : impl_(std::make_unique<Impl>(source, options)) {}
+VideoReader::~VideoReader() = default;
+VideoReader::VideoReader(VideoReader&&) noexcept = default;
+VideoReader& VideoReader::operator=(VideoReader&&) noexcept = default;
+
+const MediaInfo& VideoReader::info() const { return impl_->info; }
+int64_t VideoReader::size() const { return impl_->size(); }
+bool VideoReader::size_is_exact() const { return impl_->index.has_value(); }
+const FrameIndex& VideoReader::index() {
+  impl_->ensure_index();
+  return *impl_->index;
+}
+const Geometry& VideoReader::geometry() const { return impl_->geom; }
+int VideoReader::out_width() const { return impl_->geom.out_width; }
+int VideoReader::out_height() const { return impl_->geom.out_height; }
+int VideoReader::out_channels() const { return channels(impl_->opt.image.pix); }
+int64_t VideoReader::corrupt_packets() const {
+  return impl_->corrupt_before_reopen + impl_->dec->corrupt_packets() + impl_->dec->corrupt_frames();
+}
+
+Frame VideoReader::frame(int64_t i) {
+  Frame f;
+  frame(i, f);
+  return f;
+}
+
+void VideoReader::frame(int64_t i, Frame& out) {
+  impl_->shape(out);
+  impl_->frames_into({i}, out.data(), &out.info);
+}
+
+Batch VideoReader::frames(const std::vector<int64_t>& indices) {
+  Batch b;
+  frames(indices, b);
+  return b;
+}
+
+void VideoReader::frames(const std::vector<int64_t>& indices, Batch& out) {
+  impl_->shape(out, indices.size());
+  impl_->frames_into(indices, out.pixels.data(), out.info.data());
+}
+
+void VideoReader::frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out) {
+  impl_->frames_into(indices, out, info_out);
+}
+
+int64_t VideoReader::index_at(double seconds) {
+  impl_->ensure_index();
+  const FrameIndex& idx = *impl_->index;
+  const std::string& name = impl_->source.name();
+  if (idx.empty()) throw OutOfRangeError("'" + name + "' has no frames");
+  const double first = idx.time_of(0), end = idx.end_seconds();
+  if (!std::isfinite(seconds) || seconds < first || seconds > end)
+    throw OutOfRangeError("time " + fmt_seconds(seconds) + " s is out of range for '" + name + "': valid times are " +
+                          fmt_seconds(first) + " .. " + fmt_seconds(end) + " s");
+  const int64_t i = idx.frame_at(seconds);
+  return i < 0 ? 0 : i;
+}
+
+Frame VideoReader::frame_at(double seconds) { return frame(index_at(seconds)); }
+
+Batch VideoReader::frames_at(const std::vector<double>& seconds) {
+  std::vector<int64_t> idx;
+  idx.reserve(seconds.size());
+  for (double t : seconds) idx.push_back(index_at(t));
+  return frames(idx);
+}
+
+Batch VideoReader::range(int64_t start, int64_t stop, int64_t step) {
+  if (step <= 0) throw ConfigError("range step must be positive, got " + std::to_string(step));
+  std::vector<int64_t> idx;
+  for (int64_t i = start; i < stop; i += step) idx.push_back(i);
+  return frames(idx);
+}
+
+void VideoReader::seek(int64_t i) {
+  if (i != 0) impl_->check_index(i);
+  impl_->stream_pos = i;
+}
+
+bool VideoReader::next(Frame& out) {
+  Impl& m = *impl_;
+  if (m.index && m.stream_pos >= m.index->size()) return false;
+  const bool continues = m.have_cur && m.cursor_known && m.cursor == m.stream_pos - 1;
+  if (continues || (m.stream_pos == 0 && m.fresh())) {
+    if (!m.decode_next()) return false;
+  } else {
+    m.ensure_index();
+    if (m.stream_pos >= m.index->size()) return false;
+    m.goto_frame(m.stream_pos);
+  }
+  m.shape(out);
+  m.convert_current(out.data());
+  out.info = m.current_info();
+  m.stream_pos = m.cursor + 1;
+  return true;
+}
+
+MediaInfo probe(const Source& source, bool header_only) {
+  Demuxer demux(source, DemuxerOptions{-1, 10000, 10000, false});
+  std::optional<FrameIndex> index;
+  if (demux.video_index() >= 0 && !header_only && !is_network_location(source.location)) {
+    index = load_sidecar(source, demux.video_index());
+    if (!index) index = scan_frame_index(source, ScanOptions{demux.video_index(), 0});
+  }
+  MediaInfo m = describe(demux, index ? &*index : nullptr);
+  if (AVStream* st = demux.video_stream()) {
+    const AVCodecParameters* par = st->codecpar;
+    fill_color_used(m.video, par->color_space, par->color_range, static_cast<AVPixelFormat>(par->format), {});
+  }
+  return m;
+}
+
+FrameIndex write_index_sidecar(const std::string& path, int stream) {
+  auto stamp = FileStamp::of(path);
+  if (!stamp) throw OpenError("cannot index '" + path + "': not a regular file");
+  FrameIndex idx = scan_frame_index(Source(path), ScanOptions{stream, 0});
+  idx.save(FrameIndex::sidecar_path(path), *stamp);
+  return idx;
+}
+
+}  // namespace framepipe
