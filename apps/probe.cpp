@@ -96,7 +96,9 @@ void print_human(const MediaInfo& m) {
     std::printf("    colour: matrix %s, range %s, primaries %s, transfer %s (converted as %s / %s)\n",
                 v.color_matrix.c_str(), v.color_range.c_str(), v.color_primaries.c_str(), v.color_transfer.c_str(),
                 v.color_matrix_used.c_str(), v.color_range_used.c_str());
-    if (v.rotation) std::printf("    rotation: %d degrees clockwise (not applied to frames)\n", v.rotation);
+    if (v.rotation)
+      std::printf("    rotation: %d (players turn the picture %d degrees counter-clockwise; frames are returned unrotated)\n",
+                  v.rotation, v.rotation);
   };
   if (m.video.index >= 0) video(m.video, " (selected)");
   else std::printf("  no video stream\n");

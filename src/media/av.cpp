@@ -53,16 +53,12 @@ void throw_error(ErrorKind kind, int errnum, const std::string& what, const std:
   }
 }
 
-int display_rotation_clockwise(const AVStream* stream) {
+int display_rotation(const AVStream* stream) {
   // FFmpeg 5.1: the display matrix is stream side data (6.1 moves it to codecpar).
   const uint8_t* data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, nullptr);
   if (!data) return 0;
-  double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(data));
-  if (std::isnan(ccw)) return 0;
-  // av_display_rotation_get gives the counter-clockwise angle; report it clockwise, in [0, 360).
-  long cw = std::lround(-ccw) % 360;
-  if (cw < 0) cw += 360;
-  return static_cast<int>(cw);
+  const double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(data));
+  return std::isnan(ccw) ? 0 : static_cast<int>(std::lround(ccw));
 }
 
 static const char* or_unknown(const char* s) { return s ? s : "unknown"; }

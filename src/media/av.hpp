@@ -91,7 +91,9 @@ inline int check(int ret, ErrorKind kind, const std::string& what, const std::st
 }
 
 // FFmpeg version differences live behind these helpers.
-int display_rotation_clockwise(const AVStream* stream);  // 0, 90, 180, 270 (or any angle)
+// The display matrix's rotation as ffprobe prints it: degrees counter-clockwise that a
+// player turns the decoded picture (90: shown turned a quarter to the left). 0 if none.
+int display_rotation(const AVStream* stream);
 const char* color_space_name(AVColorSpace v);
 const char* color_range_name(AVColorRange v);
 const char* color_primaries_name(AVColorPrimaries v);

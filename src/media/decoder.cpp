@@ -25,6 +25,7 @@ Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
 void Decoder::flush() {
   avcodec_flush_buffers(ctx_.get());
   draining_ = false;
+  drain_errors_ = 0;
   finished_ = false;
 }
 
@@ -47,9 +48,15 @@ bool Decoder::next(AVFrame* frame) {
       return false;
     }
     if (ret != AVERROR(EAGAIN)) {
-      // The decoder rejected what it had: count it and go on with the next packet.
+      // One frame failed (frame-threaded decoders report a bad packet's error late, even
+      // while draining): count it and go on; later frames are still there to receive.
       ++corrupt_packets_;
       if (options_.strict) av::throw_error(ErrorKind::Decode, ret, "decoding", demuxer_.name());
+      if (draining_ && ++drain_errors_ > kMaxDrainErrors) {
+        finished_ = true;
+        return false;
+      }
+      if (draining_) continue;
     }
     if (draining_) {
       // Draining never asks for input; a decoder that does has nothing more to give.

@@ -32,7 +32,9 @@ class Decoder {
   DecoderOptions options_;
   av::CodecContext ctx_;
   av::PacketPtr packet_;
+  static constexpr int kMaxDrainErrors = 64;  // a decoder failing every frame at the end
   bool draining_ = false;
+  int drain_errors_ = 0;
   bool finished_ = false;
   int64_t corrupt_packets_ = 0;
   int64_t corrupt_frames_ = 0;

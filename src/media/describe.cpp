@@ -37,7 +37,7 @@ VideoStreamInfo describe_video(const AVStream* st, const AVFormatContext* fmt, c
   v.color_range = av::color_range_name(par->color_range);
   v.color_primaries = av::color_primaries_name(par->color_primaries);
   v.color_transfer = av::color_transfer_name(par->color_trc);
-  v.rotation = av::display_rotation_clockwise(st);
+  v.rotation = av::display_rotation(st);
   if (index) {
     v.frames = index->size();
     v.duration = index->duration_seconds();

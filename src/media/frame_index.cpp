@@ -19,8 +19,10 @@ std::optional<FileStamp> FileStamp::of(const std::string& path) {
                    int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec};
 }
 
-FrameIndex::FrameIndex(int stream_index, Rational time_base, Method method, std::vector<FrameEntry> frames)
-    : stream_index_(stream_index), time_base_(time_base), method_(method), frames_(std::move(frames)) {
+FrameIndex::FrameIndex(int stream_index, Rational time_base, Method method, bool seekable,
+                       std::vector<FrameEntry> frames)
+    : stream_index_(stream_index), time_base_(time_base), method_(method), seekable_(seekable),
+      frames_(std::move(frames)) {
   build_lookups();
 }
 
@@ -81,7 +83,7 @@ std::string FrameIndex::sidecar_path(const std::string& video_path) { return vid
 
 // --- sidecar file ------------------------------------------------------------------------
 // Layout (little endian): "FPIDX\0\0\0", u32 version, u64 video size, i64 video mtime (ns),
-// i32 stream, i32 tb.num, i32 tb.den, u8 method, u64 count, count x {i64 pts, dts, pos,
+// i32 stream, i32 tb.num, i32 tb.den, u8 method, u8 seekable, u64 count, count x {i64 pts, dts, pos,
 // duration; u8 keyframe}.
 namespace {
 constexpr char kMagic[8] = {'F', 'P', 'I', 'D', 'X', 0, 0, 0};
@@ -110,6 +112,7 @@ void FrameIndex::save(const std::string& path, const FileStamp& stamp) const {
     put(os, int32_t{time_base_.num});
     put(os, int32_t{time_base_.den});
     put(os, static_cast<uint8_t>(method_));
+    put(os, static_cast<uint8_t>(seekable_));
     put(os, static_cast<uint64_t>(frames_.size()));
     for (const FrameEntry& e : frames_) {
       put(os, e.pts);
@@ -133,12 +136,12 @@ std::optional<FrameIndex> FrameIndex::load(const std::string& path, const FileSt
   uint32_t version = 0;
   FileStamp stamp;
   int32_t stream = 0, num = 0, den = 0;
-  uint8_t method = 0;
+  uint8_t method = 0, seekable = 0;
   uint64_t count = 0;
   if (!is.read(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof kMagic) != 0) return std::nullopt;
   if (!get(is, version) || version != kVersion) return std::nullopt;
   if (!get(is, stamp.size) || !get(is, stamp.mtime_ns) || !(stamp == expected)) return std::nullopt;
-  if (!get(is, stream) || !get(is, num) || !get(is, den) || !get(is, method) || !get(is, count))
+  if (!get(is, stream) || !get(is, num) || !get(is, den) || !get(is, method) || !get(is, seekable) || !get(is, count))
     return std::nullopt;
   if (den <= 0 || (method != 1 && method != 2) || count > (uint64_t{1} << 34)) return std::nullopt;
   std::vector<FrameEntry> frames(count);
@@ -148,7 +151,7 @@ std::optional<FrameIndex> FrameIndex::load(const std::string& path, const FileSt
       return std::nullopt;
     e.keyframe = key != 0;
   }
-  return FrameIndex(stream, Rational{num, den}, static_cast<Method>(method), std::move(frames));
+  return FrameIndex(stream, Rational{num, den}, static_cast<Method>(method), seekable != 0, std::move(frames));
 }
 
 }  // namespace framepipe

@@ -18,21 +18,23 @@ FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options) {
   Decoder decoder(demuxer, DecoderOptions{options.threads, false});
   auto frame = av::make_frame();
   std::vector<FrameEntry> frames;
+  bool seekable = true;
   while (decoder.next(frame.get())) {
     FrameEntry e;
     e.pts = frame_timestamp(frame.get());
+    if (frame->pts == AV_NOPTS_VALUE || (!frames.empty() && e.pts <= frames.back().pts)) seekable = false;
     if (e.pts == AV_NOPTS_VALUE) {
       const FrameEntry* prev = frames.empty() ? nullptr : &frames.back();
       e.pts = prev ? prev->pts + std::max<int64_t>(prev->duration, 1) : 0;
     }
-    e.dts = frame->pkt_dts == AV_NOPTS_VALUE ? INT64_MIN : frame->pkt_dts;
+    e.dts = INT64_MIN;  // a frame's pkt_dts is that of the packet that released it: seek by pts
     e.pos = frame_packet_pos(frame.get());
     e.duration = frame_duration(frame.get());
     e.keyframe = frame_is_key(frame.get());
     frames.push_back(e);
   }
   return FrameIndex(demuxer.video_index(), rational(demuxer.video_stream()->time_base),
-                    FrameIndex::Method::Decode, std::move(frames));
+                    FrameIndex::Method::Decode, seekable, std::move(frames));
 }
 
 }  // namespace
@@ -43,11 +45,14 @@ FrameIndex scan_frame_index(const Source& source, const ScanOptions& options) {
   auto packet = av::make_packet();
   std::vector<FrameEntry> frames;
   bool missing_pts = false;
+  bool damaged = false;
   while (demuxer.read_video(packet.get())) {
     av::ScopedPacketUnref unref(packet.get());
     // Empty packets decode to nothing; discard-flagged ones (edit-list preroll) are decoded
     // for reference but never output.
     if (packet->size == 0 || (packet->flags & AV_PKT_FLAG_DISCARD)) continue;
+    // A packet cut short (truncated file) or flagged damaged may decode to no frame at all.
+    if (packet->flags & AV_PKT_FLAG_CORRUPT) damaged = true;
     FrameEntry e;
     e.pts = packet->pts;
     e.dts = packet->dts == AV_NOPTS_VALUE ? INT64_MIN : packet->dts;
@@ -63,9 +68,10 @@ FrameIndex scan_frame_index(const Source& source, const ScanOptions& options) {
   const bool reorders = st->codecpar->video_delay > 0;
   const bool dts_missing = std::any_of(frames.begin(), frames.end(),
                                        [](const FrameEntry& e) { return e.pts == AV_NOPTS_VALUE; });
-  if (missing_pts && (reorders || dts_missing)) return scan_by_decoding(source, options);
+  if (damaged || (missing_pts && (reorders || dts_missing))) return scan_by_decoding(source, options);
   std::stable_sort(frames.begin(), frames.end(), [](const FrameEntry& a, const FrameEntry& b) { return a.pts < b.pts; });
-  return FrameIndex(demuxer.video_index(), rational(st->time_base), FrameIndex::Method::Packets, std::move(frames));
+  return FrameIndex(demuxer.video_index(), rational(st->time_base), FrameIndex::Method::Packets, true,
+                    std::move(frames));
 }
 
 }  // namespace framepipe

@@ -1,7 +1,8 @@
 // FrameIndex: every frame of one video stream in presentation order, with its pts, the dts
 // of its packet, byte position and keyframe flag. Built by one scan of the packets (no
-// decoding) when packet timestamps can be trusted; by one decoding pass otherwise (streams
-// that carry no pts and reorder frames, e.g. MPEG-4 Part 2 with B-frames in AVI).
+// decoding) when the packets can be trusted to be one frame each with its own pts; by one
+// decoding pass otherwise: streams that carry no pts and reorder frames (MPEG-4 Part 2 with
+// B-frames in AVI), and files with damaged or cut packets, which may decode to no frame.
 // Frame i here is frame i of `ffmpeg -i X -vsync passthrough`.
 #pragma once
 
@@ -40,7 +41,9 @@ class FrameIndex {
   enum class Method : uint8_t { Packets = 1, Decode = 2 };
 
   FrameIndex() = default;
-  FrameIndex(int stream_index, Rational time_base, Method method, std::vector<FrameEntry> frames);
+  // seekable: every frame has a pts of its own (not guessed) and the pts rise in
+  // presentation order, so a decoded frame can be placed by its pts after a seek.
+  FrameIndex(int stream_index, Rational time_base, Method method, bool seekable, std::vector<FrameEntry> frames);
 
   int64_t size() const { return static_cast<int64_t>(frames_.size()); }
   bool empty() const { return frames_.empty(); }
@@ -49,9 +52,9 @@ class FrameIndex {
   int stream_index() const { return stream_index_; }
   Rational time_base() const { return time_base_; }
   Method method() const { return method_; }
-  // Packet-built indexes map decoded frames back to their index by pts, and seek.
-  // Decode-built ones (no trustworthy pts in the packets) count frames from the start.
-  bool timestamps_reliable() const { return method_ == Method::Packets; }
+  // Seekable indexes map decoded frames back to their index by pts, and seek. Others (frames
+  // without a pts of their own) are read by counting frames from the start.
+  bool timestamps_reliable() const { return seekable_; }
 
   double seconds(int64_t pts) const;  // pts * time_base, as ffprobe's pts_time
   double time_of(int64_t i) const { return seconds(frames_[static_cast<size_t>(i)].pts); }
@@ -79,6 +82,7 @@ class FrameIndex {
   int stream_index_ = -1;
   Rational time_base_{};
   Method method_ = Method::Packets;
+  bool seekable_ = true;
   std::vector<FrameEntry> frames_;          // presentation order
   std::vector<int64_t> keyframes_;          // indices of keyframes, ascending
   std::vector<std::pair<int64_t, int64_t>> by_pts_;  // (pts, index) sorted by pts

@@ -33,7 +33,8 @@ struct VideoStreamInfo {
   std::string color_transfer;
   std::string color_matrix_used;  // what framepipe applies by the contract's rule
   std::string color_range_used;
-  int rotation = 0;           // degrees clockwise a player turns the picture (display matrix)
+  int rotation = 0;           // display matrix, as ffprobe prints it: degrees counter-clockwise
+                              // a player turns the picture; frames are returned as decoded
   std::string index_method;   // "packets", "decode" or "header" (not measured)
 };
 

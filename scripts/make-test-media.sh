@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Makes the conformance media set with the ffmpeg CLI into OUT (default build/media), and
+# takes the real clips out of Debian's opencv-doc package. Cached: a file is made only when
+# missing, and the whole set is remade when this script changes.
+#
+# Every generated frame carries its own number in its pixels: the top 16 rows hold 16
+# blocks, block b white when bit b of the frame number is set (see tests/support).
+set -euo pipefail
+OUT=${1:-build/media}
+HERE=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+stamp=$(sha1sum "$HERE/make-test-media.sh" | cut -c1-12)
+if [ "$(cat "$OUT/.stamp" 2>/dev/null)" != "$stamp" ]; then
+  find "$OUT" -maxdepth 1 -type f ! -name '*.fpidx' -delete
+  rm -rf "$OUT/ref"
+  echo "$stamp" > "$OUT/.stamp"
+fi
+
+export SVT_LOG=1  # SVT-AV1: errors only
+FF=(ffmpeg -nostdin -hide_banner -loglevel error -y)
+W=320 H=240 RATE=25 SECS=4
+# Luma: the frame number in bits (blocks 20 px wide, rows 0-15), a moving texture below.
+# Chroma: neutral behind the bits, smooth moving colour elsewhere.
+LUM="if(lt(Y,16),if(mod(floor(N/pow(2,floor(X/20))),2),235,16),128+70*sin(X/9+N/4)*cos(Y/11-N/9))"
+CB="if(lt(Y,16),128,128+60*sin(Y/13+N/7))"
+CR="if(lt(Y,16),128,128+60*cos(X/17-N/5))"
+BASE="$OUT/base.nut"
+
+make() {  # make NAME CMD...: runs CMD with the argument @TMP@ replaced by a temporary
+  local name=$1; shift    # output (same extension), then moves it into place
+  [ -s "$OUT/$name" ] && return 0
+  TMP="$OUT/.tmp.$name"
+  TMP="${TMP%.*}.tmp.${name##*.}"
+  local args=() a
+  for a in "$@"; do [ "$a" = @TMP@ ] && args+=("$TMP") || args+=("$a"); done
+  "${args[@]}"
+  mv "$TMP" "$OUT/$name"
+}
+
+if [ ! -s "$BASE" ]; then
+  "${FF[@]}" -f lavfi -i "nullsrc=s=${W}x${H}:r=${RATE}:d=${SECS},format=yuv444p,geq=lum='$LUM':cb='$CB':cr='$CR'" \
+    -c:v ffv1 "$OUT/.tmp.base.nut"
+  mv "$OUT/.tmp.base.nut" "$BASE"
+fi
+SINE=(-f lavfi -i "sine=frequency=440:sample_rate=48000:duration=${SECS}")
+X264=(-c:v libx264 -preset veryfast -pix_fmt yuv420p)
+GOP="keyint=12:min-keyint=12:scenecut=0"
+
+# H.264, B-frames, closed GOP, MP4 (edit list from the B-frame delay).
+make h264_bframes.mp4 "${FF[@]}" -i "$BASE" "${X264[@]}" -bf 3 -x264-params "$GOP" @TMP@
+# H.264, open GOP, MKV.
+make h264_opengop.mkv "${FF[@]}" -i "$BASE" "${X264[@]}" -bf 3 -x264-params "$GOP:open-gop=1" @TMP@
+# HEVC 8-bit, B-frames, MP4.
+make hevc.mp4 "${FF[@]}" -i "$BASE" -c:v libx265 -pix_fmt yuv420p -tag:v hvc1 \
+  -x265-params "$GOP:bframes=3:log-level=error" @TMP@
+# HEVC 10-bit, MKV.
+make hevc_10bit.mkv "${FF[@]}" -i "$BASE" -c:v libx265 -pix_fmt yuv420p10le \
+  -x265-params "$GOP:bframes=2:log-level=error" @TMP@
+# VP9, odd width and height, WebM.
+make vp9_odd.webm "${FF[@]}" -i "$BASE" -vf scale=317:239 -c:v libvpx-vp9 -pix_fmt yuv420p -g 12 \
+  -deadline realtime -cpu-used 8 -b:v 400k @TMP@
+# AV1, MKV.
+make av1.mkv "${FF[@]}" -i "$BASE" -c:v libsvtav1 -preset 12 -g 12 -pix_fmt yuv420p @TMP@
+# MPEG-4 Part 2 with B-frames in AVI: packets carry no pts (decode-scanned index).
+make mpeg4_bframes.avi "${FF[@]}" -i "$BASE" -c:v mpeg4 -bf 2 -g 12 -q:v 4 @TMP@
+# MJPEG, full range (yuvj420p), AVI.
+make mjpeg_full.avi "${FF[@]}" -i "$BASE" -c:v mjpeg -pix_fmt yuvj420p -q:v 3 @TMP@
+# H.264 in MPEG-TS (starts at 1.4 s).
+make h264.ts "${FF[@]}" -i "$BASE" "${X264[@]}" -bf 2 -x264-params "$GOP" -f mpegts @TMP@
+# H.264 in MOV with rotation metadata.
+# (FFmpeg 5.1 writes the rotate tag as a display matrix only on a stream copy.)
+make h264_rotated.mov "${FF[@]}" -i "$OUT/h264_bframes.mp4" -c copy -metadata:s:v:0 rotate=90 @TMP@
+# Variable frame rate: a hole of 10 frames and every 7th frame dropped, timestamps kept.
+VFR_SELECT="select='not(between(n\,20\,29))*not(eq(mod(n\,7)\,3))'"
+make vfr.mkv "${FF[@]}" -i "$BASE" -vf "$VFR_SELECT" -vsync vfr "${X264[@]}" -bf 2 -x264-params "$GOP" @TMP@
+make vfr.mp4 "${FF[@]}" -i "$BASE" -vf "$VFR_SELECT" -vsync vfr "${X264[@]}" -bf 0 -x264-params "$GOP" \
+  -video_track_timescale 90000 @TMP@
+# Non-zero start time.
+make start_offset.mkv "${FF[@]}" -i "$BASE" -vf "setpts=PTS+2.5/TB" "${X264[@]}" -bf 2 -x264-params "$GOP" @TMP@
+# With audio (AAC), MP4.
+make h264_audio.mp4 "${FF[@]}" -i "$BASE" "${SINE[@]}" "${X264[@]}" -bf 2 -x264-params "$GOP" \
+  -c:a aac -b:a 96k -shortest @TMP@
+# Audio only.
+make audio_only.m4a "${FF[@]}" "${SINE[@]}" -c:a aac -b:a 96k @TMP@
+# Truncated tails: an MP4 whose index promises frames the file no longer holds, and a TS.
+trunc() {  # trunc SRC PERCENT DEST
+  local size; size=$(stat -c %s "$OUT/$1")
+  head -c $((size * $2 / 100)) "$OUT/$1" > "$3"
+}
+make h264_faststart.mp4 "${FF[@]}" -i "$BASE" "${X264[@]}" -bf 2 -x264-params "$GOP" -movflags +faststart @TMP@
+make truncated.mp4 trunc h264_faststart.mp4 60 @TMP@
+make truncated.ts trunc h264.ts 70 @TMP@
+# Inputs that are not videos.
+[ -f "$OUT/empty.mp4" ] || : > "$OUT/empty.mp4"
+[ -s "$OUT/text.mp4" ] || echo "this is a text file, not a video" > "$OUT/text.mp4"
+
+# Real footage from Debian's opencv-doc (not made by us). Cached outside the build tree.
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/framepipe/opencv-doc
+REAL=(vtest.avi Megamind.avi Megamind_bugy.avi tree.avi)
+need=0
+for f in "${REAL[@]}"; do [ -s "$CACHE/$f" ] || need=1; done
+if [ $need = 1 ]; then
+  work=$(mktemp -d)
+  (cd "$work" && apt-get download opencv-doc >/dev/null 2>&1) ||
+    { echo "make-test-media: cannot download opencv-doc (apt-get download)" >&2; rm -rf "$work"; exit 1; }
+  dpkg-deb -x "$work"/opencv-doc_*.deb "$work/x"
+  mkdir -p "$CACHE"
+  for f in "${REAL[@]}"; do cp "$work/x/usr/share/doc/opencv-doc/examples/data/$f" "$CACHE/$f"; done
+  rm -rf "$work"
+fi
+mkdir -p "$OUT/real"
+for f in "${REAL[@]}"; do [ -s "$OUT/real/$f" ] || cp "$CACHE/$f" "$OUT/real/$f"; done
+echo "make-test-media: $(ls "$OUT" | wc -l) files in $OUT"
