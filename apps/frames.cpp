@@ -138,9 +138,9 @@ Runner add_frames(CLI::App& app) {
         progress.update(writer.written());
       }
     }
-    if (reader.corrupt_packets() > 0)
-      std::fprintf(stderr, "framepipe: %s: %lld corrupt packets or frames were skipped\n", a->file.c_str(),
-                   static_cast<long long>(reader.corrupt_packets()));
+    if (reader.damage_reports() > 0)
+      std::fprintf(stderr, "framepipe: %s: the decoder met damaged data %lld times (concealed or skipped; --strict makes it fatal)\n",
+                   a->file.c_str(), static_cast<long long>(reader.damage_reports()));
     if (format == ImageFileFormat::Null)
       std::fprintf(stderr, "framepipe: decoded %lld frames\n", static_cast<long long>(writer.written()));
     return 0;

@@ -8,6 +8,7 @@ extern "C" {
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <unordered_set>
 
 namespace framepipe::av {
 
@@ -75,10 +76,47 @@ std::string channel_layout_name(const AVCodecParameters* par) {
   return buf;
 }
 
+namespace {
+
+// Counters alive now. The log callback touches a codec context's opaque only when it is one
+// of these: other libav users in the process (OpenCV, say) keep their own opaque.
+std::mutex& counters_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::unordered_set<const void*>& live_counters() {
+  static std::unordered_set<const void*> s;
+  return s;
+}
+bool g_print_log = false;
+
+void log_callback(void* avcl, int level, const char* fmt, va_list vl) {
+  if (level <= AV_LOG_ERROR && avcl && *static_cast<const AVClass**>(avcl) == avcodec_get_class()) {
+    void* opaque = static_cast<AVCodecContext*>(avcl)->opaque;
+    std::lock_guard<std::mutex> lock(counters_mutex());
+    if (opaque && live_counters().count(opaque)) static_cast<DamageCounter*>(opaque)->add();
+  }
+  if (g_print_log) av_log_default_callback(avcl, level, fmt, vl);
+}
+
+}  // namespace
+
+DamageCounter::DamageCounter() {
+  init_logging();
+  std::lock_guard<std::mutex> lock(counters_mutex());
+  live_counters().insert(this);
+}
+
+DamageCounter::~DamageCounter() {
+  std::lock_guard<std::mutex> lock(counters_mutex());
+  live_counters().erase(this);
+}
+
 void init_logging() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (!std::getenv("FRAMEPIPE_AV_LOG")) av_log_set_level(AV_LOG_QUIET);
+    g_print_log = std::getenv("FRAMEPIPE_AV_LOG") != nullptr;
+    av_log_set_callback(&log_callback);
   });
 }
 

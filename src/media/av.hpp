@@ -11,6 +11,7 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -101,7 +102,24 @@ const char* color_transfer_name(AVColorTransferCharacteristic v);
 int channel_count(const AVCodecParameters* par);
 std::string channel_layout_name(const AVCodecParameters* par);
 
-// Quiets libav's own logging unless FRAMEPIPE_AV_LOG is set (errors reach users as exceptions).
+// Quiets libav's own logging unless FRAMEPIPE_AV_LOG is set (errors reach users as
+// exceptions), and counts what decoders report as damage: many decoders conceal a damaged
+// frame and only log it. A DamageCounter attached to a codec context (through its opaque
+// field, which frame-thread copies share) receives every error-level message it logs.
 void init_logging();
+
+class DamageCounter {
+ public:
+  DamageCounter();
+  ~DamageCounter();
+  DamageCounter(const DamageCounter&) = delete;
+  DamageCounter& operator=(const DamageCounter&) = delete;
+  void attach(AVCodecContext* ctx) { ctx->opaque = this; }
+  int64_t count() const { return count_.load(std::memory_order_relaxed); }
+  void add() { count_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> count_{0};
+};
 
 }  // namespace framepipe::av

@@ -16,6 +16,7 @@ Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
   av::check(avcodec_parameters_to_context(ctx_.get(), st->codecpar), ErrorKind::Open,
             "cannot configure the decoder for", demuxer.name());
   ctx_->pkt_timebase = st->time_base;
+  reported_.attach(ctx_.get());
   ctx_->thread_count = options.threads;  // 0 = auto: one per core (+1 for frame threads)
   ctx_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   av::check(avcodec_open2(ctx_.get(), codec, nullptr), ErrorKind::Unsupported,
@@ -24,6 +25,7 @@ Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
 
 void Decoder::flush() {
   avcodec_flush_buffers(ctx_.get());
+  damage_seen_ = damage();
   draining_ = false;
   drain_errors_ = 0;
   finished_ = false;
@@ -35,12 +37,10 @@ bool Decoder::next(AVFrame* frame) {
   for (;;) {
     int ret = avcodec_receive_frame(ctx_.get(), frame);
     if (ret >= 0) {
-      if ((frame->flags & AV_FRAME_FLAG_CORRUPT) || frame->decode_error_flags) {
-        ++corrupt_frames_;
-        if (options_.strict)
-          throw DecodeError("corrupt frame at pts " + std::to_string(frame_timestamp(frame)) + " in '" +
-                            demuxer_.name() + "' (strict mode)");
-      }
+      if ((frame->flags & AV_FRAME_FLAG_CORRUPT) || frame->decode_error_flags) ++corrupt_frames_;
+      if (options_.strict && damage() > damage_seen_)
+        throw DecodeError("damaged data near pts " + std::to_string(frame_timestamp(frame)) + " in '" +
+                          demuxer_.name() + "' (strict mode)");
       return true;
     }
     if (ret == AVERROR_EOF) {
@@ -51,7 +51,7 @@ bool Decoder::next(AVFrame* frame) {
       // One frame failed (frame-threaded decoders report a bad packet's error late, even
       // while draining): count it and go on; later frames are still there to receive.
       ++corrupt_packets_;
-      if (options_.strict) av::throw_error(ErrorKind::Decode, ret, "decoding", demuxer_.name());
+      if (options_.strict) av::throw_error(ErrorKind::Decode, ret, "decoding (strict mode)", demuxer_.name());
       if (draining_ && ++drain_errors_ > kMaxDrainErrors) {
         finished_ = true;
         return false;
@@ -75,7 +75,7 @@ bool Decoder::next(AVFrame* frame) {
     ret = avcodec_send_packet(ctx_.get(), packet_.get());
     if (ret < 0 && ret != AVERROR_EOF) {
       ++corrupt_packets_;
-      if (options_.strict) av::throw_error(ErrorKind::Decode, ret, "decoding", demuxer_.name());
+      if (options_.strict) av::throw_error(ErrorKind::Decode, ret, "decoding (strict mode)", demuxer_.name());
     }
   }
 }

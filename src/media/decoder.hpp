@@ -24,17 +24,20 @@ class Decoder {
   // Forget buffered frames and the end-of-stream state; call after every seek.
   void flush();
   AVCodecContext* context() const { return ctx_.get(); }
-  int64_t corrupt_packets() const { return corrupt_packets_; }
-  int64_t corrupt_frames() const { return corrupt_frames_; }
+  // Damage met so far: packets the decoder rejected, frames flagged corrupt, and errors the
+  // decoder reported while concealing them.
+  int64_t damage() const { return corrupt_packets_ + corrupt_frames_ + reported_.count(); }
 
  private:
   Demuxer& demuxer_;
   DecoderOptions options_;
+  av::DamageCounter reported_;  // declared before ctx_: outlives the context that reports to it
   av::CodecContext ctx_;
   av::PacketPtr packet_;
   static constexpr int kMaxDrainErrors = 64;  // a decoder failing every frame at the end
   bool draining_ = false;
   int drain_errors_ = 0;
+  int64_t damage_seen_ = 0;  // for strict mode: damage already accounted for
   bool finished_ = false;
   int64_t corrupt_packets_ = 0;
   int64_t corrupt_frames_ = 0;

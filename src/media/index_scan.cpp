@@ -24,8 +24,12 @@ FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options) {
     e.pts = frame_timestamp(frame.get());
     if (frame->pts == AV_NOPTS_VALUE || (!frames.empty() && e.pts <= frames.back().pts)) seekable = false;
     if (e.pts == AV_NOPTS_VALUE) {
-      const FrameEntry* prev = frames.empty() ? nullptr : &frames.back();
-      e.pts = prev ? prev->pts + std::max<int64_t>(prev->duration, 1) : 0;
+      // No timestamp at all (the last frame out of some AVI decoders): one frame on from the
+      // previous, by its duration or else the gap before it.
+      const size_t n = frames.size();
+      int64_t step = n ? frames[n - 1].duration : 0;
+      if (step <= 0 && n >= 2) step = frames[n - 1].pts - frames[n - 2].pts;
+      e.pts = n ? frames[n - 1].pts + std::max<int64_t>(step, 1) : 0;
     }
     e.dts = INT64_MIN;  // a frame's pkt_dts is that of the packet that released it: seek by pts
     e.pos = frame_packet_pos(frame.get());

@@ -69,7 +69,7 @@ struct VideoReader::Impl {
   Geometry geom;
   PixelConverter conv;
   int64_t stream_pos = 0;     // next frame next() returns
-  int64_t corrupt_before_reopen = 0;
+  int64_t damage_before_reopen = 0;
 
   Impl(const Source& s, const ReaderOptions& o) : source(s), opt(o) {
     if (opt.threads < 0) throw ConfigError("threads must be >= 0, got " + std::to_string(opt.threads));
@@ -86,7 +86,7 @@ struct VideoReader::Impl {
   }
 
   void open_stream() {
-    if (dec) corrupt_before_reopen += dec->corrupt_packets() + dec->corrupt_frames();
+    if (dec) damage_before_reopen += dec->damage();
     dec.reset();
     demux = std::make_unique<Demuxer>(
         source, DemuxerOptions{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true});
@@ -311,9 +311,7 @@ const Geometry& VideoReader::geometry() const { return impl_->geom; }
 int VideoReader::out_width() const { return impl_->geom.out_width; }
 int VideoReader::out_height() const { return impl_->geom.out_height; }
 int VideoReader::out_channels() const { return channels(impl_->opt.image.pix); }
-int64_t VideoReader::corrupt_packets() const {
-  return impl_->corrupt_before_reopen + impl_->dec->corrupt_packets() + impl_->dec->corrupt_frames();
-}
+int64_t VideoReader::damage_reports() const { return impl_->damage_before_reopen + impl_->dec->damage(); }
 
 Frame VideoReader::frame(int64_t i) {
   Frame f;

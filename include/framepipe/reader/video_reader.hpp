@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "framepipe/error.hpp"
 #include "framepipe/image/geometry.hpp"
 #include "framepipe/image/pixel_format.hpp"
 #include "framepipe/media/frame_index.hpp"
@@ -92,8 +93,9 @@ class VideoReader {
   void seek(int64_t i);
   bool next(Frame& out);  // false at the end
 
-  // Damage met so far: packets the decoder rejected and frames flagged corrupt.
-  int64_t corrupt_packets() const;
+  // Damage met so far: packets the decoder rejected, frames flagged corrupt, and errors the
+  // decoder reported while concealing damage. Decoding goes on past them unless strict.
+  int64_t damage_reports() const;
 
  private:
   struct Impl;

@@ -1,0 +1,165 @@
+// Pixel formats and resizing against ffmpeg's scale filter, and the geometry maps.
+#include <gtest/gtest.h>
+
+#include "framepipe/error.hpp"
+#include "framepipe/image/geometry.hpp"
+#include "framepipe/reader/video_reader.hpp"
+#include "support/reference.hpp"
+
+namespace {
+
+using framepipe::ImageOptions;
+using framepipe::ReaderOptions;
+using framepipe::ResizeMode;
+using framepipe::VideoReader;
+
+ReaderOptions sized(int w, int h, ResizeMode mode) {
+  ReaderOptions o;
+  o.image.width = w;
+  o.image.height = h;
+  o.image.resize = mode;
+  return o;
+}
+
+// Every frame of `path` read with `o` against ffmpeg's framemd5 with the given filter args.
+void expect_all_frames(const std::string& path, const ReaderOptions& o, const std::string& pix,
+                       const std::string& scale_args, const std::string& pre = "") {
+  const auto ref = fpt::reference_md5(path, pix, scale_args, pre);
+  VideoReader reader(path, o);
+  ASSERT_EQ(reader.size(), static_cast<int64_t>(ref.size()));
+  framepipe::Frame f;
+  int64_t i = 0;
+  while (reader.next(f)) {
+    ASSERT_EQ(fpt::md5(f.data(), f.size_bytes()), ref[static_cast<size_t>(i)])
+        << "frame " << i << " (ours: " << fpt::dump_image("image_" + std::to_string(i), f.data(), f.width, f.height, f.channels) << ")";
+    ++i;
+  }
+  EXPECT_EQ(i, static_cast<int64_t>(ref.size()));
+}
+
+TEST(PixelFormats, BgrMatchesFfmpegBgr24) {
+  ReaderOptions o;
+  o.image.pix = framepipe::PixelFormat::Bgr;
+  expect_all_frames(fpt::media("h264_bframes.mp4"), o, "bgr24", "");
+}
+
+TEST(PixelFormats, GrayIsFullRangeLuma) {
+  ReaderOptions o;
+  o.image.pix = framepipe::PixelFormat::Gray;
+  expect_all_frames(fpt::media("hevc.mp4"), o, "gray", "");
+}
+
+TEST(PixelFormats, TenBitToRgb) { expect_all_frames(fpt::media("hevc_10bit.mkv"), {}, "rgb24", ""); }
+
+TEST(PixelFormats, HdStreamWithoutTagsUsesBt709) {
+  // vtest.avi is 576 lines (BT.601); make sure the rule is applied per stream height.
+  VideoReader sd(fpt::media("real/vtest.avi"), {});
+  EXPECT_EQ(sd.info().video.color_matrix_used, "bt601");
+  EXPECT_EQ(sd.info().video.color_range_used, "tv");
+  VideoReader mj(fpt::media("mjpeg_full.avi"), {});
+  EXPECT_EQ(mj.info().video.color_range_used, "pc");
+}
+
+TEST(Resize, StretchMatchesFfmpegScaleInOnePass) {
+  expect_all_frames(fpt::media("h264_bframes.mp4"), sized(160, 120, ResizeMode::Stretch), "rgb24",
+                    "w=160:h=120:flags=bicubic");
+  expect_all_frames(fpt::media("hevc_10bit.mkv"), sized(224, 224, ResizeMode::Stretch), "rgb24",
+                    "w=224:h=224:flags=bicubic");
+}
+
+TEST(Resize, InterpolationIsSelectable) {
+  ReaderOptions o = sized(200, 100, ResizeMode::Stretch);
+  o.image.interpolation = framepipe::Interpolation::Bilinear;
+  expect_all_frames(fpt::media("vp9_odd.webm"), o, "rgb24", "w=200:h=100:flags=bilinear");
+  o.image.interpolation = framepipe::Interpolation::Area;
+  expect_all_frames(fpt::media("vp9_odd.webm"), o, "rgb24", "w=200:h=100:flags=area");
+}
+
+TEST(Resize, ShortSideKeepsAspect) {
+  VideoReader r(fpt::media("h264_bframes.mp4"), sized(120, 120, ResizeMode::Short));
+  EXPECT_EQ(r.out_width(), 160);
+  EXPECT_EQ(r.out_height(), 120);
+  expect_all_frames(fpt::media("h264_bframes.mp4"), sized(120, 120, ResizeMode::Short), "rgb24",
+                    "w=160:h=120:flags=bicubic");
+}
+
+TEST(Resize, CenterCropMatchesFfmpegCropThenScale) {
+  // 320x240 -> 224x224: the centre 240x240 square, scaled.
+  VideoReader r(fpt::media("h264_bframes.mp4"), sized(224, 224, ResizeMode::Crop));
+  EXPECT_EQ(r.geometry().src_rect, (framepipe::Rect{40, 0, 240, 240}));
+  expect_all_frames(fpt::media("h264_bframes.mp4"), sized(224, 224, ResizeMode::Crop), "rgb24",
+                    "w=224:h=224:flags=bicubic", "crop=240:240:40:0");
+}
+
+TEST(Resize, LetterboxPadsAndScalesThePicture) {
+  ReaderOptions o = sized(224, 224, ResizeMode::Letterbox);
+  o.image.pad_rgb[0] = o.image.pad_rgb[1] = o.image.pad_rgb[2] = 114;
+  VideoReader r(fpt::media("h264_bframes.mp4"), o);
+  const framepipe::Geometry& g = r.geometry();
+  ASSERT_EQ(g.dst_rect, (framepipe::Rect{0, 28, 224, 168}));
+  const auto ref = fpt::reference_md5(fpt::media("h264_bframes.mp4"), "rgb24", "w=224:h=168:flags=bicubic");
+  for (int64_t i : {0, 13, 99}) {
+    const framepipe::Frame f = r.frame(i);
+    ASSERT_EQ(f.width, 224);
+    ASSERT_EQ(f.height, 224);
+    for (int y : {0, 27, 196, 223})
+      for (int x : {0, 100, 223})
+        for (int c = 0; c < 3; ++c) ASSERT_EQ(f.data()[(y * 224 + x) * 3 + c], 114) << y << "," << x;
+    EXPECT_EQ(fpt::md5(f.data() + 28 * 224 * 3, 168 * 224 * 3), ref[static_cast<size_t>(i)]) << "frame " << i;
+  }
+}
+
+TEST(Geometry, LetterboxMapsPointsBothWays) {
+  ImageOptions o;
+  o.width = 640;
+  o.height = 640;
+  o.resize = ResizeMode::Letterbox;
+  const auto g = framepipe::make_geometry(1920, 1080, o);
+  EXPECT_EQ(g.dst_rect, (framepipe::Rect{0, 140, 640, 360}));
+  auto p = g.to_output(960, 540);
+  EXPECT_DOUBLE_EQ(p[0], 320);
+  EXPECT_DOUBLE_EQ(p[1], 320);
+  auto q = g.to_source(0, 140);
+  EXPECT_DOUBLE_EQ(q[0], 0);
+  EXPECT_DOUBLE_EQ(q[1], 0);
+  const std::array<double, 4> box{100, 200, 500, 700};
+  const auto back = g.box_to_source(g.box_to_output(box));
+  for (int k = 0; k < 4; ++k) EXPECT_NEAR(back[k], box[k], 1e-9);
+  // A box reaching into the padding is clamped to the source frame.
+  const auto clamped = g.box_to_source({-10, 100, 700, 600});
+  EXPECT_DOUBLE_EQ(clamped[0], 0);
+  EXPECT_DOUBLE_EQ(clamped[1], 0);
+  EXPECT_DOUBLE_EQ(clamped[2], 1920);
+  EXPECT_DOUBLE_EQ(clamped[3], 1080);
+}
+
+TEST(Geometry, CropAndStretchMaps) {
+  ImageOptions o;
+  o.width = 224;
+  o.height = 224;
+  o.resize = ResizeMode::Crop;
+  auto g = framepipe::make_geometry(1280, 720, o, 2, 2);
+  EXPECT_EQ(g.src_rect, (framepipe::Rect{280, 0, 720, 720}));
+  auto p = g.to_output(280, 0);
+  EXPECT_DOUBLE_EQ(p[0], 0);
+  EXPECT_DOUBLE_EQ(p[1], 0);
+  o.resize = ResizeMode::Stretch;
+  o.height = 0;  // one side given: aspect kept
+  g = framepipe::make_geometry(1280, 720, o);
+  EXPECT_EQ(g.out_width, 224);
+  EXPECT_EQ(g.out_height, 126);
+  EXPECT_TRUE(framepipe::make_geometry(320, 240, ImageOptions{}).is_identity());
+}
+
+TEST(Options, BadNamesAreConfigErrors) {
+  EXPECT_THROW(framepipe::parse_resize_mode("squash"), framepipe::ConfigError);
+  EXPECT_THROW(framepipe::parse_pixel_format("rgba"), framepipe::ConfigError);
+  try {
+    framepipe::parse_interpolation("cubic");
+    FAIL();
+  } catch (const framepipe::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("bicubic"), std::string::npos) << "the error lists the choices";
+  }
+}
+
+}  // namespace
