@@ -68,8 +68,9 @@ AVPixelFormat av_format(PixelFormat p) {
   }
 }
 
+// swscale's own test before it warns of unaligned destinations (and may take slower paths).
 bool aligned(const void* p, size_t stride) {
-  return (reinterpret_cast<uintptr_t>(p) % 32) == 0 && stride % 32 == 0;
+  return (reinterpret_cast<uintptr_t>(p) % 16) == 0 && stride % 16 == 0;
 }
 
 void fill_padding(const Geometry& g, const ImageOptions& opt, uint8_t* dst, size_t stride) {

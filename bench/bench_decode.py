@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""framepipe against its peers on the same file, in the same run.
+
+Tasks: full decode to RGB, 32 random frames, every 30th frame. Peers: the ffmpeg CLI,
+an ffmpeg-to-numpy pipe, PyAV, OpenCV (Python, with cvtColor to RGB) and cv::VideoCapture
+(C++). Every run is its own process; the time is the best of --repeat wall-clock runs
+(Python peers time themselves after their imports). Peak memory is the process's max RSS.
+Prints a Markdown table; ratio = framepipe's time / the peer's time (below 1: framepipe
+is faster).
+"""
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+PY = "/usr/bin/python3"
+
+PYAV_ALL = """
+import av, sys, time
+t = time.perf_counter(); c = av.open(sys.argv[1]); s = c.streams.video[0]; s.thread_type = "AUTO"; n = 0
+for f in c.decode(s):
+    a = f.to_ndarray(format="rgb24"); n += 1
+print(time.perf_counter() - t, n)
+"""
+PYAV_EVERY = """
+import av, sys, time
+t = time.perf_counter(); c = av.open(sys.argv[1]); s = c.streams.video[0]; s.thread_type = "AUTO"; n = k = 0
+for f in c.decode(s):
+    if k % int(sys.argv[2]) == 0:
+        a = f.to_ndarray(format="rgb24"); n += 1
+    k += 1
+print(time.perf_counter() - t, n)
+"""
+# The exact way with PyAV: seek to the keyframe before the target's pts, decode forward.
+PYAV_RANDOM = """
+import av, sys, time
+t = time.perf_counter(); c = av.open(sys.argv[1]); s = c.streams.video[0]; s.thread_type = "AUTO"; n = 0
+rate = s.average_rate
+for i in map(int, sys.argv[2].split(",")):
+    target = int(i / rate / s.time_base)
+    c.seek(target, stream=s, backward=True)
+    for f in c.decode(s):
+        if f.pts >= target:
+            a = f.to_ndarray(format="rgb24"); n += 1
+            break
+print(time.perf_counter() - t, n)
+"""
+CV_ALL = """
+import cv2, sys, time
+t = time.perf_counter(); cap = cv2.VideoCapture(sys.argv[1]); n = 0
+while True:
+    ok, f = cap.read()
+    if not ok: break
+    a = cv2.cvtColor(f, cv2.COLOR_BGR2RGB); n += 1
+print(time.perf_counter() - t, n)
+"""
+CV_EVERY = """
+import cv2, sys, time
+t = time.perf_counter(); cap = cv2.VideoCapture(sys.argv[1]); n = k = 0
+while cap.grab():
+    if k % int(sys.argv[2]) == 0:
+        ok, f = cap.retrieve(); a = cv2.cvtColor(f, cv2.COLOR_BGR2RGB); n += 1
+    k += 1
+print(time.perf_counter() - t, n)
+"""
+CV_RANDOM = """
+import cv2, sys, time
+t = time.perf_counter(); cap = cv2.VideoCapture(sys.argv[1]); n = 0
+for i in map(int, sys.argv[2].split(",")):
+    cap.set(cv2.CAP_PROP_POS_FRAMES, i)
+    ok, f = cap.read()
+    if ok:
+        a = cv2.cvtColor(f, cv2.COLOR_BGR2RGB); n += 1
+print(time.perf_counter() - t, n)
+"""
+PIPE_ALL = """
+import numpy as np, subprocess, sys, time
+t = time.perf_counter(); w, h = int(sys.argv[2]), int(sys.argv[3]); size = w * h * 3; n = 0
+p = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-i", sys.argv[1], "-vf",
+                      "scale=in_color_matrix=bt709:in_range=tv", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"],
+                     stdout=subprocess.PIPE, bufsize=size)
+while True:
+    b = p.stdout.read(size)
+    if len(b) < size: break
+    a = np.frombuffer(b, np.uint8).reshape(h, w, 3); n += 1
+p.wait()
+print(time.perf_counter() - t, n)
+"""
+
+
+def timed(cmd, self_timed=False):
+    """Runs cmd under /usr/bin/time; returns (seconds, max RSS MiB, stdout)."""
+    t0 = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-f", "@@%M"] + cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
+    rss = int(p.stderr.rsplit("@@", 1)[1].split()[0]) / 1024.0
+    secs = float(p.stdout.split()[0]) if self_timed else wall
+    return secs, rss, p.stdout
+
+
+def best(cmd, repeat, self_timed=False):
+    runs = [timed(cmd, self_timed) for _ in range(repeat)]
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--file", required=True)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma separated tasks: full,random,every")
+    args = ap.parse_args()
+
+    fp = os.path.join(args.build, "apps", "framepipe")
+    cvb = os.path.join(args.build, "bench", "cv_capture_bench")
+    f = args.file
+    info = json.loads(subprocess.run([fp, "probe", "--json", f], capture_output=True, text=True, check=True).stdout)
+    n, w, h = info["frames"], info["width"], info["height"]
+    rng = random.Random(2024)
+    idx = sorted(rng.sample(range(n), 32))
+    rnd = ",".join(map(str, rng.sample(idx, len(idx))))  # the same 32 frames, in random order
+    sel_all = "+".join("eq(n\\,%d)" % i for i in idx)
+    ff = ["ffmpeg", "-nostdin", "-v", "error", "-i", f]
+    scale = "scale=in_color_matrix=bt709:in_range=tv"
+    py = lambda script, *a: [PY, "-c", script, f] + list(a)
+
+    tasks = {
+        "full": ("full decode to RGB (%d frames)" % n, n, [
+            ("framepipe frames --all --format null", [fp, "frames", f, "--all", "--format", "null"], False),
+            ("ffmpeg CLI -f null", ff + ["-vf", scale, "-pix_fmt", "rgb24", "-f", "null", "-"], False),
+            ("ffmpeg pipe to numpy", py(PIPE_ALL, str(w), str(h)), True),
+            ("PyAV decode + to_ndarray(rgb24)", py(PYAV_ALL), True),
+            ("OpenCV Python read + cvtColor", py(CV_ALL), True),
+            ("cv::VideoCapture C++ read + cvtColor", [cvb, f, "all"], False),
+        ]),
+        "random": ("32 random frames (exact)", 32, [
+            ("framepipe frames --indices", [fp, "frames", f, "--indices", rnd, "--format", "null"], False),
+            ("ffmpeg CLI select=eq(n,I)", ff + ["-vf", "select=" + sel_all + "," + scale, "-vsync", "passthrough",
+                                                "-pix_fmt", "rgb24", "-f", "null", "-"], False),
+            ("PyAV seek + decode forward", py(PYAV_RANDOM, rnd), True),
+            ("OpenCV Python CAP_PROP_POS_FRAMES", py(CV_RANDOM, rnd), True),
+            ("cv::VideoCapture C++ CAP_PROP_POS_FRAMES", [cvb, f, "seek", rnd], False),
+        ]),
+        "every": ("every 30th frame (%d frames)" % len(range(0, n, 30)), len(range(0, n, 30)), [
+            ("framepipe frames --every 30", [fp, "frames", f, "--every", "30", "--format", "null"], False),
+            ("ffmpeg CLI select=not(mod(n,30))", ff + ["-vf", "select=not(mod(n\\,30))," + scale, "-vsync",
+                                                        "passthrough", "-pix_fmt", "rgb24", "-f", "null", "-"], False),
+            ("PyAV decode all, keep every 30th", py(PYAV_EVERY, "30"), True),
+            ("OpenCV Python grab/retrieve", py(CV_EVERY, "30"), True),
+            ("cv::VideoCapture C++ grab/retrieve", [cvb, f, "every", "30"], False),
+        ]),
+    }
+    chosen = [t for t in ("full", "random", "every") if not args.only or t in args.only.split(",")]
+    print("File: `%s` (%dx%d, %d frames, %s). Best of %d runs; %d cores.\n" %
+          (f, w, h, n, info["codec"], args.repeat, os.cpu_count(), ))
+    print("| task | tool | time (s) | frames/s | framepipe time / tool time | peak RSS (MiB) |")
+    print("|---|---|---:|---:|---:|---:|")
+    for t in chosen:
+        title, frames, rows = tasks[t]
+        results = []
+        for name, cmd, self_timed in rows:
+            secs, rss = best(cmd, args.repeat, self_timed)
+            results.append((name, secs, rss))
+            print("  measured %-45s %.3f s" % (name, secs), file=sys.stderr)
+        ours = results[0][1]
+        for name, secs, rss in results:
+            ratio = "—" if name.startswith("framepipe") else "%.2f" % (ours / secs)
+            print("| %s | %s | %.3f | %.1f | %s | %.0f |" % (title, name, secs, frames / secs, ratio, rss))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

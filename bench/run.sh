@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Benchmarks framepipe against its peers on one 1080p H.264 file made from vtest.avi.
+#   bash bench/run.sh [BUILD]        (make bench does this)
+set -euo pipefail
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+bash scripts/make-test-media.sh "$BUILD/media" >/dev/null
+mkdir -p "$BUILD/bench"
+SRC="$BUILD/media/real/vtest.avi"
+HD="$BUILD/bench/vtest_1080p.mp4"
+if [ ! -s "$HD" ]; then
+  echo "bench: making $HD (1080p H.264, 30 fps, x264 defaults: B-frames, keyint 250)" >&2
+  ffmpeg -nostdin -v error -y -i "$SRC" -vf "scale=1920:1080,setpts=N/30/TB" -r 30 \
+    -c:v libx264 -preset fast -crf 23 -pix_fmt yuv420p -an "$HD.tmp.mp4"
+  mv "$HD.tmp.mp4" "$HD"
+fi
+exec /usr/bin/python3 bench/bench_decode.py --build "$BUILD" --file "$HD" "${@:2}"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The demo: probe the bundled sample (vtest.avi, real footage from Debian's opencv-doc) and
+# take a few exact frames out of it, by index and by time.
+set -euo pipefail
+BUILD=${1:-build}
+FP="$BUILD/apps/framepipe"
+bash scripts/make-test-media.sh "$BUILD/media" >/dev/null
+SAMPLE="$BUILD/media/real/vtest.avi"
+OUT="$BUILD/demo"
+rm -rf "$OUT"
+
+echo "== framepipe probe $SAMPLE"
+"$FP" probe "$SAMPLE"
+echo
+echo "== framepipe frames $SAMPLE --indices 0,100,794 --times 12.5 --out $OUT (PNG, RGB)"
+"$FP" frames "$SAMPLE" --indices 0,100,794 --out "$OUT/by_index"
+"$FP" frames "$SAMPLE" --times 12.5 --out "$OUT/by_time"
+echo "== framepipe frames $SAMPLE --fps 1 --size 224x224 --resize letterbox --format npy"
+"$FP" frames "$SAMPLE" --fps 1 --size 224x224 --resize letterbox --format npy --out "$OUT/fps1"
+echo
+for d in by_index by_time; do
+  echo "$OUT/$d:"; ls "$OUT/$d" | sed 's/^/  /'
+  sed 's/^/  /' "$OUT/$d/frames.jsonl"
+done
+echo "$OUT/fps1: $(ls "$OUT/fps1" | grep -c npy) frames of 224x224x3 (one a second, by timestamp)"
