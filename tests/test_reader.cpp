@@ -198,4 +198,50 @@ TEST(Reader, RangeWithStep) {
   }
 }
 
+// The cost rules, read off the reader's own counters: a sorted batch decodes each keyframe
+// group at most once; a target reachable by decoding forward within its group never seeks.
+TEST(ReaderCost, BatchDecodesEachGroupAtMostOnce) {
+  for (const char* name : {"h264_bframes.mp4", "hevc.mp4", "vp9_odd.webm", "av1.mkv", "real/vtest.avi"}) {
+    VideoReader reader(fpt::media(name));
+    const framepipe::FrameIndex& idx = reader.index();
+    std::vector<int64_t> wanted;
+    for (int64_t i = 0; i < idx.size(); ++i)
+      if (idx[i].keyframe) wanted.push_back(std::min(idx.size() - 1, i + 2));
+    wanted.push_back(idx.size() - 1);
+    std::vector<int64_t> shuffled = wanted;
+    std::mt19937 rng(3);
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    shuffled.push_back(shuffled.front());
+    reader.frames(shuffled);
+    EXPECT_LE(reader.stats().frames_decoded, idx.size()) << name;
+    EXPECT_EQ(reader.stats().frames_returned, static_cast<int64_t>(std::set<int64_t>(wanted.begin(), wanted.end()).size()))
+        << name << ": duplicates are copied, not decoded again";
+  }
+}
+
+TEST(ReaderCost, OpenGopAndTsPayOneGroupOnceThenAtMostOnce) {
+  // An open-GOP keyframe or an MPEG-TS pts seek can lose the target; the reader restarts a
+  // group earlier once and keeps the safer seek after that.
+  for (const char* name : {"h264_opengop.mkv", "h264.ts"}) {
+    VideoReader reader(fpt::media(name));
+    const int64_t n = reader.size();
+    reader.frames({n - 1, n / 2, 20});
+    EXPECT_LE(reader.stats().frames_decoded, n + 2 * 12) << name;
+  }
+}
+
+TEST(ReaderCost, ForwardWithinAGroupNeverSeeks) {
+  VideoReader reader(fpt::media("h264_bframes.mp4"));  // keyframes every 12 frames
+  reader.frames({3, 7, 5, 11});
+  EXPECT_EQ(reader.stats().seeks, 0);
+  EXPECT_EQ(reader.stats().frames_decoded, 12);
+  reader.frame(13);  // the next group starts at 12: decoding on is cheaper than a seek
+  EXPECT_EQ(reader.stats().seeks, 0);
+  reader.frame(90);  // groups 24..84 lie between: seek to 84
+  EXPECT_EQ(reader.stats().seeks, 1);
+  EXPECT_LE(reader.stats().frames_decoded, 14 + 7 + 3);
+  reader.frame(2);  // backwards: seek to 0
+  EXPECT_EQ(reader.stats().seeks, 2);
+}
+
 }  // namespace

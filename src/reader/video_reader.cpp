@@ -70,6 +70,11 @@ struct VideoReader::Impl {
   PixelConverter conv;
   int64_t stream_pos = 0;     // next frame next() returns
   int64_t damage_before_reopen = 0;
+  ReaderStats stats;
+  static constexpr int64_t kRunFromStart = -2;
+  static constexpr int kMaxRetries = 3;  // two groups earlier, then from the start
+  int64_t run_key = kRunFromStart;       // keyframe the current decoding run was sought to
+  bool seek_by_dts = false;
 
   Impl(const Source& s, const ReaderOptions& o) : source(s), opt(o) {
     if (opt.threads < 0) throw ConfigError("threads must be >= 0, got " + std::to_string(opt.threads));
@@ -93,6 +98,7 @@ struct VideoReader::Impl {
     dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict});
     have_cur = cursor_known = false;
     cursor = -1;
+    run_key = kRunFromStart;
   }
 
   void ensure_index() {
@@ -147,6 +153,7 @@ struct VideoReader::Impl {
         return false;
       }
       have_cur = true;
+      ++stats.frames_decoded;
       if (!by_pts) {
         cursor = cursor_known ? cursor + 1 : 0;  // counting from a fresh start
         cursor_known = true;
@@ -171,14 +178,22 @@ struct VideoReader::Impl {
 
   // Positions the demuxer so that decoding reaches frame `key` (a keyframe index; -1: start).
   void seek_to_group(int64_t key) {
+    ++stats.seeks;
+    run_key = key;
     if (!index || !index->timestamps_reliable()) {
       if (!fresh()) open_stream();  // exact restart for streams that must be counted
+      run_key = kRunFromStart;
       return;
     }
+    // By pts first: Matroska seeks by pts and MP4 by edit-list-shifted dts, and both land on
+    // the keyframe itself. MPEG-TS searches any packet's dts, and lands past a keyframe
+    // sought by pts; a reader that met such a landing seeks by dts from then on (at or
+    // before the keyframe everywhere, a group early in MP4/MKV).
     const FrameEntry& e = (*index)[std::max<int64_t>(key, 0)];
-    const int64_t ts = e.dts != INT64_MIN ? std::min(e.dts, e.pts) : e.pts;
+    const int64_t ts = seek_by_dts && e.dts != INT64_MIN ? e.dts : e.pts;
     if (!demux->seek(ts)) {
       open_stream();
+      run_key = kRunFromStart;
       return;
     }
     dec->flush();
@@ -188,6 +203,11 @@ struct VideoReader::Impl {
 
   // Leaves frame t in `cur`. Decodes forward from where the decoder is when no keyframe lies
   // between there and t; otherwise seeks to t's keyframe group.
+  //
+  // A run of decoding that began with a seek is trusted only as far as it delivers: if it
+  // skips the target or ends before it, the run restarts a group earlier (an open-GOP
+  // keyframe can lose later frames when decoding starts on it, as FFmpeg's H.264 decoder
+  // does), and finally from the start of the file.
   void goto_frame(int64_t t) {
     if (have_cur && cursor_known && cursor == t) return;
     const bool by_pts = index->timestamps_reliable();
@@ -196,28 +216,30 @@ struct VideoReader::Impl {
     if (have_cur && cursor_known && cursor < t) seek = by_pts && key > cursor + 1;
     else seek = !fresh() || (by_pts && key > 0);
     if (seek) seek_to_group(key);
-    bool first_after_seek = seek;
-    int retries = 0;
-    for (;;) {
+    for (int retries = 0;;) {
       const int64_t before = cursor_known ? cursor : -1;
-      if (!decode_next())
+      const bool got = decode_next();
+      if (got && cursor == t) return;
+      if (got && cursor < t) continue;
+      if (run_key != kRunFromStart && retries < kMaxRetries) {
+        ++retries;
+        seek_by_dts = true;
+        if (retries == kMaxRetries) {
+          open_stream();
+          run_key = kRunFromStart;
+          ++stats.seeks;
+        } else {
+          const int64_t from = run_key > 0 ? index->keyframe_at_or_before(run_key - 1) : -1;
+          seek_to_group(from);
+        }
+        continue;
+      }
+      if (!got)
         throw DecodeError("frame " + std::to_string(t) + " of '" + source.name() +
                           "' could not be decoded: the stream ended after frame " + std::to_string(before));
-      if (cursor == t) return;
-      if (cursor > t) {
-        // Landed past the target: the seek overshot (a keyframe flag that lied, or a demuxer
-        // that seeks by another clock). Step back one group and try again.
-        if (first_after_seek && by_pts && retries < 3) {
-          ++retries;
-          key = key > 0 ? index->keyframe_at_or_before(key - 1) : -1;
-          seek_to_group(key);
-          continue;
-        }
-        throw DecodeError("frame " + std::to_string(t) + " of '" + source.name() +
-                          "' was not produced by the decoder (it went from frame " + std::to_string(before) +
-                          " to " + std::to_string(cursor) + "); the file may be damaged");
-      }
-      first_after_seek = false;
+      throw DecodeError("frame " + std::to_string(t) + " of '" + source.name() +
+                        "' was not produced by the decoder (it went from frame " + std::to_string(before) + " to " +
+                        std::to_string(cursor) + "); the file may be damaged");
     }
   }
 
@@ -239,6 +261,7 @@ struct VideoReader::Impl {
   }
 
   void convert_current(uint8_t* dst) {
+    ++stats.frames_returned;
     if (cur->width != geom.src_width || cur->height != geom.src_height) {
       // The stream changed size mid-way: keep the output size the caller was promised.
       ImageOptions o = opt.image;
@@ -307,6 +330,7 @@ const FrameIndex& VideoReader::index() {
   impl_->ensure_index();
   return *impl_->index;
 }
+const ReaderStats& VideoReader::stats() const { return impl_->stats; }
 const Geometry& VideoReader::geometry() const { return impl_->geom; }
 int VideoReader::out_width() const { return impl_->geom.out_width; }
 int VideoReader::out_height() const { return impl_->geom.out_height; }

@@ -53,6 +53,13 @@ struct ReaderOptions {
   bool strict = false;        // corrupt packets are fatal instead of counted
 };
 
+// What a reader has done so far: how much decoding its requests cost.
+struct ReaderStats {
+  int64_t frames_decoded = 0;   // frames the decoder produced (wanted or not)
+  int64_t frames_returned = 0;  // frames converted and handed out
+  int64_t seeks = 0;            // demuxer seeks (and reopens) to reach a target
+};
+
 class VideoReader {
  public:
   explicit VideoReader(const Source& source, const ReaderOptions& options = {});
@@ -96,6 +103,7 @@ class VideoReader {
   // Damage met so far: packets the decoder rejected, frames flagged corrupt, and errors the
   // decoder reported while concealing damage. Decoding goes on past them unless strict.
   int64_t damage_reports() const;
+  const ReaderStats& stats() const;
 
  private:
   struct Impl;
