@@ -79,7 +79,7 @@ Runner add_frames(CLI::App& app) {
   cmd->add_option("--pix", a->pix, "rgb | bgr | gray")->capture_default_str();
   cmd->add_option("--matrix", a->matrix, "YUV matrix: auto | bt601 | bt709 | bt2020 | smpte240m | fcc")->capture_default_str();
   cmd->add_option("--range", a->range, "YUV range: auto | tv | pc")->capture_default_str();
-  cmd->add_option("--threads", a->threads, "decoder threads (0: every core)")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "decoder threads (0: three per core, at most 16)")->capture_default_str();
   cmd->add_option("--quality", a->quality, "JPEG quality")->capture_default_str();
   cmd->add_flag("--strict", a->strict, "treat corrupt packets as fatal");
 
@@ -126,8 +126,10 @@ Runner add_frames(CLI::App& app) {
       std::sort(wanted.begin(), wanted.end());
       wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
       Progress progress("frames", static_cast<int64_t>(wanted.size()));
-      // Sorted chunks keep memory bounded; the reader decodes each keyframe group once.
-      constexpr size_t kChunk = 16;
+      // Sorted chunks of at most ~32 MB keep memory bounded whatever the frame size; the
+      // reader still decodes each keyframe group once across chunks.
+      const size_t frame_bytes = static_cast<size_t>(reader.out_width()) * reader.out_height() * reader.out_channels();
+      const size_t kChunk = std::clamp<size_t>((size_t{32} << 20) / std::max<size_t>(frame_bytes, 1), 1, 64);
       Batch batch;
       for (size_t s = 0; s < wanted.size(); s += kChunk) {
         std::vector<int64_t> chunk(wanted.begin() + static_cast<ptrdiff_t>(s),

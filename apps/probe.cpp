@@ -50,12 +50,11 @@ nlohmann::ordered_json probe_json(const MediaInfo& m) {
   j["bit_rate"] = m.bit_rate;
   j["container_duration"] = m.duration;
   j["container_start_time"] = m.start_time;
-  // The selected video stream's fields at the top level, for `jq .frames` and the like.
-  if (m.video.index >= 0) {
-    const nlohmann::ordered_json v = video_json(m.video);
-    for (auto it = v.begin(); it != v.end(); ++it) j[it.key()] = *it;
-  }
-  j["video"] = m.video.index >= 0 ? video_json(m.video) : nlohmann::ordered_json(nullptr);
+  // The selected video stream's fields at the top level too, for `jq .frames` and the like.
+  const nlohmann::ordered_json video = m.video.index >= 0 ? video_json(m.video) : nlohmann::ordered_json(nullptr);
+  if (!video.is_null())
+    for (auto it = video.begin(); it != video.end(); ++it) j[it.key()] = *it;
+  j["video"] = video;
   j["other_video"] = nlohmann::ordered_json::array();
   for (const auto& v : m.other_video) j["other_video"].push_back(video_json(v));
   j["audio"] = nlohmann::ordered_json::array();

@@ -3,8 +3,9 @@
 
 Tasks: full decode to RGB, 32 random frames, every 30th frame. Peers: the ffmpeg CLI,
 an ffmpeg-to-numpy pipe, PyAV, OpenCV (Python, with cvtColor to RGB) and cv::VideoCapture
-(C++). Every run is its own process; the time is the best of --repeat wall-clock runs
-(Python peers time themselves after their imports). Peak memory is the process's max RSS.
+(C++). Every run is its own process. Runs are interleaved (each round runs every tool of a
+task once) so that a noisy machine slows all peers alike; the time is the best of --repeat
+rounds (Python peers time themselves after their imports). Peak memory is the max RSS.
 Prints a Markdown table; ratio = framepipe's time / the peer's time (below 1: framepipe
 is faster).
 """
@@ -91,10 +92,16 @@ print(time.perf_counter() - t, n)
 """
 
 
+TIMEOUT = 120  # seconds; a peer that hangs is reported, not waited for
+
+
 def timed(cmd, self_timed=False):
-    """Runs cmd under /usr/bin/time; returns (seconds, max RSS MiB, stdout)."""
+    """Runs cmd under /usr/bin/time; returns (seconds, max RSS MiB, stdout); None if it hung."""
     t0 = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-f", "@@%M"] + cmd, capture_output=True, text=True)
+    try:
+        p = subprocess.run(["/usr/bin/time", "-f", "@@%M"] + cmd, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         raise RuntimeError("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
@@ -103,9 +110,6 @@ def timed(cmd, self_timed=False):
     return secs, rss, p.stdout
 
 
-def best(cmd, repeat, self_timed=False):
-    runs = [timed(cmd, self_timed) for _ in range(repeat)]
-    return min(r[0] for r in runs), max(r[1] for r in runs)
 
 
 def main():
@@ -113,7 +117,8 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--file", required=True)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", default="", help="comma separated tasks: full,random,every")
+    ap.add_argument("--short", default="", help="a cut of the same video, a tenth as long (memory row)")
+    ap.add_argument("--only", default="", help="comma separated tasks: full,random,every,memory")
     args = ap.parse_args()
 
     fp = os.path.join(args.build, "apps", "framepipe")
@@ -155,22 +160,45 @@ def main():
             ("cv::VideoCapture C++ grab/retrieve", [cvb, f, "every", "30"], False),
         ]),
     }
-    chosen = [t for t in ("full", "random", "every") if not args.only or t in args.only.split(",")]
+    if args.short:
+        sn = json.loads(subprocess.run([fp, "probe", "--json", args.short], capture_output=True, text=True,
+                                       check=True).stdout)["frames"]
+        tasks["memory"] = ("memory: full decode, long vs short file", n, [
+            ("framepipe, %d frames" % n, [fp, "frames", f, "--all", "--format", "null"], False),
+            ("framepipe, %d frames (short cut)" % sn, [fp, "frames", args.short, "--all", "--format", "null"], False),
+        ])
+    chosen = [t for t in ("full", "random", "every", "memory") if (not args.only or t in args.only.split(","))
+              and t in tasks]
     print("File: `%s` (%dx%d, %d frames, %s). Best of %d runs; %d cores.\n" %
           (f, w, h, n, info["codec"], args.repeat, os.cpu_count(), ))
     print("| task | tool | time (s) | frames/s | framepipe time / tool time | peak RSS (MiB) |")
     print("|---|---|---:|---:|---:|---:|")
     for t in chosen:
         title, frames, rows = tasks[t]
-        results = []
-        for name, cmd, self_timed in rows:
-            secs, rss = best(cmd, args.repeat, self_timed)
-            results.append((name, secs, rss))
-            print("  measured %-45s %.3f s" % (name, secs), file=sys.stderr)
+        times = {name: [] for name, _, _ in rows}
+        hung = {}
+        rss = {name: 0.0 for name, _, _ in rows}
+        for r in range(args.repeat):
+            for name, cmd, self_timed in rows:
+                got = timed(cmd, self_timed)
+                if got is None:
+                    print("  round %d %-45s hung (killed after %d s)" % (r + 1, name, TIMEOUT), file=sys.stderr)
+                    hung[name] = hung.get(name, 0) + 1
+                    continue
+                secs, mib, _ = got
+                times[name].append(secs)
+                rss[name] = max(rss[name], mib)
+                print("  round %d %-45s %.3f s" % (r + 1, name, secs), file=sys.stderr)
+        results = [(name, min(times[name]) if times[name] else float("nan"), rss[name]) for name, _, _ in rows]
         ours = results[0][1]
-        for name, secs, rss in results:
+        for name, secs, mib in results:
             ratio = "—" if name.startswith("framepipe") else "%.2f" % (ours / secs)
-            print("| %s | %s | %.3f | %.1f | %s | %.0f |" % (title, name, secs, frames / secs, ratio, rss))
+            if t == "memory":
+                ratio = "RSS ratio long/short: %.2f" % (results[0][2] / mib) if mib != results[0][2] else "—"
+            if name in hung:
+                name += " (hung in %d of %d rounds, killed after %d s)" % (hung[name], args.repeat, TIMEOUT)
+            rate = "—" if t == "memory" else "%.1f" % (frames / secs)
+            print("| %s | %s | %.3f | %s | %s | %.0f |" % (title, name, secs, rate, ratio, mib))
     sys.stdout.flush()
 
 

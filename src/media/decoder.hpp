@@ -3,6 +3,7 @@
 // the end, and counts damage instead of stopping (unless strict).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "media/av.hpp"
@@ -11,7 +12,7 @@
 namespace framepipe {
 
 struct DecoderOptions {
-  int threads = 0;      // 0: every core
+  int threads = 0;      // 0: default_thread_count()
   bool strict = false;  // a corrupt packet or frame is a DecodeError
 };
 
@@ -23,10 +24,11 @@ class Decoder {
   bool next(AVFrame* frame);
   // Forget buffered frames and the end-of-stream state; call after every seek.
   void flush();
+  static int default_thread_count();
   AVCodecContext* context() const { return ctx_.get(); }
   // Damage met so far: packets the decoder rejected, frames flagged corrupt, and errors the
   // decoder reported while concealing them.
-  int64_t damage() const { return corrupt_packets_ + corrupt_frames_ + reported_.count(); }
+  int64_t damage() const { return corrupt_packets_.load() + corrupt_frames_.load() + reported_.count(); }
 
  private:
   Demuxer& demuxer_;
@@ -39,8 +41,8 @@ class Decoder {
   int drain_errors_ = 0;
   int64_t damage_seen_ = 0;  // for strict mode: damage already accounted for
   bool finished_ = false;
-  int64_t corrupt_packets_ = 0;
-  int64_t corrupt_frames_ = 0;
+  std::atomic<int64_t> corrupt_packets_{0};  // atomic: read while a read-ahead thread decodes
+  std::atomic<int64_t> corrupt_frames_{0};
 };
 
 // FFmpeg-version helpers for frame fields that moved between releases.

@@ -1,6 +1,11 @@
 #include "framepipe/reader/video_reader.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -70,7 +75,8 @@ struct VideoReader::Impl {
   PixelConverter conv;
   int64_t stream_pos = 0;     // next frame next() returns
   int64_t damage_before_reopen = 0;
-  ReaderStats stats;
+  // Counters (frames_decoded is written by the read-ahead thread too).
+  std::atomic<int64_t> frames_decoded{0}, frames_returned{0}, seeks{0};
   static constexpr int64_t kRunFromStart = -2;
   static constexpr int kMaxRetries = 3;  // two groups earlier, then from the start
   int64_t run_key = kRunFromStart;       // keyframe the current decoding run was sought to
@@ -153,7 +159,7 @@ struct VideoReader::Impl {
         return false;
       }
       have_cur = true;
-      ++stats.frames_decoded;
+      frames_decoded.fetch_add(1, std::memory_order_relaxed);
       if (!by_pts) {
         cursor = cursor_known ? cursor + 1 : 0;  // counting from a fresh start
         cursor_known = true;
@@ -178,7 +184,7 @@ struct VideoReader::Impl {
 
   // Positions the demuxer so that decoding reaches frame `key` (a keyframe index; -1: start).
   void seek_to_group(int64_t key) {
-    ++stats.seeks;
+    seeks.fetch_add(1, std::memory_order_relaxed);
     run_key = key;
     if (!index || !index->timestamps_reliable()) {
       if (!fresh()) open_stream();  // exact restart for streams that must be counted
@@ -227,7 +233,7 @@ struct VideoReader::Impl {
         if (retries == kMaxRetries) {
           open_stream();
           run_key = kRunFromStart;
-          ++stats.seeks;
+          seeks.fetch_add(1, std::memory_order_relaxed);
         } else {
           const int64_t from = run_key > 0 ? index->keyframe_at_or_before(run_key - 1) : -1;
           seek_to_group(from);
@@ -260,16 +266,18 @@ struct VideoReader::Impl {
     return fi;
   }
 
-  void convert_current(uint8_t* dst) {
-    ++stats.frames_returned;
-    if (cur->width != geom.src_width || cur->height != geom.src_height) {
+  void convert_current(uint8_t* dst) { convert_frame(cur.get(), dst); }
+
+  void convert_frame(const AVFrame* frame, uint8_t* dst) {
+    frames_returned.fetch_add(1, std::memory_order_relaxed);
+    if (frame->width != geom.src_width || frame->height != geom.src_height) {
       // The stream changed size mid-way: keep the output size the caller was promised.
       ImageOptions o = opt.image;
       o.width = geom.out_width;
       o.height = geom.out_height;
-      geom = make_geometry(cur->width, cur->height, o, 2, 2);
+      geom = make_geometry(frame->width, frame->height, o, 2, 2);
     }
-    conv.convert(cur.get(), geom, opt.image, dst, static_cast<size_t>(geom.out_width) * channels(opt.image.pix));
+    conv.convert(frame, geom, opt.image, dst, static_cast<size_t>(geom.out_width) * channels(opt.image.pix));
   }
 
   size_t frame_bytes() const {
@@ -301,6 +309,102 @@ struct VideoReader::Impl {
     }
   }
 
+  // --- read-ahead for sequential reading --------------------------------------------------
+  // next() decodes on a thread of its own, up to kReadAhead frames ahead, while the caller
+  // converts: the decoder's frame threads are never left waiting for the next packet. Every
+  // other call that touches the decoder stops it first; the queue is the only shared state.
+  struct Decoded {
+    av::FramePtr frame;
+    FrameInfo info;
+  };
+  static constexpr size_t kReadAhead = 4;
+  std::thread ahead;
+  std::mutex ahead_mu;
+  std::condition_variable ahead_cv;
+  std::deque<Decoded> ahead_queue;
+  std::vector<av::FramePtr> ahead_free;
+  bool ahead_stop = false, ahead_done = false;
+  std::exception_ptr ahead_error;
+
+  bool reading_ahead() const { return ahead.joinable(); }
+
+  void start_read_ahead() {
+    ahead_stop = ahead_done = false;
+    ahead_error = nullptr;
+    ahead = std::thread([this] { produce(); });
+  }
+
+  void produce() {
+    try {
+      for (;;) {
+        {
+          std::unique_lock<std::mutex> lock(ahead_mu);
+          ahead_cv.wait(lock, [this] { return ahead_stop || ahead_queue.size() < kReadAhead; });
+          if (ahead_stop) break;
+        }
+        if (!decode_next()) break;
+        Decoded d;
+        d.info = current_info();
+        {
+          std::lock_guard<std::mutex> lock(ahead_mu);
+          if (!ahead_free.empty()) {
+            d.frame = std::move(ahead_free.back());
+            ahead_free.pop_back();
+          }
+        }
+        if (!d.frame) d.frame = av::make_frame();
+        av_frame_move_ref(d.frame.get(), cur.get());
+        std::lock_guard<std::mutex> lock(ahead_mu);
+        ahead_queue.push_back(std::move(d));
+        ahead_cv.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(ahead_mu);
+      ahead_error = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lock(ahead_mu);
+    ahead_done = true;
+    ahead_cv.notify_all();
+  }
+
+  // False at the end of the stream; rethrows what stopped the decoding thread.
+  bool pop_ahead(Decoded& out) {
+    std::unique_lock<std::mutex> lock(ahead_mu);
+    ahead_cv.wait(lock, [this] { return !ahead_queue.empty() || ahead_done; });
+    if (ahead_queue.empty()) {
+      if (ahead_error) std::rethrow_exception(ahead_error);
+      return false;
+    }
+    out = std::move(ahead_queue.front());
+    ahead_queue.pop_front();
+    ahead_cv.notify_all();
+    return true;
+  }
+
+  void recycle(av::FramePtr f) {
+    av_frame_unref(f.get());
+    std::lock_guard<std::mutex> lock(ahead_mu);
+    ahead_free.push_back(std::move(f));
+  }
+
+  void stop_read_ahead() {
+    if (!reading_ahead()) return;
+    {
+      std::lock_guard<std::mutex> lock(ahead_mu);
+      ahead_stop = true;
+    }
+    ahead_cv.notify_all();
+    ahead.join();
+    for (Decoded& d : ahead_queue) recycle(std::move(d.frame));
+    ahead_queue.clear();
+    // The decoder is past what was handed out, and its last frame was queued, not kept:
+    // the next access positions it afresh.
+    have_cur = false;
+    cursor_known = false;
+  }
+
+  ~Impl() { stop_read_ahead(); }
+
   void shape(Frame& f) const {
     f.width = geom.out_width;
     f.height = geom.out_height;
@@ -327,10 +431,13 @@ const MediaInfo& VideoReader::info() const { return impl_->info; }
 int64_t VideoReader::size() const { return impl_->size(); }
 bool VideoReader::size_is_exact() const { return impl_->index.has_value(); }
 const FrameIndex& VideoReader::index() {
+  impl_->stop_read_ahead();
   impl_->ensure_index();
   return *impl_->index;
 }
-const ReaderStats& VideoReader::stats() const { return impl_->stats; }
+ReaderStats VideoReader::stats() const {
+  return ReaderStats{impl_->frames_decoded.load(), impl_->frames_returned.load(), impl_->seeks.load()};
+}
 const Geometry& VideoReader::geometry() const { return impl_->geom; }
 int VideoReader::out_width() const { return impl_->geom.out_width; }
 int VideoReader::out_height() const { return impl_->geom.out_height; }
@@ -344,6 +451,7 @@ Frame VideoReader::frame(int64_t i) {
 }
 
 void VideoReader::frame(int64_t i, Frame& out) {
+  impl_->stop_read_ahead();
   impl_->shape(out);
   impl_->frames_into({i}, out.data(), &out.info);
 }
@@ -355,15 +463,18 @@ Batch VideoReader::frames(const std::vector<int64_t>& indices) {
 }
 
 void VideoReader::frames(const std::vector<int64_t>& indices, Batch& out) {
+  impl_->stop_read_ahead();
   impl_->shape(out, indices.size());
   impl_->frames_into(indices, out.pixels.data(), out.info.data());
 }
 
 void VideoReader::frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out) {
+  impl_->stop_read_ahead();
   impl_->frames_into(indices, out, info_out);
 }
 
 int64_t VideoReader::index_at(double seconds) {
+  impl_->stop_read_ahead();
   impl_->ensure_index();
   const FrameIndex& idx = *impl_->index;
   const std::string& name = impl_->source.name();
@@ -393,25 +504,37 @@ Batch VideoReader::range(int64_t start, int64_t stop, int64_t step) {
 }
 
 void VideoReader::seek(int64_t i) {
+  impl_->stop_read_ahead();
   if (i != 0) impl_->check_index(i);
   impl_->stream_pos = i;
 }
 
 bool VideoReader::next(Frame& out) {
   Impl& m = *impl_;
-  if (m.index && m.stream_pos >= m.index->size()) return false;
-  const bool continues = m.have_cur && m.cursor_known && m.cursor == m.stream_pos - 1;
-  if (continues || (m.stream_pos == 0 && m.fresh())) {
-    if (!m.decode_next()) return false;
-  } else {
-    m.ensure_index();
-    if (m.stream_pos >= m.index->size()) return false;
-    m.goto_frame(m.stream_pos);
+  if (!m.reading_ahead()) {
+    if (m.index && m.stream_pos >= m.index->size()) return false;
+    const bool continues = m.have_cur && m.cursor_known && m.cursor == m.stream_pos - 1;
+    if (!continues && !(m.stream_pos == 0 && m.fresh())) {
+      // Not where the decoder is: position it on stream_pos, hand that frame out, and read
+      // ahead from the next call on.
+      m.ensure_index();
+      if (m.stream_pos >= m.index->size()) return false;
+      m.goto_frame(m.stream_pos);
+      m.shape(out);
+      m.convert_current(out.data());
+      out.info = m.current_info();
+      m.stream_pos = m.cursor + 1;
+      return true;
+    }
+    m.start_read_ahead();
   }
+  Impl::Decoded d;
+  if (!m.pop_ahead(d)) return false;
   m.shape(out);
-  m.convert_current(out.data());
-  out.info = m.current_info();
-  m.stream_pos = m.cursor + 1;
+  m.convert_frame(d.frame.get(), out.data());
+  out.info = d.info;
+  m.stream_pos = d.info.index + 1;
+  m.recycle(std::move(d.frame));
   return true;
 }
 

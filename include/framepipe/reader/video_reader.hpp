@@ -44,7 +44,7 @@ enum class IndexMode {
 
 struct ReaderOptions {
   ImageOptions image;
-  int threads = 0;            // decoder threads; 0: every core
+  int threads = 0;            // decoder threads; 0: three per core (at most 16)
   IndexMode index = IndexMode::Exact;
   bool use_sidecar = true;    // load `<file>.fpidx` when present and fresh
   int stream = -1;            // video stream index; -1: FFmpeg's best video stream
@@ -96,14 +96,15 @@ class VideoReader {
   // Frames start, start+step, ... < stop (Python slice rules for negatives are the binding's).
   Batch range(int64_t start, int64_t stop, int64_t step = 1);
 
-  // Streaming: seek(i) then next() returns frame i, i+1, ... in bounded memory.
+  // Streaming: seek(i) then next() returns frame i, i+1, ... in bounded memory. While
+  // streaming, a thread decodes up to 4 frames ahead (stopped by any other access).
   void seek(int64_t i);
   bool next(Frame& out);  // false at the end
 
   // Damage met so far: packets the decoder rejected, frames flagged corrupt, and errors the
   // decoder reported while concealing damage. Decoding goes on past them unless strict.
   int64_t damage_reports() const;
-  const ReaderStats& stats() const;
+  ReaderStats stats() const;
 
  private:
   struct Impl;
