@@ -79,7 +79,7 @@ Runner add_frames(CLI::App& app) {
   cmd->add_option("--pix", a->pix, "rgb | bgr | gray")->capture_default_str();
   cmd->add_option("--matrix", a->matrix, "YUV matrix: auto | bt601 | bt709 | bt2020 | smpte240m | fcc")->capture_default_str();
   cmd->add_option("--range", a->range, "YUV range: auto | tv | pc")->capture_default_str();
-  cmd->add_option("--threads", a->threads, "decoder threads (0: three per core, at most 16)")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "decoder threads (0: FFmpeg's choice, as the ffmpeg CLI; more can be faster on few cores)")->capture_default_str();
   cmd->add_option("--quality", a->quality, "JPEG quality")->capture_default_str();
   cmd->add_flag("--strict", a->strict, "treat corrupt packets as fatal");
 

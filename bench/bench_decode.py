@@ -7,7 +7,8 @@ an ffmpeg-to-numpy pipe, PyAV, OpenCV (Python, with cvtColor to RGB) and cv::Vid
 task once) so that a noisy machine slows all peers alike; the time is the best of --repeat
 rounds (Python peers time themselves after their imports). Peak memory is the max RSS.
 Prints a Markdown table; ratio = framepipe's time / the peer's time (below 1: framepipe
-is faster).
+is faster); for full decode, the ratio of framepipe with 3 decoder threads per core follows
+in brackets.
 """
 import argparse
 import json
@@ -137,6 +138,8 @@ def main():
     tasks = {
         "full": ("full decode to RGB (%d frames)" % n, n, [
             ("framepipe frames --all --format null", [fp, "frames", f, "--all", "--format", "null"], False),
+            ("framepipe --threads %d (3 per core)" % (3 * os.cpu_count()),
+             [fp, "frames", f, "--all", "--format", "null", "--threads", str(3 * os.cpu_count())], False),
             ("ffmpeg CLI -f null", ff + ["-vf", scale, "-pix_fmt", "rgb24", "-f", "null", "-"], False),
             ("ffmpeg pipe to numpy", py(PIPE_ALL, str(w), str(h)), True),
             ("PyAV decode + to_ndarray(rgb24)", py(PYAV_ALL), True),
@@ -193,6 +196,8 @@ def main():
         ours = results[0][1]
         for name, secs, mib in results:
             ratio = "—" if name.startswith("framepipe") else "%.2f" % (ours / secs)
+            if t == "full" and not name.startswith("framepipe"):
+                ratio += " (--threads: %.2f)" % (results[1][1] / secs)
             if t == "memory":
                 ratio = "RSS ratio long/short: %.2f" % (results[0][2] / mib) if mib != results[0][2] else "—"
             if name in hung:

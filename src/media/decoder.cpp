@@ -1,8 +1,6 @@
 #include "media/decoder.hpp"
 
-#include <algorithm>
 #include <string>
-#include <thread>
 
 namespace framepipe {
 
@@ -19,18 +17,13 @@ Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
             "cannot configure the decoder for", demuxer.name());
   ctx_->pkt_timebase = st->time_base;
   reported_.attach(ctx_.get());
-  ctx_->thread_count = options.threads > 0 ? options.threads : default_thread_count();
+  // 0 is FFmpeg's own choice (cores + 1 frame threads), the ffmpeg CLI's default. Damaged
+  // frames are concealed differently with other thread counts, so the default keeps
+  // framepipe equal to the CLI on the same machine; more threads can be faster on few cores.
+  ctx_->thread_count = options.threads;
   ctx_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   av::check(avcodec_open2(ctx_.get(), codec, nullptr), ErrorKind::Unsupported,
             "cannot open the " + std::string(codec->name) + " decoder for", demuxer.name());
-}
-
-// FFmpeg's auto choice is one frame thread per core plus one. Frame threads stall on each
-// other's reference rows, and on few cores more frames in flight keep the cores busy: on 2
-// cores, 6 threads decode 1080p H.264 about 8% faster than 3. Capped where FFmpeg caps.
-int Decoder::default_thread_count() {
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  return static_cast<int>(std::min(16u, 3 * cores));
 }
 
 void Decoder::flush() {

@@ -12,7 +12,7 @@
 namespace framepipe {
 
 struct DecoderOptions {
-  int threads = 0;      // 0: default_thread_count()
+  int threads = 0;      // 0: FFmpeg's choice, as the ffmpeg CLI
   bool strict = false;  // a corrupt packet or frame is a DecodeError
 };
 
@@ -24,7 +24,6 @@ class Decoder {
   bool next(AVFrame* frame);
   // Forget buffered frames and the end-of-stream state; call after every seek.
   void flush();
-  static int default_thread_count();
   AVCodecContext* context() const { return ctx_.get(); }
   // Damage met so far: packets the decoder rejected, frames flagged corrupt, and errors the
   // decoder reported while concealing them.

@@ -44,7 +44,9 @@ enum class IndexMode {
 
 struct ReaderOptions {
   ImageOptions image;
-  int threads = 0;            // decoder threads; 0: three per core (at most 16)
+  int threads = 0;            // decoder threads; 0: FFmpeg's choice, as the ffmpeg CLI. More
+                              // can be faster on few cores; damaged frames are then concealed
+                              // differently (as in FFmpeg itself)
   IndexMode index = IndexMode::Exact;
   bool use_sidecar = true;    // load `<file>.fpidx` when present and fresh
   int stream = -1;            // video stream index; -1: FFmpeg's best video stream
