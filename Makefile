@@ -15,8 +15,10 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
+# On CI (CI=true) the AddressSanitizer + UndefinedBehaviorSanitizer suite runs too.
 test: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	@if [ "$$CI" = true ]; then $(MAKE) --no-print-directory test-asan; fi
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
