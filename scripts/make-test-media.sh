@@ -92,6 +92,12 @@ trunc() {  # trunc SRC PERCENT DEST
 make h264_faststart.mp4 "${FF[@]}" -i "$BASE" "${X264[@]}" -bf 2 -x264-params "$GOP" -movflags +faststart @TMP@
 make truncated.mp4 trunc h264_faststart.mp4 60 @TMP@
 make truncated.ts trunc h264.ts 70 @TMP@
+# A TS joined late: cut at a third (on a 188-byte packet boundary), mid-GOP.
+cut_head() {  # cut_head SRC DEST
+  local size; size=$(stat -c %s "$OUT/$1")
+  tail -c +$(( size / 3 / 188 * 188 + 1 )) "$OUT/$1" > "$2"
+}
+make midgop.ts cut_head h264.ts @TMP@
 # Inputs that are not videos.
 [ -f "$OUT/empty.mp4" ] || : > "$OUT/empty.mp4"
 [ -s "$OUT/text.mp4" ] || echo "this is a text file, not a video" > "$OUT/text.mp4"

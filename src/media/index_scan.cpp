@@ -50,6 +50,7 @@ FrameIndex scan_frame_index(const Source& source, const ScanOptions& options) {
   std::vector<FrameEntry> frames;
   bool missing_pts = false;
   bool damaged = false;
+  bool starts_on_keyframe = true;
   while (demuxer.read_video(packet.get())) {
     av::ScopedPacketUnref unref(packet.get());
     // Empty packets decode to nothing; discard-flagged ones (edit-list preroll) are decoded
@@ -57,6 +58,9 @@ FrameIndex scan_frame_index(const Source& source, const ScanOptions& options) {
     if (packet->size == 0 || (packet->flags & AV_PKT_FLAG_DISCARD)) continue;
     // A packet cut short (truncated file) or flagged damaged may decode to no frame at all.
     if (packet->flags & AV_PKT_FLAG_CORRUPT) damaged = true;
+    // A stream cut in the middle of a group (a TS recording joined late) starts with packets
+    // whose references are gone: the decoder drops them.
+    if (frames.empty() && !(packet->flags & AV_PKT_FLAG_KEY)) starts_on_keyframe = false;
     FrameEntry e;
     e.pts = packet->pts;
     e.dts = packet->dts == AV_NOPTS_VALUE ? INT64_MIN : packet->dts;
@@ -72,7 +76,8 @@ FrameIndex scan_frame_index(const Source& source, const ScanOptions& options) {
   const bool reorders = st->codecpar->video_delay > 0;
   const bool dts_missing = std::any_of(frames.begin(), frames.end(),
                                        [](const FrameEntry& e) { return e.pts == AV_NOPTS_VALUE; });
-  if (damaged || (missing_pts && (reorders || dts_missing))) return scan_by_decoding(source, options);
+  if (damaged || !starts_on_keyframe || (missing_pts && (reorders || dts_missing)))
+    return scan_by_decoding(source, options);
   std::stable_sort(frames.begin(), frames.end(), [](const FrameEntry& a, const FrameEntry& b) { return a.pts < b.pts; });
   return FrameIndex(demuxer.video_index(), rational(st->time_base), FrameIndex::Method::Packets, true,
                     std::move(frames));

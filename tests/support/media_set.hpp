@@ -29,6 +29,7 @@ inline const std::vector<MediaCase>& conformance_set() {
       {"vfr.mkv", PixelLabel::Selected},         {"vfr.mp4", PixelLabel::Selected},
       {"start_offset.mkv", PixelLabel::Index},   {"h264_audio.mp4", PixelLabel::Index},
       {"truncated.mp4", PixelLabel::Selected},   {"truncated.ts", PixelLabel::Selected},
+      {"midgop.ts", PixelLabel::Selected},
       {"real/vtest.avi", PixelLabel::None},      {"real/Megamind.avi", PixelLabel::None},
       {"real/Megamind_bugy.avi", PixelLabel::None}, {"real/tree.avi", PixelLabel::None},
   };

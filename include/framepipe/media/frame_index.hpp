@@ -2,7 +2,8 @@
 // of its packet, byte position and keyframe flag. Built by one scan of the packets (no
 // decoding) when the packets can be trusted to be one frame each with its own pts; by one
 // decoding pass otherwise: streams that carry no pts and reorder frames (MPEG-4 Part 2 with
-// B-frames in AVI), and files with damaged or cut packets, which may decode to no frame.
+// B-frames in AVI), files with damaged or cut packets, which may decode to no frame, and
+// streams that start in the middle of a group of pictures.
 // Frame i here is frame i of `ffmpeg -i X -vsync passthrough`.
 #pragma once
 
