@@ -9,6 +9,7 @@
 #include <sstream>
 #include <algorithm>
 
+#include "support/loopback.hpp"
 #include "support/reference.hpp"
 
 namespace {
@@ -190,6 +191,9 @@ TEST(CliExitCodes, SayWhatKindOfFailure) {
   EXPECT_EQ(rc, 2) << "two selections";
   framepipe_cmd("frames " + shell_quote(fpt::media("hevc.mp4")) + " --all --format null", &rc);
   EXPECT_EQ(rc, 0);
+  fpt::LoopbackPort closed(false);
+  framepipe_cmd("probe " + closed.url("/live.ts"), &rc);
+  EXPECT_EQ(rc, 4) << "a stream that cannot be reached now is transient: retry";
   const std::string err =
       fpt::run(shell_quote(fpt::cli()) + " probe " + shell_quote(fpt::media("text.mp4")) + " 2>&1 >/dev/null", &rc);
   EXPECT_NE(err.find("text.mp4"), std::string::npos) << err;

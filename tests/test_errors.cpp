@@ -2,11 +2,13 @@
 // result; never a crash or a hang.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "framepipe/reader/video_reader.hpp"
+#include "support/loopback.hpp"
 #include "support/reference.hpp"
 
 namespace {
@@ -148,6 +150,29 @@ TEST(BadInput, UndamagedFilesReportNoDamage) {
     }
     EXPECT_EQ(r.damage_reports(), 0) << name;
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(BadInput, RefusedStreamIsTransient) {
+  fpt::LoopbackPort closed(false);
+  const std::string url = closed.url("/live.ts");
+  const std::string msg = error_of<framepipe::TransientError>([&] { VideoReader r(url); });
+  EXPECT_TRUE(has(msg, url)) << msg;
+}
+
+TEST(BadInput, SilentServerTimesOutInsteadOfHanging) {
+  fpt::LoopbackPort silent(true);
+  const std::string url = silent.url("/live.ts");
+  framepipe::ReaderOptions o;
+  o.open_timeout_ms = 700;
+  const auto start = std::chrono::steady_clock::now();
+  const std::string msg = error_of<framepipe::TransientError>([&] { VideoReader r(url, o); });
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(has(msg, url)) << msg;
+  EXPECT_LT(secs, 5.0) << "the open timeout was not honoured";
 }
 
 }  // namespace
