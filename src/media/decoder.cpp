@@ -1,5 +1,6 @@
 #include "media/decoder.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace framepipe {
@@ -29,6 +30,7 @@ Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
 void Decoder::flush() {
   avcodec_flush_buffers(ctx_.get());
   damage_seen_ = damage();
+  skipped_.clear();
   draining_ = false;
   drain_errors_ = 0;
   finished_ = false;
@@ -41,6 +43,9 @@ bool Decoder::next(AVFrame* frame) {
     int ret = avcodec_receive_frame(ctx_.get(), frame);
     if (ret >= 0) {
       if ((frame->flags & AV_FRAME_FLAG_CORRUPT) || frame->decode_error_flags) ++corrupt_frames_;
+      // Output is in pts order: anything skipped before this frame is behind us now.
+      if (!skipped_.empty() && frame->pts != AV_NOPTS_VALUE)
+        skipped_.erase(skipped_.begin(), skipped_.upper_bound(frame->pts));
       if (options_.strict && damage() > damage_seen_)
         throw DecodeError("damaged data near pts " + std::to_string(frame_timestamp(frame)) + " in '" +
                           demuxer_.name() + "' (strict mode)");
@@ -75,6 +80,14 @@ bool Decoder::next(AVFrame* frame) {
     // Empty packets (AVI "drop frame" placeholders) carry nothing; sending one would read as
     // a flush request.
     if (packet_->size == 0) continue;
+    // Frame threads take skip_frame per packet when it is submitted.
+    // Past the last wanted frame nothing is skipped: those packets are read ahead for
+    // reordering and frame threads, and the next request most likely wants them.
+    const bool wanted = !wanted_ || wanted_->empty() || packet_->pts == AV_NOPTS_VALUE ||
+                        packet_->pts >= wanted_->back() ||
+                        std::binary_search(wanted_->begin(), wanted_->end(), packet_->pts);
+    ctx_->skip_frame = wanted ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
+    if (!wanted && !(packet_->flags & AV_PKT_FLAG_KEY)) skipped_.insert(packet_->pts);
     ret = avcodec_send_packet(ctx_.get(), packet_.get());
     if (ret < 0 && ret != AVERROR_EOF) {
       ++corrupt_packets_;

@@ -3,8 +3,11 @@
 // the end, and counts damage instead of stopping (unless strict).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <set>
+#include <vector>
 
 #include "media/av.hpp"
 #include "media/demuxer.hpp"
@@ -24,7 +27,19 @@ class Decoder {
   bool next(AVFrame* frame);
   // Forget buffered frames and the end-of-stream state; call after every seek.
   void flush();
+  // While set, packets before the last of `pts` (sorted) whose pts is not in it are decoded
+  // with skip_frame = NONREF: frames nothing references are skipped, the frames produced are
+  // exact, but not all frames are produced. nullptr: decode everything.
+  void set_wanted(const std::vector<int64_t>* pts) { wanted_ = pts; }
+  // Whether the frame with this pts may have been skipped: its packet went in under an
+  // earlier wanted set and the output has not passed it. Continuing forward cannot then
+  // produce it; only a seek (which forgets all this) can.
+  bool may_have_skipped(int64_t pts) const { return skipped_.count(pts) != 0; }
+  bool skipped_pending() const { return !skipped_.empty(); }
   AVCodecContext* context() const { return ctx_.get(); }
+  // Frames the decoder holds in flight (frame threads and reordering): decoding forward
+  // over fewer than these costs less than a seek, which throws them away.
+  int in_flight_depth() const { return std::max(1, ctx_->thread_count) + ctx_->has_b_frames + 1; }
   // Damage met so far: packets the decoder rejected, frames flagged corrupt, and errors the
   // decoder reported while concealing them.
   int64_t damage() const { return corrupt_packets_.load() + corrupt_frames_.load() + reported_.count(); }
@@ -35,6 +50,8 @@ class Decoder {
   av::DamageCounter reported_;  // declared before ctx_: outlives the context that reports to it
   av::CodecContext ctx_;
   av::PacketPtr packet_;
+  const std::vector<int64_t>* wanted_ = nullptr;
+  std::set<int64_t> skipped_;  // pts sent with skip_frame NONREF, not yet passed by the output
   static constexpr int kMaxDrainErrors = 64;  // a decoder failing every frame at the end
   bool draining_ = false;
   int drain_errors_ = 0;

@@ -102,6 +102,7 @@ struct VideoReader::Impl {
     demux = std::make_unique<Demuxer>(
         source, DemuxerOptions{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true});
     dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict});
+    dec->set_wanted(wanted_pts);
     have_cur = cursor_known = false;
     cursor = -1;
     run_key = kRunFromStart;
@@ -207,8 +208,8 @@ struct VideoReader::Impl {
     cursor = -1;
   }
 
-  // Leaves frame t in `cur`. Decodes forward from where the decoder is when no keyframe lies
-  // between there and t; otherwise seeks to t's keyframe group.
+  // Leaves frame t in `cur`. Decodes forward from where the decoder is unless t's keyframe
+  // lies further ahead than the frames the decoder holds in flight; then seeks to it.
   //
   // A run of decoding that began with a seek is trusted only as far as it delivers: if it
   // skips the target or ends before it, the run restarts a group earlier (an open-GOP
@@ -219,8 +220,10 @@ struct VideoReader::Impl {
     const bool by_pts = index->timestamps_reliable();
     int64_t key = by_pts ? index->keyframe_at_or_before(t) : -1;
     bool seek;
-    if (have_cur && cursor_known && cursor < t) seek = by_pts && key > cursor + 1;
-    else seek = !fresh() || (by_pts && key > 0);
+    if (have_cur && cursor_known && cursor < t && !dec->may_have_skipped((*index)[t].pts))
+      seek = by_pts && key - (cursor + 1) > dec->in_flight_depth();
+    else
+      seek = !fresh() || (by_pts && key > 0);
     if (seek) seek_to_group(key);
     for (int retries = 0;;) {
       const int64_t before = cursor_known ? cursor : -1;
@@ -284,8 +287,31 @@ struct VideoReader::Impl {
     return static_cast<size_t>(geom.out_width) * geom.out_height * channels(opt.image.pix);
   }
 
+  // Decoding only what a batch needs: frames no one references and no one asked for are
+  // skipped. Only where frames are placed by pts (the skipped ones never appear). Kept here
+  // and handed to every decoder open_stream() makes.
+  const std::vector<int64_t>* wanted_pts = nullptr;
+  void set_wanted(const std::vector<int64_t>* pts) {
+    wanted_pts = pts;
+    dec->set_wanted(pts);
+  }
+  struct WantedScope {
+    Impl& m;
+    WantedScope(Impl& impl, const std::vector<int64_t>* pts) : m(impl) { m.set_wanted(pts); }
+    ~WantedScope() { m.set_wanted(nullptr); }
+    WantedScope(const WantedScope&) = delete;
+    WantedScope& operator=(const WantedScope&) = delete;
+  };
+
   void frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out) {
     for (int64_t i : indices) check_index(i);
+    std::vector<int64_t> wanted;
+    if (index->timestamps_reliable()) {
+      for (int64_t i : indices) wanted.push_back((*index)[i].pts);
+      std::sort(wanted.begin(), wanted.end());
+    }
+    std::optional<WantedScope> scope;
+    if (!wanted.empty()) scope.emplace(*this, &wanted);
     std::vector<size_t> order(indices.size());
     std::iota(order.begin(), order.end(), size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return indices[a] < indices[b]; });
@@ -513,7 +539,8 @@ bool VideoReader::next(Frame& out) {
   Impl& m = *impl_;
   if (!m.reading_ahead()) {
     if (m.index && m.stream_pos >= m.index->size()) return false;
-    const bool continues = m.have_cur && m.cursor_known && m.cursor == m.stream_pos - 1;
+    // Continuing needs every frame still to come: none may have been skipped by a batch.
+    const bool continues = m.have_cur && m.cursor_known && m.cursor == m.stream_pos - 1 && !m.dec->skipped_pending();
     if (!continues && !(m.stream_pos == 0 && m.fresh())) {
       // Not where the decoder is: position it on stream_pos, hand that frame out, and read
       // ahead from the next call on.
