@@ -163,3 +163,32 @@ TEST(Options, BadNamesAreConfigErrors) {
 }
 
 }  // namespace
+
+#include "image/pixel_converter.hpp"
+#include "media/decoder.hpp"
+#include "media/demuxer.hpp"
+
+namespace {
+
+TEST(PixelConverter, RebuildsOnlyWhenItsKeyChanges) {
+  const std::string path = fpt::media("h264_bframes.mp4");
+  const auto rgb_ref = fpt::reference_md5(path, "rgb24");
+  const auto bgr_ref = fpt::reference_md5(path, "bgr24");
+  framepipe::Demuxer demux(framepipe::Source(path), framepipe::DemuxerOptions{});
+  framepipe::Decoder dec(demux, framepipe::DecoderOptions{});
+  auto frame = framepipe::av::make_frame();
+  framepipe::PixelConverter conv;
+  ImageOptions rgb, bgr;
+  bgr.pix = framepipe::PixelFormat::Bgr;
+  const framepipe::Geometry g = framepipe::make_geometry(320, 240, rgb);
+  std::vector<uint8_t> out(320 * 240 * 3);
+  for (size_t i = 0; i < 6; ++i) {
+    ASSERT_TRUE(dec.next(frame.get()));
+    const bool as_bgr = i >= 3;  // three frames of each: one rebuild per change of key
+    conv.convert(frame.get(), g, as_bgr ? bgr : rgb, out.data(), 320 * 3);
+    EXPECT_EQ(fpt::md5(out.data(), out.size()), (as_bgr ? bgr_ref : rgb_ref)[i]) << "frame " << i;
+  }
+  EXPECT_EQ(conv.rebuilds(), 2);
+}
+
+}  // namespace

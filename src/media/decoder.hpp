@@ -36,7 +36,6 @@ class Decoder {
   // produce it; only a seek (which forgets all this) can.
   bool may_have_skipped(int64_t pts) const { return skipped_.count(pts) != 0; }
   bool skipped_pending() const { return !skipped_.empty(); }
-  AVCodecContext* context() const { return ctx_.get(); }
   // Frames the decoder holds in flight (frame threads and reordering): decoding forward
   // over fewer than these costs less than a seek, which throws them away.
   int in_flight_depth() const { return std::max(1, ctx_->thread_count) + ctx_->has_b_frames + 1; }
