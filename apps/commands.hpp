@@ -12,5 +12,6 @@ using Runner = std::function<int()>;
 Runner add_probe(CLI::App& app);
 Runner add_index(CLI::App& app);
 Runner add_frames(CLI::App& app);
+Runner add_tensors(CLI::App& app);
 
 }  // namespace framepipe::cli

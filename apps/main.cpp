@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   add(&framepipe::cli::add_probe);
   add(&framepipe::cli::add_index);
   add(&framepipe::cli::add_frames);
+  add(&framepipe::cli::add_tensors);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

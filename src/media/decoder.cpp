@@ -80,12 +80,17 @@ bool Decoder::next(AVFrame* frame) {
     // Empty packets (AVI "drop frame" placeholders) carry nothing; sending one would read as
     // a flush request.
     if (packet_->size == 0) continue;
+    const bool before_last_wanted = wanted_ && !wanted_->empty() && packet_->pts != AV_NOPTS_VALUE &&
+                                    packet_->pts < wanted_->back();
+    if (key_only_ && before_last_wanted && !(packet_->flags & AV_PKT_FLAG_KEY)) {
+      if (packet_->pts != AV_NOPTS_VALUE) skipped_.insert(packet_->pts);
+      packets_skipped_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     // Frame threads take skip_frame per packet when it is submitted.
     // Past the last wanted frame nothing is skipped: those packets are read ahead for
     // reordering and frame threads, and the next request most likely wants them.
-    const bool wanted = !wanted_ || wanted_->empty() || packet_->pts == AV_NOPTS_VALUE ||
-                        packet_->pts >= wanted_->back() ||
-                        std::binary_search(wanted_->begin(), wanted_->end(), packet_->pts);
+    const bool wanted = !before_last_wanted || std::binary_search(wanted_->begin(), wanted_->end(), packet_->pts);
     ctx_->skip_frame = wanted ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
     if (!wanted && !(packet_->flags & AV_PKT_FLAG_KEY)) skipped_.insert(packet_->pts);
     ret = avcodec_send_packet(ctx_.get(), packet_.get());

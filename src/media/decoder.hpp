@@ -31,6 +31,10 @@ class Decoder {
   // with skip_frame = NONREF: frames nothing references are skipped, the frames produced are
   // exact, but not all frames are produced. nullptr: decode everything.
   void set_wanted(const std::vector<int64_t>* pts) { wanted_ = pts; }
+  // While set, packets before the last wanted one that are not key frames are never sent to
+  // the decoder (a request for key frames only): they are recorded as skipped, as above.
+  void set_key_only(bool on) { key_only_ = on; }
+  int64_t packets_skipped() const { return packets_skipped_.load(); }
   // Whether the frame with this pts may have been skipped: its packet went in under an
   // earlier wanted set and the output has not passed it. Continuing forward cannot then
   // produce it; only a seek (which forgets all this) can.
@@ -50,6 +54,8 @@ class Decoder {
   av::CodecContext ctx_;
   av::PacketPtr packet_;
   const std::vector<int64_t>* wanted_ = nullptr;
+  bool key_only_ = false;
+  std::atomic<int64_t> packets_skipped_{0};
   std::set<int64_t> skipped_;  // pts sent with skip_frame NONREF, not yet passed by the output
   static constexpr int kMaxDrainErrors = 64;  // a decoder failing every frame at the end
   bool draining_ = false;

@@ -84,7 +84,9 @@ struct VideoReader::Impl {
 
   Impl(const Source& s, const ReaderOptions& o) : source(s), opt(o) {
     if (opt.threads < 0) throw ConfigError("threads must be >= 0, got " + std::to_string(opt.threads));
+    if (opt.workers < 0) throw ConfigError("workers must be >= 0, got " + std::to_string(opt.workers));
     open_stream();
+    if (opt.known_index) index = *opt.known_index;
     if (opt.index == IndexMode::Exact && is_network_location(source.location) && !source.in_memory())
       opt.index = IndexMode::Header;  // a live stream has no end to scan to
     if (opt.index == IndexMode::Exact) ensure_index();
@@ -103,6 +105,7 @@ struct VideoReader::Impl {
         source, DemuxerOptions{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true});
     dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict});
     dec->set_wanted(wanted_pts);
+    dec->set_key_only(key_only);
     have_cur = cursor_known = false;
     cursor = -1;
     run_key = kRunFromStart;
@@ -221,7 +224,10 @@ struct VideoReader::Impl {
     int64_t key = by_pts ? index->keyframe_at_or_before(t) : -1;
     bool seek;
     if (have_cur && cursor_known && cursor < t && !dec->may_have_skipped((*index)[t].pts))
-      seek = by_pts && key - (cursor + 1) > dec->in_flight_depth();
+      // Key frames only: reading forward costs packets, not decoding; seek only past key
+      // frames nobody asked for.
+      seek = by_pts && (key_only ? index->keyframe_at_or_before(t - 1) > cursor
+                                 : key - (cursor + 1) > dec->in_flight_depth());
     else
       seek = !fresh() || (by_pts && key > 0);
     if (seek) seek_to_group(key);
@@ -291,48 +297,167 @@ struct VideoReader::Impl {
   // skipped. Only where frames are placed by pts (the skipped ones never appear). Kept here
   // and handed to every decoder open_stream() makes.
   const std::vector<int64_t>* wanted_pts = nullptr;
-  void set_wanted(const std::vector<int64_t>* pts) {
+  bool key_only = false;
+  void set_wanted(const std::vector<int64_t>* pts, bool keys) {
     wanted_pts = pts;
+    key_only = keys;
     dec->set_wanted(pts);
+    dec->set_key_only(keys);
   }
   struct WantedScope {
     Impl& m;
-    WantedScope(Impl& impl, const std::vector<int64_t>* pts) : m(impl) { m.set_wanted(pts); }
-    ~WantedScope() { m.set_wanted(nullptr); }
+    WantedScope(Impl& impl, const std::vector<int64_t>* pts, bool keys) : m(impl) { m.set_wanted(pts, keys); }
+    ~WantedScope() { m.set_wanted(nullptr, false); }
     WantedScope(const WantedScope&) = delete;
     WantedScope& operator=(const WantedScope&) = delete;
   };
 
+  // Where each wanted frame goes: sorted, distinct targets and their output slots.
+  struct Target {
+    int64_t index;
+    uint8_t* pixels;
+    FrameInfo* info;
+  };
+
   void frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out) {
     for (int64_t i : indices) check_index(i);
-    std::vector<int64_t> wanted;
-    if (index->timestamps_reliable()) {
-      for (int64_t i : indices) wanted.push_back((*index)[i].pts);
-      std::sort(wanted.begin(), wanted.end());
-    }
-    std::optional<WantedScope> scope;
-    if (!wanted.empty()) scope.emplace(*this, &wanted);
     std::vector<size_t> order(indices.size());
     std::iota(order.begin(), order.end(), size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return indices[a] < indices[b]; });
     const size_t fb = frame_bytes();
-    const uint8_t* prev_slot = nullptr;
-    int64_t prev = -1;
-    FrameInfo prev_info;
+    std::vector<Target> targets;
+    std::vector<std::pair<size_t, size_t>> copies;  // (slot, first slot of the same frame)
+    size_t first = 0;
     for (size_t k : order) {
-      uint8_t* slot = out + k * fb;
-      if (indices[k] == prev && prev_slot) {
-        std::memcpy(slot, prev_slot, fb);
-        if (info_out) info_out[k] = prev_info;
+      if (!targets.empty() && targets.back().index == indices[k]) {
+        copies.emplace_back(k, first);
         continue;
       }
-      goto_frame(indices[k]);
-      convert_current(slot);
-      prev = indices[k];
-      prev_slot = slot;
-      prev_info = current_info();
-      if (info_out) info_out[k] = prev_info;
+      first = k;
+      targets.push_back(Target{indices[k], out + k * fb, info_out ? info_out + k : nullptr});
     }
+    decode_targets(targets);
+    for (auto [k, from] : copies) {
+      std::memcpy(out + k * fb, out + from * fb, fb);
+      if (info_out) info_out[k] = info_out[from];
+    }
+  }
+
+  // Sorted, distinct targets: on the worker pool where they fall into separate runs.
+  void decode_targets(const std::vector<Target>& targets) {
+    if (targets.empty()) return;
+    const bool keys = index->timestamps_reliable() &&
+                      std::all_of(targets.begin(), targets.end(), [&](const Target& t) { return (*index)[t.index].keyframe; });
+    std::vector<std::vector<Target>> runs;
+    if (pool_allowed()) runs = split_runs(targets, keys);
+    if (runs.size() >= 2) {
+      decode_runs_parallel(runs);
+      return;
+    }
+    decode_serial(targets, keys);
+  }
+
+  void decode_serial(const std::vector<Target>& targets, bool keys) {
+    std::vector<int64_t> wanted;
+    if (index->timestamps_reliable()) {
+      for (const Target& t : targets) wanted.push_back((*index)[t.index].pts);
+      std::sort(wanted.begin(), wanted.end());
+    }
+    std::optional<WantedScope> scope;
+    if (!wanted.empty()) scope.emplace(*this, &wanted, keys);
+    for (const Target& t : targets) {
+      goto_frame(t.index);
+      convert_current(t.pixels);
+      if (t.info) *t.info = current_info();
+    }
+  }
+
+  // --- the worker pool: separate keyframe groups decoded at once --------------------------
+  // Each worker is a reader of its own (demuxer, single-threaded decoder, converter) sharing
+  // this reader's index; a run is a stretch of targets that one decoder reads forward.
+  std::vector<std::unique_ptr<Impl>> pool;
+  std::atomic<int64_t> parallel_runs{0};
+
+  int pool_size() const {
+    if (opt.workers > 0) return opt.workers;
+    return static_cast<int>(std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 8));
+  }
+
+  bool pool_allowed() const {
+    return pool_size() > 1 && index && index->timestamps_reliable() && !is_network_location(source.location);
+  }
+
+  // Splits sorted targets where the next one is better reached by a seek than by decoding
+  // forward: in another keyframe group, more than a decoder's in-flight depth past the last.
+  std::vector<std::vector<Target>> split_runs(const std::vector<Target>& targets, bool keys) const {
+    std::vector<std::vector<Target>> runs;
+    const int64_t depth = 4;  // a single-threaded decoder's reordering delay, about
+    for (const Target& t : targets) {
+      bool fresh_run = runs.empty();
+      if (!fresh_run) {
+        const int64_t prev = runs.back().back().index;
+        const int64_t key = index->keyframe_at_or_before(t.index);
+        fresh_run = keys ? index->keyframe_at_or_before(t.index - 1) > prev : key > prev && key - (prev + 1) > depth;
+      }
+      if (fresh_run) runs.emplace_back();
+      runs.back().push_back(t);
+    }
+    return runs;
+  }
+
+  void decode_runs_parallel(const std::vector<std::vector<Target>>& runs) {
+    const size_t workers = std::min(runs.size(), static_cast<size_t>(pool_size()));
+    auto shared = std::make_shared<const FrameIndex>(*index);
+    while (pool.size() < workers) {
+      ReaderOptions o = opt;
+      o.threads = 1;
+      o.workers = 1;
+      o.index = IndexMode::Exact;
+      o.known_index = shared;
+      pool.push_back(std::make_unique<Impl>(source, o));
+    }
+    std::atomic<size_t> next_run{0};
+    std::atomic<bool> failed{false};
+    std::exception_ptr error;
+    std::mutex error_mu;
+    auto work = [&](Impl* w) {
+      try {
+        for (size_t r; !failed.load() && (r = next_run.fetch_add(1)) < runs.size();) {
+          const bool keys = std::all_of(runs[r].begin(), runs[r].end(),
+                                        [&](const Target& t) { return (*index)[t.index].keyframe; });
+          w->decode_serial(runs[r], keys);
+        }
+      } catch (...) {
+        failed = true;
+        std::lock_guard<std::mutex> lock(error_mu);
+        if (!error) error = std::current_exception();
+      }
+    };
+    std::vector<std::thread> threads;
+    for (size_t k = 1; k < workers; ++k) threads.emplace_back(work, pool[k].get());
+    work(pool[0].get());
+    for (std::thread& th : threads) th.join();
+    parallel_runs.fetch_add(static_cast<int64_t>(runs.size()), std::memory_order_relaxed);
+    if (error) std::rethrow_exception(error);
+  }
+
+  ReaderStats stats() const {
+    ReaderStats st{frames_decoded.load(), frames_returned.load(), seeks.load(), dec->packets_skipped(),
+                   parallel_runs.load()};
+    for (const auto& w : pool) {
+      const ReaderStats ws = w->stats();
+      st.frames_decoded += ws.frames_decoded;
+      st.frames_returned += ws.frames_returned;
+      st.seeks += ws.seeks;
+      st.packets_skipped += ws.packets_skipped;
+    }
+    return st;
+  }
+
+  int64_t damage() const {
+    int64_t d = damage_before_reopen + dec->damage();
+    for (const auto& w : pool) d += w->damage();
+    return d;
   }
 
   // --- read-ahead for sequential reading --------------------------------------------------
@@ -461,14 +586,14 @@ const FrameIndex& VideoReader::index() {
   impl_->ensure_index();
   return *impl_->index;
 }
-ReaderStats VideoReader::stats() const {
-  return ReaderStats{impl_->frames_decoded.load(), impl_->frames_returned.load(), impl_->seeks.load()};
-}
+ReaderStats VideoReader::stats() const { return impl_->stats(); }
+const Source& VideoReader::source() const { return impl_->source; }
+const ReaderOptions& VideoReader::options() const { return impl_->opt; }
 const Geometry& VideoReader::geometry() const { return impl_->geom; }
 int VideoReader::out_width() const { return impl_->geom.out_width; }
 int VideoReader::out_height() const { return impl_->geom.out_height; }
 int VideoReader::out_channels() const { return channels(impl_->opt.image.pix); }
-int64_t VideoReader::damage_reports() const { return impl_->damage_before_reopen + impl_->dec->damage(); }
+int64_t VideoReader::damage_reports() const { return impl_->damage(); }
 
 Frame VideoReader::frame(int64_t i) {
   Frame f;

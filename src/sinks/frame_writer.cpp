@@ -1,4 +1,5 @@
 #include "framepipe/sinks/frame_writer.hpp"
+#include "framepipe/tensor/tensor.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -34,34 +35,7 @@ void commit(const std::string& tmp, const std::string& path) {
 }  // namespace
 
 void write_npy_u8(const std::string& path, const uint8_t* data, const std::vector<int64_t>& shape) {
-  std::ostringstream dict;
-  dict << "{'descr': '|u1', 'fortran_order': False, 'shape': (";
-  size_t count = 1;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    dict << shape[i] << (shape.size() == 1 || i + 1 < shape.size() ? ", " : "");
-    count *= static_cast<size_t>(shape[i]);
-  }
-  dict << "), }";
-  std::string header = dict.str();
-  // magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of
-  // 64 and ended by a newline.
-  const size_t total = 10 + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header.push_back('\n');
-  const std::string tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw IoError("cannot write '" + path + "': " + std::strerror(errno));
-  const uint16_t hlen = static_cast<uint16_t>(header.size());
-  const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
-  bool ok = std::fwrite(magic, 1, 8, f) == 8 && std::fwrite(&hlen, 2, 1, f) == 1 &&
-            std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
-            std::fwrite(data, 1, count, f) == count;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    std::remove(tmp.c_str());
-    throw IoError("cannot write '" + path + "': " + std::strerror(errno));
-  }
-  commit(tmp, path);
+  write_npy(path, data, DType::U8, shape);
 }
 
 FrameWriter::FrameWriter(std::string dir, ImageFileFormat format, PixelFormat pix, int jpeg_quality)

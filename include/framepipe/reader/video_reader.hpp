@@ -53,13 +53,21 @@ struct ReaderOptions {
   int open_timeout_ms = 10000;  // network sources only
   int read_timeout_ms = 10000;
   bool strict = false;        // corrupt packets are fatal instead of counted
+  // Batches whose frames lie in separate keyframe groups are decoded by this many workers at
+  // once, each with its own demuxer and single-threaded decoder. 0: one per core; 1: off.
+  int workers = 0;
+  // An index already built for this source (by another reader, or kept across a pickle):
+  // used as is instead of scanning.
+  std::shared_ptr<const FrameIndex> known_index;
 };
 
 // What a reader has done so far: how much decoding its requests cost.
 struct ReaderStats {
-  int64_t frames_decoded = 0;   // frames the decoder produced (wanted or not)
+  int64_t frames_decoded = 0;   // frames the decoders produced (wanted or not)
   int64_t frames_returned = 0;  // frames converted and handed out
   int64_t seeks = 0;            // demuxer seeks (and reopens) to reach a target
+  int64_t packets_skipped = 0;  // packets never sent to a decoder (key frames only requests)
+  int64_t parallel_runs = 0;    // runs of frames decoded by the worker pool
 };
 
 class VideoReader {
@@ -72,6 +80,8 @@ class VideoReader {
   VideoReader& operator=(const VideoReader&) = delete;
 
   const MediaInfo& info() const;
+  const Source& source() const;
+  const ReaderOptions& options() const;
   // Number of frames: measured with IndexMode::Exact, the header's estimate otherwise.
   int64_t size() const;
   bool size_is_exact() const;

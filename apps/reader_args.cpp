@@ -1,0 +1,60 @@
+#include "reader_args.hpp"
+
+#include <algorithm>
+
+namespace framepipe::cli {
+
+namespace {
+
+// "WxH", or "N" (a side; with --resize short, the shorter side).
+void parse_size(const std::string& s, ImageOptions& img) {
+  int w = 0, h = 0;
+  char x = 0;
+  std::istringstream is(s);
+  if ((is >> w) && is.eof()) {
+    if (w <= 0) throw ConfigError("bad --size '" + s + "'");
+    img.width = img.height = w;
+    if (img.resize != ResizeMode::Short) img.height = 0;  // N alone: width N, aspect kept
+    return;
+  }
+  std::istringstream is2(s);
+  if (!(is2 >> w >> x >> h) || (x != 'x' && x != 'X') || !is2.eof() || w < 0 || h < 0 || (w == 0 && h == 0))
+    throw ConfigError("bad --size '" + s + "' (expected WxH, e.g. 224x224, or N)");
+  img.width = w;
+  img.height = h;
+}
+
+}  // namespace
+
+void ReaderArgs::add(CLI::App* cmd, bool size_required) {
+  auto* o = cmd->add_option("--size", size, "output size WxH (or N: width N keeping aspect; with --resize short, the shorter side)");
+  if (size_required) o->required();
+  cmd->add_option("--resize", resize, "stretch | letterbox | crop | short")->capture_default_str();
+  cmd->add_option("--interp", interp, "bilinear | bicubic | area | lanczos | nearest")->capture_default_str();
+  cmd->add_option("--pad", pad, "letterbox padding colour r,g,b")->capture_default_str();
+  cmd->add_option("--pix", pix, "rgb | bgr | gray")->capture_default_str();
+  cmd->add_option("--matrix", matrix, "YUV matrix: auto | bt601 | bt709 | bt2020 | smpte240m | fcc")->capture_default_str();
+  cmd->add_option("--range", range, "YUV range: auto | tv | pc")->capture_default_str();
+  cmd->add_option("--threads", threads, "decoder threads (0: FFmpeg's choice, as the ffmpeg CLI; more can be faster on few cores)")->capture_default_str();
+  cmd->add_option("--workers", workers, "decoders working on separate keyframe groups at once (0: one per core; 1: off)")->capture_default_str();
+  cmd->add_flag("--strict", strict, "treat corrupt packets as fatal");
+}
+
+ReaderOptions ReaderArgs::options() const {
+  ReaderOptions ro;
+  ro.threads = threads;
+  ro.workers = workers;
+  ro.strict = strict;
+  ro.image.pix = parse_pixel_format(pix);
+  ro.image.resize = parse_resize_mode(resize);
+  ro.image.interpolation = parse_interpolation(interp);
+  ro.image.matrix = parse_color_matrix(matrix);
+  ro.image.range = parse_color_range(range);
+  auto p = parse_list<int>(pad, "padding colour");
+  if (p.size() != 3) throw ConfigError("--pad takes r,g,b");
+  for (int k = 0; k < 3; ++k) ro.image.pad_rgb[k] = static_cast<unsigned char>(std::clamp(p[k], 0, 255));
+  if (!size.empty()) parse_size(size, ro.image);
+  return ro;
+}
+
+}  // namespace framepipe::cli

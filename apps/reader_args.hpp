@@ -1,0 +1,42 @@
+// Command-line options shared by the commands that read frames: output size and resize,
+// channel order, colour, decoder threads. Registered on a subcommand, applied to
+// ReaderOptions.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "framepipe/error.hpp"
+#include "framepipe/reader/video_reader.hpp"
+
+namespace framepipe::cli {
+
+template <class T>
+std::vector<T> parse_list(const std::string& text, const char* what) {
+  std::vector<T> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    std::istringstream is(item);
+    T v{};
+    if (!(is >> v) || !is.eof()) throw ConfigError(std::string("bad ") + what + " '" + item + "' in '" + text + "'");
+    out.push_back(v);
+  }
+  if (out.empty()) throw ConfigError(std::string("no ") + what + " given");
+  return out;
+}
+
+struct ReaderArgs {
+  std::string size, resize = "stretch", pix = "rgb", interp = "bicubic", matrix = "auto", range = "auto";
+  std::string pad = "0,0,0";
+  int threads = 0, workers = 0;
+  bool strict = false;
+
+  void add(CLI::App* cmd, bool size_required = false);
+  ReaderOptions options() const;
+};
+
+}  // namespace framepipe::cli

@@ -1,0 +1,116 @@
+#include <cstdio>
+#include <fstream>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "framepipe/error.hpp"
+#include "framepipe/reader/video_reader.hpp"
+#include "framepipe/sample/sampling.hpp"
+#include "framepipe/tensor/tensor.hpp"
+#include "progress.hpp"
+#include "reader_args.hpp"
+
+namespace framepipe::cli {
+
+void report_damage(const VideoReader& reader, const std::string& file);
+
+namespace {
+
+std::array<float, 3> triple(const std::string& text, const char* what) {
+  auto v = parse_list<float>(text, what);
+  if (v.size() == 1) v = {v[0], v[0], v[0]};
+  if (v.size() != 3) throw ConfigError(std::string(what) + " takes r,g,b (or one value)");
+  return {v[0], v[1], v[2]};
+}
+
+}  // namespace
+
+Runner add_tensors(CLI::App& app) {
+  auto* cmd = app.add_subcommand("tensors", "Write sampled frames or clips as model-ready .npy batches");
+  struct Args {
+    std::string file, out, sample, layout, dtype = "f32", mean, std;
+    int64_t batch = 16;
+    bool clip_norm = false, no_scale = false;
+    ReaderArgs reader;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("FILE", a->file, "video file")->required();
+  cmd->add_option("--sample", a->sample, std::string("which frames or clips, as a sample spec:\n") + sample_grammar())
+      ->required();
+  cmd->add_option("--out", a->out, "output folder: batch_NNNNNN.npy and batches.jsonl")->required();
+  cmd->add_option("--layout", a->layout, "nchw | nhwc | ncthw (default: ncthw for clips, nchw otherwise)");
+  cmd->add_option("--dtype", a->dtype, "f32 | u8")->capture_default_str();
+  cmd->add_option("--mean", a->mean, "per-channel mean r,g,b, subtracted after scaling to [0,1]");
+  cmd->add_option("--std", a->std, "per-channel std r,g,b, divided by after the mean");
+  cmd->add_flag("--clip-norm", a->clip_norm, "normalise each clip by its own per-channel mean and std");
+  cmd->add_flag("--no-scale", a->no_scale, "f32 values stay 0..255 (no division by 255)");
+  cmd->add_option("--batch", a->batch, "rows (frames or clips) per batch file")->capture_default_str();
+  a->reader.add(cmd, true);
+
+  return [a] {
+    const SampleSpec spec = SampleSpec::parse(a->sample);
+    TensorOptions t;
+    t.layout = !a->layout.empty() ? parse_layout(a->layout) : spec.is_clips() ? Layout::NCTHW : Layout::NCHW;
+    t.dtype = parse_dtype(a->dtype);
+    t.scale = !a->no_scale;
+    if (!a->mean.empty()) t.mean = triple(a->mean, "--mean");
+    if (!a->std.empty()) t.std = triple(a->std, "--std");
+    t.clip_norm = a->clip_norm;
+    if (t.clip_norm && (!a->mean.empty() || !a->std.empty())) throw ConfigError("--clip-norm replaces --mean/--std");
+    if (t.layout == Layout::NCTHW && !spec.is_clips()) throw ConfigError("--layout ncthw needs a clips:... sample");
+    if (a->batch < 1) throw ConfigError("--batch must be at least 1");
+    VideoReader reader(Source(a->file), a->reader.options());
+    TensorLoader loader(reader, plan_sample(spec, reader), t, a->batch);
+    std::error_code ec;
+    std::filesystem::create_directories(a->out, ec);
+    if (ec) throw IoError("cannot create output folder '" + a->out + "': " + ec.message());
+    const std::string jsonl = a->out + "/batches.jsonl";
+    std::ofstream lines(jsonl + ".tmp");
+    if (!lines) throw IoError("cannot write '" + jsonl + "'");
+    Progress progress("tensors", loader.total_rows());
+    Tensor batch;
+    std::vector<FrameInfo> rows;
+    const int64_t T = loader.clip_len();
+    int64_t done = 0;
+    for (int64_t b = 0; loader.next(batch, rows); ++b) {
+      char name[32];
+      std::snprintf(name, sizeof name, "batch_%06lld.npy", static_cast<long long>(b));
+      write_npy(a->out + "/" + name, batch);
+      const int64_t n = batch.shape()[0];
+      for (int64_t r = 0; r < n; ++r) {
+        nlohmann::json j{{"video", a->file}, {"batch", b}, {"row", r}, {"file", name}};
+        if (spec.is_clips()) {
+          nlohmann::json frames = nlohmann::json::array(), pts = nlohmann::json::array(), ts = nlohmann::json::array();
+          for (int64_t k = 0; k < T; ++k) {
+            const FrameInfo& fi = rows[static_cast<size_t>(r * T + k)];
+            frames.push_back(fi.index);
+            pts.push_back(fi.pts);
+            ts.push_back(fi.t);
+          }
+          j["clip"] = done + r;
+          j["frames"] = std::move(frames);
+          j["pts"] = std::move(pts);
+          j["t"] = std::move(ts);
+        } else {
+          const FrameInfo& fi = rows[static_cast<size_t>(r)];
+          j["frame"] = fi.index;
+          j["pts"] = fi.pts;
+          j["t"] = fi.t;
+        }
+        lines << j.dump() << '\n';
+      }
+      lines.flush();
+      done += n;
+      progress.update(done);
+    }
+    lines.close();
+    if (!lines || std::rename((jsonl + ".tmp").c_str(), jsonl.c_str()) != 0) throw IoError("cannot write '" + jsonl + "'");
+    report_damage(reader, a->file);
+    std::fprintf(stderr, "framepipe: wrote %lld rows to %s\n", static_cast<long long>(done), a->out.c_str());
+    return 0;
+  };
+}
+
+}  // namespace framepipe::cli

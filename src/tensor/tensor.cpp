@@ -1,0 +1,282 @@
+#include "framepipe/tensor/tensor.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "framepipe/error.hpp"
+#include "framepipe/reader/video_reader.hpp"
+
+namespace framepipe {
+
+Layout parse_layout(const std::string& s) {
+  if (s == "nhwc") return Layout::NHWC;
+  if (s == "nchw") return Layout::NCHW;
+  if (s == "ncthw") return Layout::NCTHW;
+  throw ConfigError("unknown layout '" + s + "' (one of: nhwc, nchw, ncthw)");
+}
+
+DType parse_dtype(const std::string& s) {
+  if (s == "u8" || s == "uint8") return DType::U8;
+  if (s == "f32" || s == "float32") return DType::F32;
+  throw ConfigError("unknown dtype '" + s + "' (one of: u8, f32)");
+}
+
+const char* to_string(Layout l) {
+  switch (l) {
+    case Layout::NHWC: return "nhwc";
+    case Layout::NCHW: return "nchw";
+    case Layout::NCTHW: return "ncthw";
+  }
+  return "?";
+}
+
+const char* to_string(DType d) { return d == DType::U8 ? "u8" : "f32"; }
+size_t dtype_size(DType d) { return d == DType::U8 ? 1 : 4; }
+
+int64_t Tensor::numel() const {
+  if (shape_.empty()) return 0;
+  int64_t n = 1;
+  for (int64_t d : shape_) n *= d;
+  return n;
+}
+
+Tensor Tensor::allocate(std::vector<int64_t> shape, Layout layout, DType dtype) {
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.layout_ = layout;
+  t.dtype_ = dtype;
+  for (int64_t d : t.shape_)
+    if (d < 0) throw ConfigError("tensor dimensions must be >= 0");
+  const size_t bytes = t.nbytes();
+  const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) throw Error(ErrorKind::Internal, "out of memory allocating a tensor of " + std::to_string(bytes) + " bytes");
+  std::memset(p, 0, rounded);
+  t.owner_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  t.data_ = p;
+  t.capacity_ = bytes;
+  return t;
+}
+
+Tensor Tensor::borrow(void* data, std::vector<int64_t> shape, Layout layout, DType dtype) {
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.layout_ = layout;
+  t.dtype_ = dtype;
+  t.data_ = data;
+  t.capacity_ = t.nbytes();
+  return t;
+}
+
+void Tensor::set_rows(int64_t n) {
+  if (shape_.empty()) throw ConfigError("set_rows on an empty tensor");
+  const int64_t old = shape_[0];
+  shape_[0] = n;
+  if (n < 0 || nbytes() > capacity_) {
+    shape_[0] = old;
+    throw ConfigError("set_rows(" + std::to_string(n) + ") exceeds the tensor's memory");
+  }
+}
+
+std::vector<int64_t> tensor_shape(const TensorOptions& o, int64_t rows, int64_t T, int h, int w, int c) {
+  const bool clips = T > 1 || o.layout == Layout::NCTHW;
+  switch (o.layout) {
+    case Layout::NHWC: return clips ? std::vector<int64_t>{rows, T, h, w, c} : std::vector<int64_t>{rows, h, w, c};
+    case Layout::NCHW: return clips ? std::vector<int64_t>{rows, T, c, h, w} : std::vector<int64_t>{rows, c, h, w};
+    case Layout::NCTHW: return {rows, c, T, h, w};
+  }
+  return {};
+}
+
+namespace {
+
+void check_options(const TensorOptions& o) {
+  if (o.dtype == DType::U8) {
+    const bool plain = o.mean == std::array<float, 3>{0.f, 0.f, 0.f} && o.std == std::array<float, 3>{1.f, 1.f, 1.f};
+    if (!plain || o.clip_norm) throw ConfigError("mean/std and per-clip normalisation need dtype f32");
+  }
+  for (float s : o.std)
+    if (!(s != 0.f) || !std::isfinite(s)) throw ConfigError("std must be finite and non-zero");
+}
+
+// Offset of the plane holding channel ch of frame t in row n, for planar layouts.
+size_t plane_offset(Layout l, int64_t n, int64_t t, int ch, int64_t T, int c, size_t hw) {
+  const int64_t plane = l == Layout::NCTHW ? (n * c + ch) * T + t : (n * T + t) * c + ch;
+  return static_cast<size_t>(plane) * hw;
+}
+
+template <class T>
+void pack(const uint8_t* src, int h, int w, int c, Layout layout, int64_t Tn, T* dst, int64_t n, int64_t t,
+          const T (*lut)[256]) {
+  const size_t hw = static_cast<size_t>(h) * w;
+  if (layout == Layout::NHWC) {
+    T* out = dst + static_cast<size_t>(n * Tn + t) * hw * c;
+    const size_t total = hw * c;
+    if constexpr (std::is_same_v<T, uint8_t>) {
+      std::memcpy(out, src, total);
+    } else {
+      for (size_t k = 0; k < hw; ++k)
+        for (int ch = 0; ch < c; ++ch) out[k * c + ch] = lut[ch][src[k * c + ch]];
+    }
+    return;
+  }
+  T* planes[3];
+  for (int ch = 0; ch < c; ++ch) planes[ch] = dst + plane_offset(layout, n, t, ch, Tn, c, hw);
+  if (c == 3) {
+    T* p0 = planes[0];
+    T* p1 = planes[1];
+    T* p2 = planes[2];
+    for (size_t k = 0; k < hw; ++k) {
+      const uint8_t* px = src + 3 * k;
+      if constexpr (std::is_same_v<T, uint8_t>) {
+        p0[k] = px[0];
+        p1[k] = px[1];
+        p2[k] = px[2];
+      } else {
+        p0[k] = lut[0][px[0]];
+        p1[k] = lut[1][px[1]];
+        p2[k] = lut[2][px[2]];
+      }
+    }
+  } else {
+    for (size_t k = 0; k < hw; ++k) {
+      if constexpr (std::is_same_v<T, uint8_t>) planes[0][k] = src[k];
+      else planes[0][k] = lut[0][src[k]];
+    }
+  }
+}
+
+}  // namespace
+
+void pack_frame(const uint8_t* hwc, int h, int w, int c, const TensorOptions& o, int64_t T, Tensor& out, int64_t n,
+                int64_t t) {
+  check_options(o);
+  if (out.dtype() != o.dtype || out.layout() != o.layout) throw ConfigError("pack_frame: tensor of another dtype/layout");
+  if (o.dtype == DType::U8) {
+    pack<uint8_t>(hwc, h, w, c, o.layout, T, out.data_as<uint8_t>(), n, t, nullptr);
+    return;
+  }
+  // Every value is one of 256 per channel: a table computed in double precision gives the
+  // correctly rounded float of (x * scale - mean) / std.
+  float lut[3][256];
+  for (int ch = 0; ch < 3; ++ch) {
+    const double mean = o.clip_norm ? 0.0 : o.mean[static_cast<size_t>(ch)];
+    const double sd = o.clip_norm ? 1.0 : o.std[static_cast<size_t>(ch)];
+    for (int v = 0; v < 256; ++v) {
+      const double x = o.scale ? v / 255.0 : static_cast<double>(v);
+      lut[ch][v] = static_cast<float>((x - mean) / sd);
+    }
+  }
+  pack<float>(hwc, h, w, c, o.layout, T, out.data_as<float>(), n, t, lut);
+}
+
+void normalize_clip(const TensorOptions& o, int64_t T, int h, int w, int c, Tensor& out, int64_t n) {
+  if (o.dtype != DType::F32) throw ConfigError("per-clip normalisation needs dtype f32");
+  const size_t hw = static_cast<size_t>(h) * w;
+  float* d = out.data_as<float>();
+  for (int ch = 0; ch < c; ++ch) {
+    // Two passes in double: mean, then the population variance.
+    auto visit = [&](auto&& fn) {
+      for (int64_t t = 0; t < T; ++t) {
+        if (o.layout == Layout::NHWC) {
+          float* base = d + static_cast<size_t>(n * T + t) * hw * c;
+          for (size_t k = 0; k < hw; ++k) fn(base[k * c + ch]);
+        } else {
+          float* base = d + plane_offset(o.layout, n, t, ch, T, c, hw);
+          for (size_t k = 0; k < hw; ++k) fn(base[k]);
+        }
+      }
+    };
+    double sum = 0;
+    visit([&](float& v) { sum += v; });
+    const double count = static_cast<double>(hw) * static_cast<double>(T);
+    const double mean = sum / count;
+    double sq = 0;
+    visit([&](float& v) { sq += (v - mean) * (v - mean); });
+    double sd = std::sqrt(sq / count);
+    if (sd < 1e-6) sd = 1.0;  // a flat clip: centred, not blown up
+    visit([&](float& v) { v = static_cast<float>((v - mean) / sd); });
+  }
+}
+
+TensorLoader::TensorLoader(VideoReader& reader, SamplePlan plan, TensorOptions options, int64_t batch)
+    : reader_(reader), plan_(std::move(plan)), opt_(options), batch_(batch) {
+  if (batch_ < 1) throw ConfigError("batch must be at least 1, got " + std::to_string(batch_));
+  check_options(opt_);
+  if (plan_.clip_len < 1) throw ConfigError("a sample plan needs clip_len >= 1");
+}
+
+bool TensorLoader::next(Tensor& out, std::vector<FrameInfo>& rows) {
+  const int64_t total = total_rows();
+  if (next_row_ >= total) return false;
+  const int64_t T = plan_.clip_len;
+  const int64_t n = std::min(batch_, total - next_row_);
+  const int h = reader_.out_height(), w = reader_.out_width(), c = reader_.out_channels();
+  const std::vector<int64_t> full = tensor_shape(opt_, batch_, T, h, w, c);
+  // One buffer for every batch: allocated on the first call (or when the caller passes
+  // another tensor), the last, shorter batch only changes the first dimension.
+  if (!out.owns() || out.layout() != opt_.layout || out.dtype() != opt_.dtype ||
+      out.capacity_bytes() < static_cast<size_t>(batch_) * static_cast<size_t>(T) * h * w * c * dtype_size(opt_.dtype))
+    out = Tensor::allocate(full, opt_.layout, opt_.dtype);
+  out.set_rows(n);
+  const auto first = plan_.frames.begin() + static_cast<ptrdiff_t>(next_row_ * T);
+  indices_.assign(first, first + static_cast<ptrdiff_t>(n * T));
+  rows.resize(indices_.size());
+  const size_t fb = static_cast<size_t>(h) * w * c;
+  if (opt_.dtype == DType::U8 && opt_.layout == Layout::NHWC) {
+    reader_.frames_into(indices_, out.data_as<uint8_t>(), rows.data());  // straight in, no copy
+  } else {
+    scratch_.resize(indices_.size() * fb);
+    reader_.frames_into(indices_, scratch_.data(), rows.data());
+    for (int64_t r = 0; r < n; ++r) {
+      for (int64_t t = 0; t < T; ++t)
+        pack_frame(scratch_.data() + static_cast<size_t>(r * T + t) * fb, h, w, c, opt_, T, out, r, t);
+      if (opt_.clip_norm) normalize_clip(opt_, T, h, w, c, out, r);
+    }
+  }
+  next_row_ += n;
+  return true;
+}
+
+void write_npy(const std::string& path, const Tensor& t) { write_npy(path, t.data(), t.dtype(), t.shape()); }
+
+void write_npy(const std::string& path, const void* data, DType dtype, const std::vector<int64_t>& shape) {
+  std::ostringstream dict;
+  dict << "{'descr': '" << (dtype == DType::U8 ? "|u1" : "<f4") << "', 'fortran_order': False, 'shape': (";
+  size_t count = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    dict << shape[i] << (shape.size() == 1 || i + 1 < shape.size() ? ", " : "");
+    count *= static_cast<size_t>(shape[i]);
+  }
+  dict << "), }";
+  std::string header = dict.str();
+  // magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of
+  // 64 and ended by a newline.
+  const size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header.push_back('\n');
+  const size_t bytes = count * dtype_size(dtype);
+  const std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw IoError("cannot write '" + path + "': " + std::strerror(errno));
+  const uint16_t hlen = static_cast<uint16_t>(header.size());
+  const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  bool ok = std::fwrite(magic, 1, 8, f) == 8 && std::fwrite(&hlen, 2, 1, f) == 1 &&
+            std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
+            (bytes == 0 || std::fwrite(data, 1, bytes, f) == bytes);
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    std::remove(tmp.c_str());
+    throw IoError("cannot write '" + path + "': " + std::strerror(errno));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw IoError("cannot write '" + path + "': " + std::strerror(errno));
+  }
+}
+
+}  // namespace framepipe
