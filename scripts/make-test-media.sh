@@ -92,6 +92,15 @@ trunc() {  # trunc SRC PERCENT DEST
 make h264_faststart.mp4 "${FF[@]}" -i "$BASE" "${X264[@]}" -bf 2 -x264-params "$GOP" -movflags +faststart @TMP@
 make truncated.mp4 trunc h264_faststart.mp4 60 @TMP@
 make truncated.ts trunc h264.ts 70 @TMP@
+# Cuts between unrelated sources at known frames (25 fps): 0-39 testsrc2, 40-94 SMPTE bars,
+# 95-134 a Mandelbrot zoom, 135-179 rotating gradients. Each shot is steady on its own.
+SHOT=(-f lavfi -i)
+make scenes.mp4 "${FF[@]}" "${SHOT[@]}" "testsrc2=s=${W}x${H}:r=${RATE}:d=1.6" \
+  "${SHOT[@]}" "smptebars=s=${W}x${H}:r=${RATE}:d=2.2" \
+  "${SHOT[@]}" "mandelbrot=s=${W}x${H}:r=${RATE},trim=end_frame=40" \
+  "${SHOT[@]}" "gradients=s=${W}x${H}:r=${RATE}:d=1.8" \
+  -filter_complex "[0:v][1:v][2:v][3:v]concat=n=4:v=1:a=0,format=yuv420p" "${X264[@]}" -bf 2 @TMP@
+
 # A TS joined late: cut at a third (on a 188-byte packet boundary), mid-GOP.
 cut_head() {  # cut_head SRC DEST
   local size; size=$(stat -c %s "$OUT/$1")

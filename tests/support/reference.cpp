@@ -112,7 +112,7 @@ const Probe& ffprobe(const std::string& path) {
   auto it = memo.find(path);
   if (it != memo.end()) return it->second;
   const std::string cmd = "ffprobe -v quiet -select_streams v:0 -show_frames -show_streams "
-                          "-show_entries frame=key_frame,best_effort_timestamp "
+                          "-show_entries frame=key_frame,best_effort_timestamp,pkt_duration "
                           "-show_entries stream=time_base,width,height,pix_fmt,color_space,color_range,nb_frames:"
                           "stream_side_data=rotation -of json " +
                           shell_quote(path);
@@ -135,6 +135,7 @@ const Probe& ffprobe(const std::string& path) {
       ProbeFrame pf;
       pf.key = parse_int(f, "key_frame", 0) != 0;
       pf.has_pts = f.contains("best_effort_timestamp");
+      pf.duration = f.contains("pkt_duration") ? f["pkt_duration"].get<int64_t>() : 0;
       if (pf.has_pts) {
         pf.pts = f["best_effort_timestamp"].get<int64_t>();
       } else {

@@ -23,6 +23,7 @@ struct ProbeFrame {
   int64_t pts = 0;  // best_effort_timestamp, what ffprobe's pts_time is computed from
   bool key = false;
   bool has_pts = true;  // false where ffprobe prints N/A (pts then follows framepipe's rule)
+  int64_t duration = 0;  // pkt_duration (0 where ffprobe has none)
 };
 struct Probe {
   int tb_num = 0, tb_den = 1;
