@@ -11,8 +11,9 @@ build_pkgs=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev
   libopencv-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
   ffmpeg            # the CLI makes test media and references; the product never calls it
+  python3 python3-numpy python3-pytest   # tests check outputs against numpy (/usr/bin/python3)
 )
-bench_pkgs=(python3-numpy python3-av python3-opencv time)
+bench_pkgs=(python3-av python3-opencv time)
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = bench ] && pkgs+=("${bench_pkgs[@]}")
