@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "framepipe/reader/video_reader.hpp"
 #include "support/media_set.hpp"
@@ -271,6 +272,31 @@ TEST(ReaderCost, FramesNothingReferencesAreNotDecoded) {
   int64_t n = 0;
   while (reader.next(f)) ++n;
   EXPECT_EQ(n, reader.size());
+}
+
+
+TEST(ReaderCost, SeparateGroupsGoToTheWorkerPoolAndStayExact) {
+  // h264_bframes.mp4 has a key frame every 12 frames: frames 5, 29, 53, 77 lie in separate
+  // groups, each reached by a seek, so they are decoded by separate workers.
+  const std::string path = fpt::media("h264_bframes.mp4");
+  const auto ref = fpt::reference_md5(path);
+  const std::vector<int64_t> wanted = {77, 5, 53, 29, 5};
+  for (int workers : {0, 1, 3}) {
+    framepipe::ReaderOptions o;
+    o.workers = workers;
+    VideoReader reader(path, o);
+    framepipe::Batch b = reader.frames(wanted);
+    for (size_t k = 0; k < wanted.size(); ++k)
+      EXPECT_EQ(fpt::md5(b.frame_data(k), b.frame_bytes()), ref[static_cast<size_t>(wanted[k])]) << wanted[k];
+    const bool pool = workers == 3 || (workers == 0 && std::thread::hardware_concurrency() > 1);
+    EXPECT_EQ(reader.stats().parallel_runs > 0, pool) << "workers=" << workers;
+    // Streaming afterwards still yields every frame in order.
+    framepipe::Frame f;
+    reader.seek(0);
+    int64_t n = 0;
+    while (reader.next(f)) EXPECT_EQ(f.info.index, n++);
+    EXPECT_EQ(n, reader.size());
+  }
 }
 
 }  // namespace

@@ -348,11 +348,9 @@ struct VideoReader::Impl {
     if (targets.empty()) return;
     const bool keys = index->timestamps_reliable() &&
                       std::all_of(targets.begin(), targets.end(), [&](const Target& t) { return (*index)[t.index].keyframe; });
-    std::vector<std::vector<Target>> runs;
-    if (pool_allowed()) runs = split_runs(targets, keys);
-    if (runs.size() >= 2) {
-      decode_runs_parallel(runs);
-      return;
+    if (pool_allowed()) {
+      std::vector<std::vector<Target>> runs = split_runs(targets, keys);
+      if (runs.size() >= 2 && decode_runs_parallel(runs)) return;
     }
     decode_serial(targets, keys);
   }
@@ -405,10 +403,46 @@ struct VideoReader::Impl {
     return runs;
   }
 
-  void decode_runs_parallel(const std::vector<std::vector<Target>>& runs) {
+  // Plans which worker decodes which run: a worker that can reach a run by decoding forward
+  // from where it stopped takes it (a sorted request split into chunks keeps each group on
+  // one decoder); the rest go to the least loaded worker. Cost: frames to decode. Returns
+  // false, doing nothing, where one worker would carry nearly all of it: one multi-threaded
+  // decoder then does better.
+  bool decode_runs_parallel(const std::vector<std::vector<Target>>& runs) {
     const size_t workers = std::min(runs.size(), static_cast<size_t>(pool_size()));
+    const int64_t depth = 4;
+    // Worker 0 is this reader (its own decoder, threads as asked); the pool adds the others.
+    auto member = [this](size_t w) -> Impl* { return w == 0 ? this : w - 1 < pool.size() ? pool[w - 1].get() : nullptr; };
+    std::vector<int64_t> pos(workers, -1), load(workers, 0);
+    for (size_t w = 0; w < workers; ++w)
+      if (Impl* m = member(w); m && m->have_cur && m->cursor_known && !m->dec->skipped_pending()) pos[w] = m->cursor;
+    std::vector<std::vector<size_t>> plan(workers);
+    for (size_t r = 0; r < runs.size(); ++r) {
+      const int64_t first = runs[r].front().index, last = runs[r].back().index;
+      const int64_t key = std::max<int64_t>(index->keyframe_at_or_before(first), 0);
+      size_t pick = workers;
+      for (size_t w = 0; w < workers; ++w)
+        if (pos[w] >= 0 && pos[w] < first && (key <= pos[w] || key - (pos[w] + 1) <= depth)) pick = w;
+      int64_t cost = 0;
+      if (pick < workers) {
+        cost = last - pos[pick];
+      } else {
+        pick = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+        cost = last - key + 1;
+      }
+      plan[pick].push_back(r);
+      load[pick] += cost;
+      pos[pick] = last;
+    }
+    int64_t total = 0, most = 0;
+    for (int64_t l : load) {
+      total += l;
+      most = std::max(most, l);
+    }
+    if (most * 5 > total * 4) return false;
+
     auto shared = std::make_shared<const FrameIndex>(*index);
-    while (pool.size() < workers) {
+    while (pool.size() + 1 < workers) {
       ReaderOptions o = opt;
       o.threads = 1;
       o.workers = 1;
@@ -416,16 +450,16 @@ struct VideoReader::Impl {
       o.known_index = shared;
       pool.push_back(std::make_unique<Impl>(source, o));
     }
-    std::atomic<size_t> next_run{0};
     std::atomic<bool> failed{false};
     std::exception_ptr error;
     std::mutex error_mu;
-    auto work = [&](Impl* w) {
+    auto work = [&](size_t w) {
       try {
-        for (size_t r; !failed.load() && (r = next_run.fetch_add(1)) < runs.size();) {
+        for (size_t r : plan[w]) {
+          if (failed.load()) break;
           const bool keys = std::all_of(runs[r].begin(), runs[r].end(),
                                         [&](const Target& t) { return (*index)[t.index].keyframe; });
-          w->decode_serial(runs[r], keys);
+          member(w)->decode_serial(runs[r], keys);
         }
       } catch (...) {
         failed = true;
@@ -434,11 +468,13 @@ struct VideoReader::Impl {
       }
     };
     std::vector<std::thread> threads;
-    for (size_t k = 1; k < workers; ++k) threads.emplace_back(work, pool[k].get());
-    work(pool[0].get());
+    for (size_t w = 1; w < workers; ++w)
+      if (!plan[w].empty()) threads.emplace_back(work, w);
+    work(0);
     for (std::thread& th : threads) th.join();
     parallel_runs.fetch_add(static_cast<int64_t>(runs.size()), std::memory_order_relaxed);
     if (error) std::rethrow_exception(error);
+    return true;
   }
 
   ReaderStats stats() const {
