@@ -78,6 +78,14 @@ for i in map(int, sys.argv[2].split(",")):
         a = cv2.cvtColor(f, cv2.COLOR_BGR2RGB); n += 1
 print(time.perf_counter() - t, n)
 """
+PYAV_KEYS = """
+import av, sys, time
+t = time.perf_counter(); c = av.open(sys.argv[1]); s = c.streams.video[0]; s.thread_type = "AUTO"
+s.codec_context.skip_frame = "NONKEY"; n = 0
+for f in c.decode(s):
+    a = f.to_ndarray(format="rgb24"); n += 1
+print(time.perf_counter() - t, n)
+"""
 PIPE_ALL = """
 import numpy as np, subprocess, sys, time
 t = time.perf_counter(); w, h = int(sys.argv[2]), int(sys.argv[3]); size = w * h * 3; n = 0
@@ -119,7 +127,8 @@ def main():
     ap.add_argument("--file", required=True)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--short", default="", help="a cut of the same video, a tenth as long (memory row)")
-    ap.add_argument("--only", default="", help="comma separated tasks: full,random,every,memory")
+    ap.add_argument("--only", default="", help="comma separated tasks: full,random,every,keyframes,clips,memory,long")
+    ap.add_argument("--long", default="", help="a 10-minute file and its first minute, comma separated (long row)")
     args = ap.parse_args()
 
     fp = os.path.join(args.build, "apps", "framepipe")
@@ -155,7 +164,7 @@ def main():
             ("cv::VideoCapture C++ CAP_PROP_POS_FRAMES", [cvb, f, "seek", rnd], False),
         ]),
         "every": ("every 30th frame (%d frames)" % len(range(0, n, 30)), len(range(0, n, 30)), [
-            ("framepipe frames --every 30", [fp, "frames", f, "--every", "30", "--format", "null"], False),
+            ("framepipe frames --sample every:30", [fp, "frames", f, "--sample", "every:30", "--format", "null"], False),
             ("ffmpeg CLI select=not(mod(n,30))", ff + ["-vf", "select=not(mod(n\\,30))," + scale, "-vsync",
                                                         "passthrough", "-pix_fmt", "rgb24", "-f", "null", "-"], False),
             ("PyAV decode all, keep every 30th", py(PYAV_EVERY, "30"), True),
@@ -163,6 +172,43 @@ def main():
             ("cv::VideoCapture C++ grab/retrieve", [cvb, f, "every", "30"], False),
         ]),
     }
+    tasks["keyframes"] = ("key frames only, against full decode", None, [
+        ("framepipe frames --sample keyframes", [fp, "frames", f, "--sample", "keyframes", "--format", "null"], False),
+        ("framepipe frames --all (full decode)", [fp, "frames", f, "--all", "--format", "null"], False),
+        ("ffmpeg CLI -skip_frame nokey", ["ffmpeg", "-nostdin", "-v", "error", "-skip_frame", "nokey", "-i", f, "-vf",
+                                          scale, "-pix_fmt", "rgb24", "-f", "null", "-"], False),
+        ("PyAV skip_frame NONKEY", py(PYAV_KEYS), True),
+    ])
+    clips_spec = "clips:16:1:32:uniform"
+    tmp = os.path.join(args.build, "bench", "tensors_out")
+    sub = subprocess.run([fp, "tensors", f, "--sample", clips_spec, "--size", "8x8", "--dtype", "u8", "--layout",
+                          "nhwc", "--out", tmp], capture_output=True, text=True, check=True)
+    clip_frames = []
+    with open(os.path.join(tmp, "batches.jsonl")) as fh:
+        for line in fh:
+            clip_frames += json.loads(line)["frames"]
+    clip_idx = ",".join(map(str, clip_frames))
+    tasks["clips"] = ("32 clips x 16 frames, 224x224 f32 NCTHW normalised", len(clip_frames), [
+        ("framepipe tensors (f32 NCTHW, mean/std, .npy)",
+         [fp, "tensors", f, "--sample", clips_spec, "--size", "224x224", "--mean", "0.485,0.456,0.406", "--std",
+          "0.229,0.224,0.225", "--batch", "8", "--out", tmp], False),
+        ("framepipe frames, same frames, RGB 224x224",
+         [fp, "frames", f, "--indices", clip_idx, "--size", "224x224", "--format", "null"], False),
+        ("framepipe frames, same frames, RGB full size", [fp, "frames", f, "--indices", clip_idx, "--format", "null"],
+         False),
+    ])
+    if args.long:
+        lf, sf = args.long.split(",")
+        ln = json.loads(subprocess.run([fp, "probe", "--json", lf], capture_output=True, text=True, check=True).stdout)
+        sn = json.loads(subprocess.run([fp, "probe", "--json", sf], capture_output=True, text=True, check=True).stdout)
+        def both(label, extra):
+            return [("framepipe %s, %.0f min" % (label, ln["duration"] / 60), [fp] + extra(lf), False),
+                    ("framepipe %s, %.0f min" % (label, sn["duration"] / 60), [fp] + extra(sf), False)]
+        tasks["long"] = ("memory: 10-minute vs 1-minute 1080p file", None,
+                         both("every:30", lambda x: ["frames", x, "--sample", "every:30", "--format", "null"]))
+        tasks["long_clips"] = ("memory: 10-minute vs 1-minute 1080p file", None,
+                               both("clips tensors", lambda x: ["tensors", x, "--sample", clips_spec, "--size", "224x224",
+                                                                "--batch", "8", "--out", tmp]))
     if args.short:
         sn = json.loads(subprocess.run([fp, "probe", "--json", args.short], capture_output=True, text=True,
                                        check=True).stdout)["frames"]
@@ -170,8 +216,11 @@ def main():
             ("framepipe, %d frames" % n, [fp, "frames", f, "--all", "--format", "null"], False),
             ("framepipe, %d frames (short cut)" % sn, [fp, "frames", args.short, "--all", "--format", "null"], False),
         ])
-    chosen = [t for t in ("full", "random", "every", "memory") if (not args.only or t in args.only.split(","))
-              and t in tasks]
+    order = ("full", "random", "every", "keyframes", "clips", "memory", "long", "long_clips")
+    only = set(args.only.split(",")) if args.only else set(order)
+    if "long" in only:
+        only.add("long_clips")
+    chosen = [t for t in order if t in only and t in tasks]
     print("File: `%s` (%dx%d, %d frames, %s). Best of %d runs; %d cores.\n" %
           (f, w, h, n, info["codec"], args.repeat, os.cpu_count(), ))
     print("| task | tool | time (s) | frames/s | framepipe time / tool time | peak RSS (MiB) |")
@@ -198,11 +247,13 @@ def main():
             ratio = "—" if name.startswith("framepipe") else "%.2f" % (ours / secs)
             if t == "full" and not name.startswith("framepipe"):
                 ratio += " (--threads: %.2f)" % (results[1][1] / secs)
-            if t == "memory":
-                ratio = "RSS ratio long/short: %.2f" % (results[0][2] / mib) if mib != results[0][2] else "—"
+            if t in ("memory", "long", "long_clips"):
+                ratio = "RSS ratio long/short: %.2f" % (results[0][2] / mib) if name != results[0][0] else "—"
+            if t in ("keyframes", "clips") and name != results[0][0]:
+                ratio = "%.2f" % (ours / secs)
             if name in hung:
                 name += " (hung in %d of %d rounds, killed after %d s)" % (hung[name], args.repeat, TIMEOUT)
-            rate = "—" if t == "memory" else "%.1f" % (frames / secs)
+            rate = "—" if frames is None or t == "memory" else "%.1f" % (frames / secs)
             print("| %s | %s | %.3f | %s | %s | %.0f |" % (title, name, secs, rate, ratio, mib))
     sys.stdout.flush()
 

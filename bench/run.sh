@@ -20,4 +20,14 @@ if [ ! -s "$SHORT" ]; then  # the first tenth, for the memory row
   ffmpeg -nostdin -v error -y -i "$HD" -frames:v 80 -c:v libx264 -preset fast -crf 23 -pix_fmt yuv420p "$SHORT.tmp.mp4"
   mv "$SHORT.tmp.mp4" "$SHORT"
 fi
-exec /usr/bin/python3 bench/bench_decode.py --build "$BUILD" --file "$HD" --short "$SHORT" "${@:2}"
+LONG="$BUILD/bench/vtest_1080p_10min.mp4"
+if [ ! -s "$LONG" ]; then  # the file 23 times over (10.2 min), stream-copied, for the long row
+  ffmpeg -nostdin -v error -y -stream_loop 22 -i "$HD" -c copy "$LONG.tmp.mp4"
+  mv "$LONG.tmp.mp4" "$LONG"
+fi
+MINUTE="$BUILD/bench/vtest_1080p_1min.mp4"
+if [ ! -s "$MINUTE" ]; then
+  ffmpeg -nostdin -v error -y -i "$LONG" -t 60 -c copy "$MINUTE.tmp.mp4"
+  mv "$MINUTE.tmp.mp4" "$MINUTE"
+fi
+exec /usr/bin/python3 bench/bench_decode.py --build "$BUILD" --file "$HD" --short "$SHORT" --long "$LONG,$MINUTE" "${@:2}"

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <sstream>
 
 #include "framepipe/error.hpp"
@@ -203,42 +204,67 @@ void normalize_clip(const TensorOptions& o, int64_t T, int h, int w, int c, Tens
   }
 }
 
-TensorLoader::TensorLoader(VideoReader& reader, SamplePlan plan, TensorOptions options, int64_t batch)
-    : reader_(reader), plan_(std::move(plan)), opt_(options), batch_(batch) {
+struct TensorLoader::Pending {
+  std::future<void> done;
+  int slot = 0;
+};
+
+TensorLoader::TensorLoader(VideoReader& reader, SamplePlan plan, TensorOptions options, int64_t batch, bool prefetch)
+    : reader_(reader), plan_(std::move(plan)), opt_(options), batch_(batch), prefetch_(prefetch) {
   if (batch_ < 1) throw ConfigError("batch must be at least 1, got " + std::to_string(batch_));
   check_options(opt_);
   if (plan_.clip_len < 1) throw ConfigError("a sample plan needs clip_len >= 1");
 }
 
-bool TensorLoader::next(Tensor& out, std::vector<FrameInfo>& rows) {
-  const int64_t total = total_rows();
-  if (next_row_ >= total) return false;
+TensorLoader::~TensorLoader() {
+  if (pending_ && pending_->done.valid()) pending_->done.wait();
+}
+
+void TensorLoader::produce(Slot& slot, int64_t first_row) {
   const int64_t T = plan_.clip_len;
-  const int64_t n = std::min(batch_, total - next_row_);
+  const int64_t n = std::min(batch_, total_rows() - first_row);
   const int h = reader_.out_height(), w = reader_.out_width(), c = reader_.out_channels();
-  const std::vector<int64_t> full = tensor_shape(opt_, batch_, T, h, w, c);
-  // One buffer for every batch: allocated on the first call (or when the caller passes
-  // another tensor), the last, shorter batch only changes the first dimension.
-  if (!out.owns() || out.layout() != opt_.layout || out.dtype() != opt_.dtype ||
-      out.capacity_bytes() < static_cast<size_t>(batch_) * static_cast<size_t>(T) * h * w * c * dtype_size(opt_.dtype))
-    out = Tensor::allocate(full, opt_.layout, opt_.dtype);
+  Tensor& out = slot.tensor;
+  // Allocated once per slot; the last, shorter batch only changes the first dimension.
+  if (!out.owns()) out = Tensor::allocate(tensor_shape(opt_, batch_, T, h, w, c), opt_.layout, opt_.dtype);
   out.set_rows(n);
-  const auto first = plan_.frames.begin() + static_cast<ptrdiff_t>(next_row_ * T);
-  indices_.assign(first, first + static_cast<ptrdiff_t>(n * T));
-  rows.resize(indices_.size());
+  const auto first = plan_.frames.begin() + static_cast<ptrdiff_t>(first_row * T);
+  slot.indices.assign(first, first + static_cast<ptrdiff_t>(n * T));
+  slot.rows.resize(slot.indices.size());
   const size_t fb = static_cast<size_t>(h) * w * c;
   if (opt_.dtype == DType::U8 && opt_.layout == Layout::NHWC) {
-    reader_.frames_into(indices_, out.data_as<uint8_t>(), rows.data());  // straight in, no copy
-  } else {
-    scratch_.resize(indices_.size() * fb);
-    reader_.frames_into(indices_, scratch_.data(), rows.data());
-    for (int64_t r = 0; r < n; ++r) {
-      for (int64_t t = 0; t < T; ++t)
-        pack_frame(scratch_.data() + static_cast<size_t>(r * T + t) * fb, h, w, c, opt_, T, out, r, t);
-      if (opt_.clip_norm) normalize_clip(opt_, T, h, w, c, out, r);
-    }
+    reader_.frames_into(slot.indices, out.data_as<uint8_t>(), slot.rows.data());  // straight in, no copy
+    return;
   }
-  next_row_ += n;
+  slot.scratch.resize(slot.indices.size() * fb);
+  reader_.frames_into(slot.indices, slot.scratch.data(), slot.rows.data());
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t t = 0; t < T; ++t)
+      pack_frame(slot.scratch.data() + static_cast<size_t>(r * T + t) * fb, h, w, c, opt_, T, out, r, t);
+    if (opt_.clip_norm) normalize_clip(opt_, T, h, w, c, out, r);
+  }
+}
+
+void TensorLoader::start(int slot) {
+  const int64_t first_row = next_row_;
+  next_row_ += std::min(batch_, total_rows() - first_row);
+  if (!pending_) pending_ = std::make_unique<Pending>();
+  pending_->slot = slot;
+  Slot& s = slots_[slot];
+  pending_->done = std::async(prefetch_ ? std::launch::async : std::launch::deferred,
+                              [this, &s, first_row] { produce(s, first_row); });
+}
+
+bool TensorLoader::next(Tensor& out, std::vector<FrameInfo>& rows) {
+  if (!pending_ || !pending_->done.valid()) {
+    if (next_row_ >= total_rows()) return false;
+    start(0);
+  }
+  const int slot = pending_->slot;
+  pending_->done.get();  // rethrows what stopped the batch
+  out = slots_[slot].tensor;  // shares the slot's memory
+  rows = slots_[slot].rows;
+  if (next_row_ < total_rows()) start(1 - slot);
   return true;
 }
 

@@ -92,25 +92,43 @@ void pack_frame(const uint8_t* hwc, int h, int w, int c, const TensorOptions& o,
 // Per-clip normalisation of row n (f32 only).
 void normalize_clip(const TensorOptions& o, int64_t clip_len, int h, int w, int c, Tensor& out, int64_t n);
 
-// Reads a sample plan as batches of `batch` rows into one tensor allocated once. `rows`
-// receives the provenance of every frame of the batch, row-major (row r, frame t at
-// r * clip_len + t).
+// Reads a sample plan as batches of `batch` rows. `rows` receives the provenance of every
+// frame of the batch, row-major (row r, frame t at r * clip_len + t).
+//
+// With prefetch (the default), the next batch is decoded and packed on a thread of its own
+// while the caller uses this one: two buffers, allocated once, take turns. A tensor that
+// next() hands out stays valid until the following call to next(); the reader belongs to
+// the loader until it is destroyed.
 class TensorLoader {
  public:
-  TensorLoader(VideoReader& reader, SamplePlan plan, TensorOptions options, int64_t batch);
+  TensorLoader(VideoReader& reader, SamplePlan plan, TensorOptions options, int64_t batch, bool prefetch = true);
+  ~TensorLoader();
+  TensorLoader(const TensorLoader&) = delete;
+  TensorLoader& operator=(const TensorLoader&) = delete;
   bool next(Tensor& out, std::vector<FrameInfo>& rows);
   int64_t total_rows() const { return static_cast<int64_t>(plan_.rows()); }
   int64_t clip_len() const { return plan_.clip_len; }
   const SamplePlan& plan() const { return plan_; }
 
  private:
+  struct Slot {
+    Tensor tensor;
+    std::vector<FrameInfo> rows;
+    std::vector<uint8_t> scratch;
+    std::vector<int64_t> indices;
+  };
+  void produce(Slot& slot, int64_t first_row);
+  void start(int slot);
+
   VideoReader& reader_;
   SamplePlan plan_;
   TensorOptions opt_;
   int64_t batch_;
-  int64_t next_row_ = 0;
-  std::vector<uint8_t> scratch_;
-  std::vector<int64_t> indices_;
+  bool prefetch_;
+  int64_t next_row_ = 0;  // first row not yet started
+  Slot slots_[2];
+  struct Pending;
+  std::unique_ptr<Pending> pending_;
 };
 
 // .npy (format 1.0), C order: '|u1' or '<f4'.
