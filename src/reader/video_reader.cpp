@@ -374,6 +374,9 @@ struct VideoReader::Impl {
   // Each worker is a reader of its own (demuxer, single-threaded decoder, converter) sharing
   // this reader's index; a run is a stretch of targets that one decoder reads forward.
   std::vector<std::unique_ptr<Impl>> pool;
+  // Frames a single-threaded worker decoder holds in flight (reordering), about: reaching a
+  // target fewer than these past a keyframe costs less decoding forward than a seek.
+  static constexpr int64_t kWorkerDepth = 4;
   std::atomic<int64_t> parallel_runs{0};
 
   int pool_size() const {
@@ -389,7 +392,7 @@ struct VideoReader::Impl {
   // forward: in another keyframe group, more than a decoder's in-flight depth past the last.
   std::vector<std::vector<Target>> split_runs(const std::vector<Target>& targets, bool keys) const {
     std::vector<std::vector<Target>> runs;
-    const int64_t depth = 4;  // a single-threaded decoder's reordering delay, about
+    const int64_t depth = kWorkerDepth;
     for (const Target& t : targets) {
       bool fresh_run = runs.empty();
       if (!fresh_run) {
@@ -410,7 +413,7 @@ struct VideoReader::Impl {
   // decoder then does better.
   bool decode_runs_parallel(const std::vector<std::vector<Target>>& runs) {
     const size_t workers = std::min(runs.size(), static_cast<size_t>(pool_size()));
-    const int64_t depth = 4;
+    const int64_t depth = kWorkerDepth;
     // Worker 0 is this reader (its own decoder, threads as asked); the pool adds the others.
     auto member = [this](size_t w) -> Impl* { return w == 0 ? this : w - 1 < pool.size() ? pool[w - 1].get() : nullptr; };
     std::vector<int64_t> pos(workers, -1), load(workers, 0);

@@ -224,14 +224,15 @@ std::vector<int64_t> clip_offsets(const SampleSpec& s, int64_t n) {
   // Random, as MMAction2's _get_train_clips, with its own seeded generator.
   std::mt19937_64 rng(s.seed);
   auto below = [&rng](int64_t m) { return std::uniform_int_distribution<int64_t>(0, m - 1)(rng); };
-  const int64_t avg = (n - span + 1) / c;  // floor division; n - span + 1 may be negative
-  const int64_t avg_floor = (n - span + 1) >= 0 ? avg : -((-(n - span + 1) + c - 1) / c);
-  if (avg_floor > 0) {
-    for (int64_t k = 0; k < c; ++k) off.push_back(k * avg_floor + below(avg_floor));
+  // Python's floor division: where room is negative only the sign of the result matters.
+  const int64_t room = n - span + 1;
+  const int64_t avg = room >= 0 ? room / c : -1;
+  if (avg > 0) {
+    for (int64_t k = 0; k < c; ++k) off.push_back(k * avg + below(avg));
   } else if (n > std::max(c, span)) {
-    for (int64_t k = 0; k < c; ++k) off.push_back(below(n - span + 1));
+    for (int64_t k = 0; k < c; ++k) off.push_back(below(room));
     std::sort(off.begin(), off.end());
-  } else if (avg_floor == 0) {
+  } else if (avg == 0) {
     const double ratio = (static_cast<double>(n - span) + 1.0) / static_cast<double>(c);
     for (int64_t k = 0; k < c; ++k) off.push_back(static_cast<int64_t>(std::nearbyint(static_cast<double>(k) * ratio)));
   } else {
