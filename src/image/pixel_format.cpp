@@ -3,27 +3,14 @@
 #include <array>
 #include <utility>
 
+#include "common/named_enum.hpp"
 #include "framepipe/error.hpp"
 
 namespace framepipe {
 
 namespace {
-template <class E, size_t N>
-E parse_enum(std::string_view s, const std::array<std::pair<const char*, E>, N>& names, const char* what) {
-  std::string choices;
-  for (const auto& [name, value] : names) {
-    if (s == name) return value;
-    choices += choices.empty() ? "" : ", ";
-    choices += name;
-  }
-  throw ConfigError("unknown " + std::string(what) + " '" + std::string(s) + "' (one of: " + choices + ")");
-}
-template <class E, size_t N>
-const char* enum_name(E v, const std::array<std::pair<const char*, E>, N>& names) {
-  for (const auto& [name, value] : names)
-    if (value == v) return name;
-  return "?";
-}
+using detail::enum_name;
+using detail::parse_enum;
 
 constexpr std::array<std::pair<const char*, PixelFormat>, 3> kPix{
     {{"rgb", PixelFormat::Rgb}, {"bgr", PixelFormat::Bgr}, {"gray", PixelFormat::Gray}}};

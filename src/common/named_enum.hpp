@@ -1,0 +1,32 @@
+// Enums spelled as words in options, specs and description files: one table per enum,
+// parsed and printed by the same two helpers, and an unknown word answered with the choices.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "framepipe/error.hpp"
+
+namespace framepipe::detail {
+
+template <class E, size_t N>
+E parse_enum(std::string_view s, const std::array<std::pair<const char*, E>, N>& names, const char* what) {
+  std::string choices;
+  for (const auto& [name, value] : names) {
+    if (s == name) return value;
+    choices += choices.empty() ? "" : ", ";
+    choices += name;
+  }
+  throw ConfigError("unknown " + std::string(what) + " '" + std::string(s) + "' (one of: " + choices + ")");
+}
+
+template <class E, size_t N>
+const char* enum_name(E v, const std::array<std::pair<const char*, E>, N>& names) {
+  for (const auto& [name, value] : names)
+    if (value == v) return name;
+  return "?";
+}
+
+}  // namespace framepipe::detail
