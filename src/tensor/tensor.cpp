@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <sstream>
 
@@ -303,6 +304,51 @@ void write_npy(const std::string& path, const void* data, DType dtype, const std
     std::remove(tmp.c_str());
     throw IoError("cannot write '" + path + "': " + std::strerror(errno));
   }
+}
+
+}  // namespace framepipe
+
+namespace framepipe {
+
+Tensor read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw OpenError("cannot read '" + path + "': " + std::strerror(errno));
+  auto bad = [&](const std::string& why) { return OpenError("'" + path + "' is not a .npy framepipe reads: " + why); };
+  unsigned char magic[8];
+  if (!in.read(reinterpret_cast<char*>(magic), 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) throw bad("no NUMPY magic");
+  uint32_t hlen = 0;
+  if (magic[6] == 1) {
+    uint16_t h16 = 0;
+    in.read(reinterpret_cast<char*>(&h16), 2);
+    hlen = h16;
+  } else {
+    in.read(reinterpret_cast<char*>(&hlen), 4);
+  }
+  std::string header(hlen, '\0');
+  if (!in.read(header.data(), hlen)) throw bad("header cut short");
+  auto field = [&](const std::string& key) {
+    size_t k = header.find("'" + key + "'");
+    if (k == std::string::npos) throw bad("header has no '" + key + "'");
+    return header.substr(header.find(':', k) + 1);
+  };
+  std::string descr = field("descr");
+  DType dtype;
+  if (descr.find("'|u1'") < descr.find(',')) dtype = DType::U8;
+  else if (descr.find("'<f4'") < descr.find(',')) dtype = DType::F32;
+  else throw bad("dtype " + descr.substr(0, descr.find(',')) + " (only |u1 and <f4)");
+  if (field("fortran_order").find("False") > field("fortran_order").find(',')) throw bad("Fortran order");
+  std::string shape_text = field("shape");
+  shape_text = shape_text.substr(shape_text.find('(') + 1, shape_text.find(')') - shape_text.find('(') - 1);
+  std::vector<int64_t> shape;
+  std::istringstream s(shape_text);
+  for (std::string part; std::getline(s, part, ',');) {
+    if (part.find_first_not_of(' ') == std::string::npos) continue;
+    shape.push_back(std::stoll(part));
+  }
+  Tensor t = Tensor::allocate(shape, Layout::NCHW, dtype);
+  if (t.nbytes() && !in.read(static_cast<char*>(t.data()), static_cast<std::streamsize>(t.nbytes())))
+    throw bad("data cut short");
+  return t;
 }
 
 }  // namespace framepipe

@@ -134,5 +134,7 @@ class TensorLoader {
 // .npy (format 1.0), C order: '|u1' or '<f4'.
 void write_npy(const std::string& path, const Tensor& t);
 void write_npy(const std::string& path, const void* data, DType dtype, const std::vector<int64_t>& shape);
+// Reads a C-order .npy of dtype '|u1' or '<f4' (layout left as NCHW).
+Tensor read_npy(const std::string& path);
 
 }  // namespace framepipe
