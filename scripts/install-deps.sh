@@ -4,19 +4,24 @@
 # only when something must be installed.
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh bench      also the peers the benchmarks compare against
+#   scripts/install-deps.sh models     also what scripts/make-test-models.py trains with
 set -euo pipefail
 
 build_pkgs=(
   build-essential cmake pkg-config ccache
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev
   libopencv-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
+  libtorch-dev      # the TorchScript engine (CPU)
+  opencv-data       # the Haar cascade of builtin:faces
   ffmpeg            # the CLI makes test media and references; the product never calls it
   python3 python3-numpy python3-pytest   # tests check outputs against numpy (/usr/bin/python3)
 )
-bench_pkgs=(python3-av python3-opencv time)
+models_pkgs=(python3-torch python3-torchvision python3-onnx)
+bench_pkgs=(python3-av python3-opencv time "${models_pkgs[@]}")
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = bench ] && pkgs+=("${bench_pkgs[@]}")
+[ "${1:-}" = models ] && pkgs+=("${models_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -101,6 +101,38 @@ make scenes.mp4 "${FF[@]}" "${SHOT[@]}" "testsrc2=s=${W}x${H}:r=${RATE}:d=1.6" \
   "${SHOT[@]}" "gradients=s=${W}x${H}:r=${RATE}:d=1.8" \
   -filter_complex "[0:v][1:v][2:v][3:v]concat=n=4:v=1:a=0,format=yuv420p" "${X264[@]}" -bf 2 @TMP@
 
+# For the test models (tests/models, trained on pictures drawn by numpy): new pictures drawn
+# here by ffmpeg, which the models never saw.
+# shapes.mp4: a yellow shape on dark grey, 160x120 (letterboxed to the model's 64x64):
+# a circle for 0-1 s, a square for 1-2 s, a triangle (apex up) for 2-3 s, drifting sideways.
+SX="(80+16*sin(T*2))" SY=60 SR=30
+SHAPE="if(lt(T,1),lte(hypot(X-$SX,Y-$SY),$SR),if(lt(T,2),lte(abs(X-$SX),$SR)*lte(abs(Y-$SY),$SR),gte(Y-$SY,-$SR)*lte(Y-$SY,$SR)*lte(abs(X-$SX),(Y-$SY+$SR)/2)))"
+make shapes.mp4 "${FF[@]}" -f lavfi -i "nullsrc=s=160x120:r=25:d=3,format=gbrp,geq=r='35+205*$SHAPE':g='35+165*$SHAPE':b='40*(1-$SHAPE)+40'" \
+  "${X264[@]}" @TMP@
+# motion_{left,right,up,down}.mp4: a 24x24 square, 4 px a frame across 128x128, 24 frames.
+for dir in left right up down; do
+  case $dir in
+    left) XY="x=100-4*n:y=52" ;; right) XY="x=4+4*n:y=52" ;;
+    up) XY="x=52:y=100-4*n" ;; down) XY="x=52:y=4+4*n" ;;
+  esac
+  make "motion_$dir.mp4" "${FF[@]}" -f lavfi -i "color=c=0x1e2a22:s=128x128:r=25:d=0.96" \
+    -f lavfi -i "color=c=0xf0e040:s=24x24:r=25:d=0.96" \
+    -filter_complex "[0:v][1:v]overlay=$XY:eval=frame,format=yuv420p" "${X264[@]}" @TMP@
+done
+# squares.mp4: red, green and blue squares on 160x120 (letterboxed to 128x128), 1 s. Green
+# and blue stand still at (100,20)-(130,50) and (30,70)-(66,106); red moves right 2 px a
+# frame from (10,10), 30x30. tests/test_infer.cpp holds the same boxes.
+make squares.mp4 "${FF[@]}" -f lavfi -i "color=c=0x141414:s=160x120:r=25:d=1" \
+  -f lavfi -i "color=c=0xe02828:s=30x30:r=25:d=1" \
+  -filter_complex "[0:v]drawbox=x=100:y=20:w=30:h=30:color=0x28c832:t=fill,drawbox=x=30:y=70:w=36:h=36:color=0x3040e0:t=fill[bg];[bg][1:v]overlay=x=10+2*n:y=10:eval=frame,format=yuv420p" \
+  "${X264[@]}" @TMP@
+
+# moving_patch.mp4: a textured 32x32 patch (testsrc) crossing a still dark 160x120 background,
+# 4 px a frame from the left, 30 frames: what background subtraction is for.
+make moving_patch.mp4 "${FF[@]}" -f lavfi -i "color=c=0x181818:s=160x120:r=25:d=1.2" \
+  -f lavfi -i "testsrc=s=32x32:r=25:d=1.2" \
+  -filter_complex "[0:v][1:v]overlay=x=4*n:y=44:eval=frame,format=yuv420p" "${X264[@]}" @TMP@
+
 # A TS joined late: cut at a third (on a 188-byte packet boundary), mid-GOP.
 cut_head() {  # cut_head SRC DEST
   local size; size=$(stat -c %s "$OUT/$1")

@@ -1,0 +1,93 @@
+// What a model expects and what it answers: the description file that sits beside a model
+// (`resnet.pt` and `resnet.onnx` share `resnet.json`), or the fixed description of a
+// `builtin:` detector. Everything the reader, the tensor packer and post-processing need
+// to feed the model and read its outputs comes from here.
+//
+//   {
+//     "name": "shapes2d",                 // optional; the file stem otherwise
+//     "task": "classify",                 // classify | clip-classify | detect | embed
+//     "input": {"width": 64, "height": 64, "clip_len": 1, "layout": "nchw",
+//               "channels": "rgb", "scale": true, "mean": [0.5, 0.5, 0.5],
+//               "std": [0.25, 0.25, 0.25], "resize": "letterbox", "interpolation": "bilinear",
+//               "dtype": "f32"},
+//     "output": "logits",                 // classify: logits (softmax applied) | probabilities
+//     "labels": ["circle", "square", "triangle"],   // or a path to a text file, one per line
+//     "detect": {"layout": "yolov5", "conf": 0.25, "iou": 0.45, "max": 300,
+//                "class_agnostic": false},
+//     "config": "deploy.prototxt"         // the second file of Caffe / Darknet / TF models
+//   }
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "framepipe/image/pixel_format.hpp"
+#include "framepipe/tensor/tensor.hpp"
+
+namespace framepipe {
+
+enum class Task { Classify, ClipClassify, Detect, Embed };
+// Detector outputs: YOLOv5 [N, A, 5 + C] (cx, cy, w, h, objectness, class scores);
+// YOLOv8 [N, 4 + C, A] (cx, cy, w, h, class scores); Boxes [K, 7] (row, x1, y1, x2, y2,
+// score, class) already decoded, in the model's input pixels (the built-in detectors).
+enum class DetectLayout { YoloV5, YoloV8, Boxes };
+enum class ModelFormat { TorchScript, Onnx, Caffe, TensorFlow, Darknet, Builtin };
+
+Task parse_task(const std::string& s);
+DetectLayout parse_detect_layout(const std::string& s);
+const char* to_string(Task t);
+const char* to_string(DetectLayout l);
+const char* to_string(ModelFormat f);
+
+struct DetectOptions {
+  DetectLayout layout = DetectLayout::YoloV5;
+  float conf = 0.25f;          // keep boxes whose score (objectness x class) reaches this
+  float iou = 0.45f;           // NMS: drop a box overlapping a better one of its class by more
+  int max_detections = 300;    // per frame, best first
+  bool class_agnostic = false; // NMS across classes
+};
+
+struct ModelSpec {
+  std::string name;              // for messages and results
+  std::string path;              // the model file, or "builtin:NAME"
+  std::string config_path;       // second file (Caffe prototxt, Darknet cfg, TF pbtxt), if any
+  std::string description_path;  // the JSON it came from; empty for builtins
+  ModelFormat format = ModelFormat::Onnx;
+  Task task = Task::Classify;
+
+  // Input. width/height 0: the source's own size (built-in detectors).
+  int width = 0, height = 0;
+  int64_t clip_len = 1;  // frames per row; > 1 for clip-classify
+  Layout layout = Layout::NCHW;
+  DType dtype = DType::F32;
+  PixelFormat channels = PixelFormat::Rgb;
+  bool scale = true;
+  std::array<float, 3> mean{0.f, 0.f, 0.f};
+  std::array<float, 3> std{1.f, 1.f, 1.f};
+  ResizeMode resize = ResizeMode::Stretch;
+  Interpolation interpolation = Interpolation::Bilinear;
+
+  bool logits = true;  // classify outputs are logits (softmax applied) or probabilities
+  std::vector<std::string> labels;
+  DetectOptions detect;
+
+  // What the reader and the tensor packer are to produce for this model.
+  ImageOptions image_options() const;
+  TensorOptions tensor_options() const;
+  // The shape of a batch of `rows`, e.g. [rows, 3, 64, 64]; empty dims for source size.
+  std::vector<int64_t> input_shape(int64_t rows) const;
+  // "label 3" where there are no labels.
+  std::string label(int index) const;
+};
+
+// Resolves a model argument: "builtin:NAME", or a model file whose description is the
+// .json beside it (same stem), or a .json description whose "model" field names the file.
+// Throws ModelError naming the model and what is missing or wrong.
+ModelSpec load_model_spec(const std::string& model);
+// Parses description text; `origin` names it in errors, `model_path` is the model file.
+ModelSpec parse_model_spec(const std::string& json_text, const std::string& origin, const std::string& model_path);
+// The names `builtin:` accepts, for --help and errors.
+std::vector<std::string> builtin_models();
+
+}  // namespace framepipe

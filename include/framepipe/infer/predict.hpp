@@ -1,0 +1,39 @@
+// A model over a video: the sample's frames (or clips) read at the model's size, packed as
+// the model wants them, run in batches, post-processed into source-pixel answers.
+//
+//   auto backend = framepipe::open_backend("tests/models/squares.pt");
+//   framepipe::VideoReader reader("in.mp4", framepipe::reader_options_for(backend->spec()));
+//   auto plan = framepipe::plan_sample(framepipe::SampleSpec::parse("fps:2"), reader);
+//   framepipe::predict(reader, *backend, plan, 8, [](std::vector<framepipe::RowPrediction>& rows) {
+//     for (auto& r : rows) use(r.frames.front().t, r.prediction.objects);
+//   });
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "framepipe/infer/backend.hpp"
+#include "framepipe/post/post.hpp"
+#include "framepipe/reader/video_reader.hpp"
+#include "framepipe/sample/sampling.hpp"
+
+namespace framepipe {
+
+struct RowPrediction {
+  std::vector<FrameInfo> frames;  // the row's frame, or every frame of its clip
+  Prediction prediction;
+};
+
+// `base` with the image options the model needs (size, resize mode, channel order).
+ReaderOptions reader_options_for(const ModelSpec& spec, ReaderOptions base = {});
+
+// Runs the rows of `plan` through `backend`, `batch` rows at a time (the next batch is
+// decoded while this one runs), and hands each batch's predictions to `sink` in plan order.
+// The reader must have been opened with reader_options_for(backend.spec()); a plan whose
+// clip length is not the model's is a ConfigError.
+void predict(VideoReader& reader, Backend& backend, const SamplePlan& plan, int64_t batch,
+             const std::function<void(std::vector<RowPrediction>&)>& sink, int top_k = 5);
+std::vector<RowPrediction> predict(VideoReader& reader, Backend& backend, const SamplePlan& plan, int64_t batch,
+                                   int top_k = 5);
+
+}  // namespace framepipe

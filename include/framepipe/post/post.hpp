@@ -1,0 +1,69 @@
+// From raw model outputs to answers: class scores with labels, boxes in source pixels,
+// unit-length embeddings.
+//
+//   auto out = backend->run(batch);
+//   auto preds = framepipe::postprocess(backend->spec(), out, geometry);   // one per row
+//   preds[0].top[0].label, preds[0].objects[0].box (x1, y1, x2, y2 in source pixels)
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "framepipe/image/geometry.hpp"
+#include "framepipe/infer/backend.hpp"
+
+namespace framepipe {
+
+struct ClassScore {
+  int index = 0;
+  std::string label;
+  float score = 0;
+};
+
+struct Detection {
+  std::array<double, 4> box{};  // x1, y1, x2, y2
+  int cls = 0;
+  std::string label;
+  float score = 0;
+  int64_t track_id = -1;  // set by Tracker; -1 untracked
+};
+
+struct Prediction {
+  std::vector<float> scores;    // classify: every class's probability (for temporal/)
+  std::vector<ClassScore> top;  // classify: the best k, best first
+  std::vector<Detection> objects;
+  std::vector<float> embedding;  // embed: L2-normalised
+};
+
+// Numerically stable (max subtracted), in place or copied.
+std::vector<float> softmax(std::span<const float> logits);
+// The k best (all if k <= 0 or k > size), best first; ties keep the lower index first.
+std::vector<ClassScore> top_k(std::span<const float> scores, int k, const std::vector<std::string>& labels = {});
+// Scales to unit length; an all-zero vector stays zero.
+void l2_normalize(std::span<float> v);
+
+// Intersection over union of two [x1, y1, x2, y2] boxes; 0 when either is empty.
+double iou(const std::array<double, 4>& a, const std::array<double, 4>& b);
+// Greedy NMS: indices of kept boxes, best score first; a box is dropped when it overlaps a
+// kept one by IoU > threshold. Class-wise unless class_agnostic (boxes of different classes
+// never suppress each other). At most max_keep (<= 0: all).
+std::vector<size_t> nms(const std::vector<Detection>& dets, float iou_threshold, bool class_agnostic = false,
+                        int max_keep = 0);
+
+// Decodes one row of a YOLO head, in the model's input pixels, keeping score >= conf:
+//   YOLOv5 data[a * (5 + C) + k]: cx, cy, w, h, objectness, C class scores; score = obj x cls
+//   YOLOv8 data[k * A + a]: cx, cy, w, h, C class scores; score = cls
+// The best class of each anchor only (as both projects' own NMS does).
+std::vector<Detection> decode_yolo(const float* data, int64_t anchors, int64_t attributes, DetectLayout layout,
+                                   float conf, const std::vector<std::string>& labels = {});
+
+// Post-processing of a batch as the spec's task says. `geometry` maps the model's input
+// back to source pixels (the reader's geometry for the spec's size and resize mode); boxes
+// are returned in source pixels, clamped to the frame. top_k: classes kept per row.
+std::vector<Prediction> postprocess(const ModelSpec& spec, const std::vector<NamedTensor>& outputs,
+                                    const Geometry& geometry, int top_k = 5);
+
+}  // namespace framepipe

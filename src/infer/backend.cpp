@@ -1,0 +1,81 @@
+#include "framepipe/infer/backend.hpp"
+
+#include <cstring>
+#include <sstream>
+
+#include "framepipe/error.hpp"
+#include "infer/engines.hpp"
+
+namespace framepipe {
+
+namespace {
+// [2, 3, 64, 64]; with `batch_free` the first dimension prints as N, and 0 (any size) as *.
+std::string shape_text(const std::vector<int64_t>& shape, bool batch_free = false) {
+  std::ostringstream s;
+  s << '[';
+  for (size_t i = 0; i < shape.size(); ++i) {
+    s << (i ? ", " : "");
+    if (i == 0 && batch_free) s << 'N';
+    else if (shape[i] == 0 && batch_free) s << '*';
+    else s << shape[i];
+  }
+  s << ']';
+  return s.str();
+}
+}  // namespace
+
+std::vector<NamedTensor> Backend::run(const Tensor& batch) {
+  const auto& given = batch.shape();
+  const int64_t rows = given.empty() ? 0 : given[0];
+  std::vector<int64_t> expected = spec_.input_shape(rows);
+  // Source-sized models (width/height 0) accept any height and width.
+  bool ok = given.size() == expected.size() && rows > 0;
+  for (size_t i = 1; ok && i < given.size(); ++i) ok = expected[i] == 0 || expected[i] == given[i];
+  if (!ok)
+    throw ModelError("model " + spec_.name + ": input shape expected " + shape_text(spec_.input_shape(0), true) +
+                     ", given " + shape_text(given));
+  if (batch.dtype() != spec_.dtype)
+    throw ModelError("model " + spec_.name + ": input dtype expected " + to_string(spec_.dtype) + ", given " +
+                     to_string(batch.dtype()));
+  return forward(batch);
+}
+
+bool torchscript_available() { return detail::torchscript_engine_built(); }
+
+std::unique_ptr<Backend> open_backend(const ModelSpec& spec, const BackendOptions& options) {
+  std::unique_ptr<Backend> backend;
+  if (spec.format == ModelFormat::Builtin) {
+    backend = detail::open_builtin(spec);
+  } else {
+    std::string engine = options.engine;
+    if (engine == "auto") engine = spec.format == ModelFormat::TorchScript ? "torchscript" : "opencv";
+    if (engine == "torchscript") {
+      if (spec.format != ModelFormat::TorchScript)
+        throw ModelError("model " + spec.path + ": the torchscript engine runs TorchScript files (.pt), not " +
+                         to_string(spec.format));
+      backend = detail::open_torchscript(spec);
+    } else if (engine == "opencv") {
+      if (spec.format == ModelFormat::TorchScript)
+        throw ModelError("model " + spec.path + ": OpenCV DNN cannot read TorchScript; use the torchscript engine");
+      backend = detail::open_opencv_dnn(spec);
+    } else {
+      throw ConfigError("unknown engine '" + engine + "' (one of: auto, torchscript, opencv)");
+    }
+  }
+  if (options.threads > 0) backend->set_threads(options.threads);
+  return backend;
+}
+
+std::unique_ptr<Backend> open_backend(const std::string& model, const BackendOptions& options) {
+  return open_backend(load_model_spec(model), options);
+}
+
+}  // namespace framepipe
+
+namespace framepipe::detail {
+NamedTensor copy_output(std::string name, const float* data, std::vector<int64_t> shape) {
+  NamedTensor out{std::move(name), Tensor::allocate(std::move(shape), Layout::NCHW, DType::F32)};
+  if (out.tensor.nbytes() > 0) std::memcpy(out.tensor.data(), data, out.tensor.nbytes());
+  return out;
+}
+}  // namespace framepipe::detail
