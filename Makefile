@@ -4,7 +4,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test demo test-asan bench clean
+.PHONY: all deps build test demo test-asan bench bench-infer models clean
 
 all: build
 
@@ -31,6 +31,16 @@ test-asan: deps
 bench: build
 	@bash scripts/install-deps.sh bench
 	@bash bench/run.sh $(BUILD)
+
+# Inference engines against PyTorch eager (ResNet-18, MobileNetV3-small, R3D-18).
+bench-infer: build
+	@bash scripts/install-deps.sh bench
+	@/usr/bin/python3 bench/bench_infer.py --build $(BUILD) --threads $(JOBS)
+
+# Retrains the committed test models (tests/models), about 8 minutes on 2 cores.
+models:
+	@bash scripts/install-deps.sh models
+	@/usr/bin/python3 scripts/make-test-models.py tests/models
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

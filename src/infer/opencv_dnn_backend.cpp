@@ -19,21 +19,25 @@ namespace {
 std::string opencv_reason(const cv::Exception& e) {
   const std::string msg = e.what();
   auto line_at = [&](size_t pos) { return msg.substr(pos, msg.find('\n', pos) - pos); };
-  std::string out;
-  if (size_t node = msg.find("Node ["); node != std::string::npos) {
-    out = line_at(node);
-    if (size_t cut = out.find(" parse error"); cut != std::string::npos) out.resize(cut);
-    out = "node " + out.substr(5);
+  // "OpenCV(4.6.0) ./modules/x.cpp:12: error: (-215:Assertion failed) ..." -> "(-215:...) ..."
+  auto without_location = [](std::string text) {
+    if (size_t err = text.rfind(": error: "); err != std::string::npos) text = text.substr(err + 9);
+    return text;
+  };
+  std::string node, why;
+  if (size_t at = msg.find("Node ["); at != std::string::npos) {
+    std::string line = line_at(at);
+    size_t cut = line.find(" parse error");
+    node = "node " + line.substr(5, cut == std::string::npos ? std::string::npos : cut - 5);
+    if (cut != std::string::npos && line.find(": ", cut) != std::string::npos)
+      why = without_location(line.substr(line.find(": ", cut) + 2));
   }
-  std::string why;
   if (size_t exp = msg.find("(expected: "); exp != std::string::npos) {
     why = line_at(exp);
     if (size_t where = why.find("), where"); where != std::string::npos) why.resize(where + 1);
-  } else if (!e.err.empty()) {
-    why = e.err.substr(0, e.err.find('\n'));
   }
-  if (out.empty()) return why.empty() ? line_at(0) : why;
-  return why.empty() ? out : out + " " + why;
+  if (why.empty()) why = without_location(e.err.empty() ? line_at(0) : e.err.substr(0, e.err.find('\n')));
+  return node.empty() ? why : node + ": " + why;
 }
 
 std::string suggestion(const ModelSpec& spec) {

@@ -33,6 +33,16 @@ class TorchScriptBackend final : public Backend {
                        "); save it with torch.jit.trace(...).save() or torch.jit.script(...).save()");
     }
     module_.eval();
+    // Freezing inlines the weights and folds batch norms into convolutions; the inference
+    // pass then picks oneDNN kernels and layouts. About a third faster on CPU convnets
+    // (bench/bench_infer.py); outputs move by float rounding only. Some modules cannot be
+    // frozen (no forward, mutable attributes): they run as loaded.
+    try {
+      module_ = torch::jit::optimize_for_inference(module_);
+      optimized_ = true;
+    } catch (const std::exception&) {
+      optimized_ = false;
+    }
   }
 
   const char* engine() const override { return "torchscript"; }
@@ -90,6 +100,7 @@ class TorchScriptBackend final : public Backend {
   }
 
   torch::jit::script::Module module_;
+  bool optimized_ = false;
 };
 
 }  // namespace
