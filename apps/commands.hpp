@@ -13,5 +13,6 @@ Runner add_probe(CLI::App& app);
 Runner add_index(CLI::App& app);
 Runner add_frames(CLI::App& app);
 Runner add_tensors(CLI::App& app);
+Runner add_run(CLI::App& app);
 
 }  // namespace framepipe::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add(&framepipe::cli::add_index);
   add(&framepipe::cli::add_frames);
   add(&framepipe::cli::add_tensors);
+  add(&framepipe::cli::add_run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

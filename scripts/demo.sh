@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: probe the bundled sample (vtest.avi, real footage from Debian's opencv-doc) and
-# take a few exact frames out of it, by index and by time.
+# take a few exact frames out of it, by index and by time; then run the HOG people detector
+# over it with tracking.
 set -euo pipefail
 BUILD=${1:-build}
 FP="$BUILD/apps/framepipe"
@@ -23,3 +24,10 @@ for d in by_index by_time; do
   sed 's/^/  /' "$OUT/$d/frames.jsonl"
 done
 echo "$OUT/fps1: $(ls "$OUT/fps1" | grep -c npy) frames of 224x224x3 (one a second, by timestamp)"
+echo
+echo "== framepipe run builtin:hog-people $SAMPLE --sample fps:2 --track --segments --out $OUT/people.jsonl"
+"$FP" run builtin:hog-people "$SAMPLE" --sample fps:2 --track --segments --out "$OUT/people.jsonl"
+echo "first results (boxes in source pixels, track ids that last):"
+head -3 "$OUT/people.jsonl" | cut -c1-300 | sed 's/^/  /'
+echo "events (a person in view, hysteresis on the best box's score):"
+grep '"segment"' "$OUT/people.jsonl" | head -3 | sed 's/^/  /'

@@ -1,0 +1,300 @@
+// framepipe run MODEL INPUT...: a model over videos, results as JSON Lines (DESIGN.md).
+// Files and folders for now; live streams, the annotated video and the stage pipeline come
+// with the pipeline issue.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "framepipe/error.hpp"
+#include "framepipe/infer/predict.hpp"
+#include "framepipe/temporal/temporal.hpp"
+#include "progress.hpp"
+#include "reader_args.hpp"
+
+namespace framepipe::cli {
+
+void report_damage(const VideoReader& reader, const std::string& file);
+
+namespace {
+
+namespace fs = std::filesystem;
+// Keys in the order DESIGN.md names them: video, frame, pts, t, then the payload.
+using json = nlohmann::ordered_json;
+
+// Scores to 4 decimals and pixels to 2: enough for any use, and lines stay readable.
+double round_to(double v, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(v * scale) / scale;
+}
+
+bool is_video_name(const fs::path& p) {
+  static const char* kExt[] = {".mp4", ".mkv", ".webm", ".avi", ".mov", ".ts", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".m2ts", ".mts", ".3gp"};
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return std::find(std::begin(kExt), std::end(kExt), ext) != std::end(kExt);
+}
+
+// INPUT arguments to videos: a folder gives its video files (sorted, not recursive), a .txt
+// or .list file one video per line (# comments), anything else is itself (a file or a URL).
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> out;
+  for (const auto& in : inputs) {
+    std::error_code ec;
+    if (fs::is_directory(in, ec)) {
+      std::vector<std::string> found;
+      for (const auto& e : fs::directory_iterator(in, ec))
+        if (e.is_regular_file() && is_video_name(e.path())) found.push_back(e.path().string());
+      if (found.empty()) throw ConfigError("input folder " + in + " holds no video files");
+      std::sort(found.begin(), found.end());
+      out.insert(out.end(), found.begin(), found.end());
+    } else if (const auto ext = fs::path(in).extension(); (ext == ".txt" || ext == ".list") && fs::is_regular_file(in, ec)) {
+      std::ifstream list(in);
+      for (std::string line; std::getline(list, line);) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        if (!line.empty() && line[0] != '#') out.push_back(line);
+      }
+    } else {
+      out.push_back(in);
+    }
+  }
+  return out;
+}
+
+json classes_json(const std::vector<ClassScore>& top) {
+  json a = json::array();
+  for (const auto& c : top) a.push_back({{"label", c.label}, {"index", c.index}, {"score", round_to(c.score, 4)}});
+  return a;
+}
+
+// Where a result line was taken: one frame, or every frame of a clip.
+void put_provenance(json& j, const std::vector<FrameInfo>& frames) {
+  if (frames.size() == 1) {
+    j["frame"] = frames[0].index;
+    j["pts"] = frames[0].pts;
+    j["t"] = frames[0].t;
+    return;
+  }
+  json idx = json::array(), pts = json::array(), ts = json::array();
+  for (const auto& f : frames) idx.push_back(f.index), pts.push_back(f.pts), ts.push_back(f.t);
+  j["frames"] = std::move(idx);
+  j["pts"] = std::move(pts);
+  j["t"] = std::move(ts);
+}
+
+// For segments, a detector's frame is scored per class by its best box of that class.
+std::vector<float> presence_scores(const Prediction& p, size_t classes) {
+  std::vector<float> s(classes, 0.f);
+  for (const auto& d : p.objects)
+    if (d.cls >= 0 && static_cast<size_t>(d.cls) < classes) s[static_cast<size_t>(d.cls)] = std::max(s[static_cast<size_t>(d.cls)], d.score);
+  return s;
+}
+
+// Results go to OUT.part, renamed to OUT when the run ends; "-" is stdout.
+class ResultWriter {
+ public:
+  explicit ResultWriter(std::string path) : path_(std::move(path)) {
+    if (path_ == "-") return;
+    file_.open(path_ + ".part", std::ios::trunc);
+    if (!file_) throw IoError("cannot write results to '" + path_ + ".part'");
+  }
+  void line(const json& j) {
+    std::ostream& o = path_ == "-" ? std::cout : file_;
+    o << j.dump() << '\n';
+    if (!o) throw IoError("cannot write results to '" + path_ + "'");
+  }
+  void flush() { (path_ == "-" ? std::cout : file_).flush(); }
+  // Success: OUT.part becomes OUT. Failure: OUT.part stays, whole lines only, and is named.
+  void close(bool complete) {
+    if (path_ == "-") {
+      std::cout.flush();
+      return;
+    }
+    file_.close();
+    if (!complete) {
+      std::fprintf(stderr, "framepipe: results so far kept in %s.part\n", path_.c_str());
+      return;
+    }
+    std::error_code ec;
+    fs::rename(path_ + ".part", path_, ec);
+    if (ec) throw IoError("cannot rename '" + path_ + ".part' to '" + path_ + "': " + ec.message());
+  }
+
+ private:
+  std::string path_;
+  std::ofstream file_;
+};
+
+}  // namespace
+
+Runner add_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "Run a model over videos: sample, batch, infer, post-process, aggregate over time; "
+                                        "results as JSON Lines");
+  struct Args {
+    std::string model, sample, out = "-", aggregate = "none", engine = "auto";
+    std::vector<std::string> inputs;
+    int64_t batch = 8;
+    int top_k = 5, window = 5, model_threads = 0, threads = 0, workers = 0;
+    float alpha = 0.3f, on = 0.6f, off = 0.4f, conf = -1.f, iou = -1.f;
+    double min_duration = 0.0;
+    bool track = false, segments = false, strict = false;
+  };
+  auto a = std::make_shared<Args>();
+  std::string builtins;
+  for (const auto& b : builtin_models()) builtins += (builtins.empty() ? "" : ", ") + b;
+  cmd->add_option("MODEL", a->model,
+                  "a TorchScript (.pt) or ONNX (.onnx) model with its description (.json) beside it, or one of: " +
+                      builtins)
+      ->required();
+  cmd->add_option("INPUT", a->inputs, "video files, folders of them, or .txt lists (one per line)")->required();
+  cmd->add_option("--sample", a->sample,
+                  "which frames or clips (default: every frame; for clip models, consecutive clips of the model's "
+                  "length):\n" + std::string(sample_grammar()));
+  cmd->add_option("--batch", a->batch, "rows (frames or clips) per model call")->capture_default_str();
+  cmd->add_option("--out", a->out, "results file (JSON Lines), written as OUT.part and renamed when done; - for stdout")
+      ->capture_default_str();
+  cmd->add_option("--top-k", a->top_k, "classes kept per result")->capture_default_str();
+  cmd->add_option("--aggregate", a->aggregate, "none | vote | mean | ema: smooth class scores over time")
+      ->capture_default_str();
+  cmd->add_option("--window", a->window, "vote and mean: results in the window")->capture_default_str();
+  cmd->add_option("--alpha", a->alpha, "ema: weight of the newest result")->capture_default_str();
+  cmd->add_flag("--segments", a->segments,
+                "write events {label, start, end, score}: a class's (smoothed) score reaching --on opens one, falling "
+                "below --off closes it; detectors score a class by its best box");
+  cmd->add_option("--on", a->on, "segments: opening score")->capture_default_str();
+  cmd->add_option("--off", a->off, "segments: closing score")->capture_default_str();
+  cmd->add_option("--min-duration", a->min_duration, "segments: shortest event kept, seconds")->capture_default_str();
+  cmd->add_flag("--track", a->track, "detectors: give boxes track ids that last (ByteTrack-style), boxes smoothed");
+  cmd->add_option("--conf", a->conf, "detectors: least score kept (default: the model description's)");
+  cmd->add_option("--iou", a->iou, "detectors: NMS overlap (default: the model description's)");
+  cmd->add_option("--engine", a->engine, "auto | torchscript | opencv")->capture_default_str();
+  cmd->add_option("--model-threads", a->model_threads, "threads of the model engine (0: every core)");
+  cmd->add_option("--threads", a->threads, "decoder threads (0: FFmpeg's choice)");
+  cmd->add_option("--workers", a->workers, "decoders for separate keyframe groups (0: one per core, 1: off)");
+  cmd->add_flag("--strict", a->strict, "damaged data in a video is an error instead of being concealed");
+
+  return [a] {
+    BackendOptions bo;
+    bo.engine = a->engine;
+    bo.threads = a->model_threads;
+    ModelSpec spec = load_model_spec(a->model);
+    if (a->conf >= 0) spec.detect.conf = a->conf;
+    if (a->iou >= 0) spec.detect.iou = a->iou;
+    auto backend = open_backend(spec, bo);
+    const Aggregate aggregate = parse_aggregate(a->aggregate);
+    if (a->track && spec.task != Task::Detect) throw ConfigError("--track needs a detector; " + spec.name + " is a " + to_string(spec.task) + " model");
+    if (aggregate != Aggregate::None && spec.task == Task::Detect)
+      throw ConfigError("--aggregate smooths class scores; for a detector use --track (and --segments)");
+    if (a->batch < 1) throw ConfigError("--batch must be at least 1");
+    const std::string sample_text =
+        !a->sample.empty() ? a->sample
+        : spec.clip_len > 1 ? "clips:" + std::to_string(spec.clip_len) + ":1:0:sliding:" + std::to_string(spec.clip_len) + ":end=drop"
+                            : "all";
+    const SampleSpec sample = SampleSpec::parse(sample_text);
+    const std::vector<std::string> videos = expand_inputs(a->inputs);
+
+    ResultWriter writer(a->out);
+    int rc = 0;
+    int64_t results = 0;
+    for (const auto& video : videos) {
+      try {
+        ReaderOptions ro;
+        ro.threads = a->threads;
+        ro.workers = a->workers;
+        ro.strict = a->strict;
+        VideoReader reader(Source(video), reader_options_for(spec, ro));
+        const SamplePlan plan = plan_sample(sample, reader);
+        ScoreSmoother smoother(aggregate, a->window, a->alpha);
+        SegmentBuilder segments({a->on, a->off, a->min_duration}, spec.labels);
+        Tracker tracker;
+        Progress progress("run " + fs::path(video).filename().string(), static_cast<int64_t>(plan.rows()));
+        int64_t done = 0;
+        double last_t = 0, last_step = 0;
+        auto write_segments = [&](std::vector<Segment> closed) {
+          for (const auto& s : closed)
+            writer.line({{"video", video},
+                         {"segment",
+                          {{"label", s.label}, {"start", s.start}, {"end", s.end}, {"score", round_to(s.score, 4)},
+                           {"first_frame", s.first_frame}, {"last_frame", s.last_frame}}}});
+        };
+        predict(
+            reader, *backend, plan, a->batch,
+            [&](std::vector<RowPrediction>& rows) {
+              for (auto& row : rows) {
+                json j{{"video", video}};
+                put_provenance(j, row.frames);
+                Prediction& p = row.prediction;
+                std::vector<float> scores;
+                switch (spec.task) {
+                  case Task::Classify:
+                  case Task::ClipClassify:
+                    j["classes"] = classes_json(p.top);
+                    scores = p.scores;
+                    if (aggregate != Aggregate::None) {
+                      scores = smoother.push(p.scores);
+                      j["smoothed"] = classes_json(top_k(scores, a->top_k, spec.labels));
+                    }
+                    break;
+                  case Task::Detect: {
+                    if (a->track) p.objects = tracker.update(p.objects);
+                    json objs = json::array();
+                    for (const auto& d : p.objects) {
+                      json o{{"box", {round_to(d.box[0], 2), round_to(d.box[1], 2), round_to(d.box[2], 2),
+                                      round_to(d.box[3], 2)}},
+                             {"label", d.label},
+                             {"score", round_to(d.score, 4)}};
+                      if (d.track_id >= 0) o["track"] = d.track_id;
+                      objs.push_back(std::move(o));
+                    }
+                    j["objects"] = std::move(objs);
+                    scores = presence_scores(p, std::max<size_t>(spec.labels.size(), 1));
+                    break;
+                  }
+                  case Task::Embed: {
+                    json e = json::array();
+                    for (float v : p.embedding) e.push_back(round_to(v, 6));
+                    j["embedding"] = std::move(e);
+                    break;
+                  }
+                }
+                writer.line(j);
+                ++results;
+                const double t = row.frames.front().t;
+                if (a->segments && !scores.empty()) write_segments(segments.push(t, row.frames.front().index, scores));
+                if (done > 0) last_step = t - last_t;
+                last_t = row.frames.back().t;
+                ++done;
+              }
+              writer.flush();
+              progress.update(done);
+            },
+            a->top_k);
+        // Open events end where the last result's time span ends (one step past its start).
+        if (a->segments) write_segments(segments.finish(last_t + std::max(last_step, 0.0)));
+        progress.finish();
+        report_damage(reader, video);
+      } catch (const Error& e) {
+        if (videos.size() == 1 || e.kind() == ErrorKind::Model || e.kind() == ErrorKind::Config ||
+            e.kind() == ErrorKind::Io) {
+          writer.close(false);
+          throw;
+        }
+        // One bad video among many: say so in the results and on stderr, go on with the rest.
+        std::fprintf(stderr, "framepipe: %s: %s error: %s\n", video.c_str(), to_string(e.kind()), e.what());
+        writer.line({{"video", video}, {"error", e.what()}, {"kind", to_string(e.kind())}});
+        if (rc == 0) rc = e.exit_code();
+      }
+    }
+    writer.close(true);
+    if (a->out != "-")
+      std::fprintf(stderr, "framepipe: %lld results from %zu videos in %s\n", static_cast<long long>(results),
+                   videos.size(), a->out.c_str());
+    return rc;
+  };
+}
+
+}  // namespace framepipe::cli

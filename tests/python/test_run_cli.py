@@ -1,0 +1,99 @@
+"""`framepipe run`: result lines checked against ffprobe's timestamps and the pictures the ffmpeg
+CLI drew (scripts/make-test-media.sh), never against framepipe's own output."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import ROOT, ffprobe_frames
+
+MODELS = ROOT / "tests" / "models"
+
+
+def run(cli, *args, check=True):
+    p = subprocess.run([cli, "run", *map(str, args)], capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise AssertionError(f"exit {p.returncode}: {p.stderr}")
+    return p
+
+
+def lines(path):
+    return [json.loads(line) for line in open(path)]
+
+
+def test_classifier_lines_carry_ffprobe_time_and_segments_find_each_shape(cli, media, tmp_path):
+    out = tmp_path / "shapes.jsonl"
+    run(cli, MODELS / "shapes2d.onnx", media / "shapes.mp4", "--aggregate", "ema", "--alpha", "0.5", "--segments",
+        "--out", out)
+    assert not (tmp_path / "shapes.jsonl.part").exists()
+    rows = lines(out)
+    frames = [r for r in rows if "frame" in r]
+    pts = ffprobe_frames(media / "shapes.mp4")
+    assert [r["frame"] for r in frames] == list(range(len(pts)))
+    assert [r["pts"] for r in frames] == pts
+    # time base 1/12800 (ffprobe): t is pts x time_base, not frame / fps
+    assert all(abs(r["t"] - r["pts"] / 12800) < 1e-9 for r in frames)
+    assert list(frames[0].keys())[:4] == ["video", "frame", "pts", "t"]
+    assert frames[10]["classes"][0]["label"] == "circle"
+    assert frames[40]["smoothed"][0]["label"] == "square"
+    segs = [r["segment"] for r in rows if "segment" in r]
+    assert [s["label"] for s in segs] == ["circle", "square", "triangle"]
+    for s, (start, end) in zip(segs, [(0, 1), (1, 2), (2, 3)]):
+        assert abs(s["start"] - start) < 0.15 and abs(s["end"] - end) < 0.15, s
+
+
+def test_clip_model_over_several_inputs_names_each_video(cli, media, tmp_path):
+    out = tmp_path / "motion.jsonl"
+    videos = [media / f"motion_{d}.mp4" for d in ("left", "right", "up", "down")]
+    run(cli, MODELS / "motion3d.pt", *videos, "--out", out)
+    rows = lines(out)
+    # 24 frames each: one whole clip of 16 (consecutive clips, the rest dropped)
+    assert len(rows) == 4
+    for row, d in zip(rows, ("left", "right", "up", "down")):
+        assert row["video"].endswith(f"motion_{d}.mp4")
+        assert row["frames"] == list(range(16))
+        assert row["classes"][0]["label"] == d
+
+
+def test_detector_boxes_and_tracks(cli, media, tmp_path):
+    out = tmp_path / "squares.jsonl"
+    run(cli, MODELS / "squares_v8.pt", media / "squares.mp4", "--track", "--out", out)
+    rows = lines(out)
+    assert len(rows) == 25
+    green = [o for r in rows for o in r["objects"] if o["label"] == "green"]
+    assert len(green) == 25
+    assert len({o["track"] for o in green}) == 1, "the still green square keeps one id"
+    # drawn at (100,20)-(130,50) by ffmpeg's drawbox
+    x1, y1, x2, y2 = green[0]["box"]
+    assert abs(x1 - 100) < 3 and abs(y1 - 20) < 3 and abs(x2 - 130) < 3 and abs(y2 - 50) < 3
+    red = [o for r in rows for o in r["objects"] if o["label"] == "red"]
+    assert len({o["track"] for o in red}) == 1, "the red square moves 2 px a frame and keeps its id"
+
+
+def test_hog_people_with_tracking_on_real_footage(cli, media, tmp_path):
+    out = tmp_path / "people.jsonl"
+    run(cli, "builtin:hog-people", media / "real" / "vtest.avi", "--sample", "every:50", "--track", "--out", out)
+    rows = lines(out)
+    assert len(rows) == 16  # 795 frames, every 50th
+    boxes = [o for r in rows for o in r["objects"]]
+    assert len(boxes) >= 15
+    for o in boxes:
+        x1, y1, x2, y2 = o["box"]
+        assert 0 <= x1 < x2 <= 768 and 0 <= y1 < y2 <= 576
+        assert o["label"] == "person" and o["track"] >= 1
+
+
+def test_errors_name_the_input_and_keep_going_past_a_bad_video(cli, media, tmp_path):
+    p = run(cli, tmp_path / "nope.pt", media / "shapes.mp4", check=False)
+    assert p.returncode == 1 and "nope.pt" in p.stderr and "no such file" in p.stderr
+    p = run(cli, MODELS / "shapes2d.onnx", tmp_path / "missing.mp4", check=False)
+    assert p.returncode == 3 and "missing.mp4" in p.stderr
+    p = run(cli, MODELS / "shapes2d.onnx", media / "shapes.mp4", "--track", check=False)
+    assert p.returncode == 2 and "--track needs a detector" in p.stderr
+    # Among several videos, a text file named .mp4 gets an error line; the others are done.
+    out = tmp_path / "mixed.jsonl"
+    p = run(cli, MODELS / "motion3d.onnx", media / "text.mp4", media / "motion_up.mp4", "--out", out, check=False)
+    assert p.returncode == 3
+    rows = lines(out)
+    assert rows[0]["video"].endswith("text.mp4") and rows[0]["kind"] == "open"
+    assert rows[1]["classes"][0]["label"] == "up"
