@@ -353,3 +353,21 @@ TEST(ModelSpecs, DescriptionDrivesReaderAndTensor) {
   EXPECT_EQ(d.resize, ResizeMode::Letterbox);
   EXPECT_FLOAT_EQ(d.detect.conf, 0.4f);
 }
+
+TEST(ModelSpecs, DescriptionsMayCarryCommentsAndLabelFiles) {
+  auto dir = fpt::temp_dir("desc");
+  std::ofstream(dir + "/labels.txt") << "cat\ndog\r\n\nbird\n";
+  std::ofstream(dir + "/m.json") << R"({"task": "classify",   // what it does
+    "input": {"width": 32, "height": 24, "mean": 0.5, "std": [0.25, 0.5, 1]},  /* one value: all channels */
+    "labels": "labels.txt", "output": "probabilities"})";
+  ModelSpec s = parse_model_spec(
+      [&] {
+        std::ifstream in(dir + "/m.json");
+        return std::string(std::istreambuf_iterator<char>(in), {});
+      }(),
+      dir + "/m.json", dir + "/m.onnx");
+  EXPECT_EQ(s.labels, (std::vector<std::string>{"cat", "dog", "bird"}));
+  EXPECT_EQ(s.mean, (std::array<float, 3>{0.5f, 0.5f, 0.5f}));
+  EXPECT_FALSE(s.logits);
+  EXPECT_EQ(s.input_shape(1), (std::vector<int64_t>{1, 3, 24, 32}));
+}

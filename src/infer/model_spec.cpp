@@ -141,7 +141,7 @@ ModelSpec parse_model_spec(const std::string& json_text, const std::string& orig
   s.description_path = origin;
   s.path = model_path;
   try {
-    json j = json::parse(json_text);
+    json j = json::parse(json_text, nullptr, true, /*ignore_comments=*/true);
     if (!j.is_object()) throw ConfigError("the description must be a JSON object");
     s.name = get_or<std::string>(j, "name", fs::path(model_path).stem().string());
     s.format = j.contains("format") ? detail::parse_enum(j.at("format").get<std::string>(), kFormat, "format")
@@ -210,7 +210,7 @@ ModelSpec load_model_spec(const std::string& model) {
     std::string text = read_text(model);
     std::string file;
     try {
-      file = json::parse(text).value("model", "");
+      file = json::parse(text, nullptr, true, true).value("model", "");
     } catch (const json::exception& e) {
       throw ModelError("model description " + model + ": " + e.what());
     }

@@ -85,7 +85,8 @@ struct ModelSpec {
 // .json beside it (same stem), or a .json description whose "model" field names the file.
 // Throws ModelError naming the model and what is missing or wrong.
 ModelSpec load_model_spec(const std::string& model);
-// Parses description text; `origin` names it in errors, `model_path` is the model file.
+// Parses description text (JSON; // and /* */ comments allowed); `origin` names it in
+// errors, `model_path` is the model file.
 ModelSpec parse_model_spec(const std::string& json_text, const std::string& origin, const std::string& model_path);
 // The names `builtin:` accepts, for --help and errors.
 std::vector<std::string> builtin_models();
