@@ -333,10 +333,35 @@ def make_unsupported():
         f.write("\n")
 
 
+def make_darknet():
+    """A Darknet model written by hand (cfg text + weights binary): one 3x3 convolution with a
+    leaky ReLU, 4 filters on 3 x 8 x 8. Its reference output is PyTorch's conv2d of the same
+    weights, so the test shows OpenCV's Darknet import computes what the file says."""
+    g = torch.Generator().manual_seed(3)
+    w = torch.randn(4, 3, 3, 3, generator=g)
+    b = torch.randn(4, generator=g)
+    with open(os.path.join(OUT, "tiny_darknet.cfg"), "w") as f:
+        f.write("[net]\nwidth=8\nheight=8\nchannels=3\n\n"
+                "[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\nactivation=leaky\n")
+    with open(os.path.join(OUT, "tiny_darknet.weights"), "wb") as f:
+        # major 0, minor 2, revision 0, then 'seen' as a 64-bit count; per layer biases, weights
+        f.write(np.array([0, 2, 0], np.int32).tobytes() + np.array([0], np.int64).tobytes())
+        f.write(b.numpy().astype(np.float32).tobytes() + w.numpy().astype(np.float32).tobytes())
+    x = torch.randn(2, 3, 8, 8, generator=g)
+    y = F.leaky_relu(F.conv2d(x, w, b, padding=1), 0.1)
+    np.save(os.path.join(OUT, "tiny_darknet.input.npy"), x.numpy())
+    np.save(os.path.join(OUT, "tiny_darknet.output.npy"), y.numpy())
+    with open(os.path.join(OUT, "tiny_darknet.json"), "w") as f:
+        json.dump({"name": "tiny_darknet", "task": "embed", "config": "tiny_darknet.cfg",
+                   "input": {"width": 8, "height": 8}}, f, indent=2)
+        f.write("\n")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     make_unsupported()
-    if "--only-unsupported" in sys.argv:
+    make_darknet()
+    if "--only-small" in sys.argv:
         return
 
     print("shapes2d: training")

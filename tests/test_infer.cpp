@@ -371,3 +371,22 @@ TEST(ModelSpecs, DescriptionsMayCarryCommentsAndLabelFiles) {
   EXPECT_FALSE(s.logits);
   EXPECT_EQ(s.input_shape(1), (std::vector<int64_t>{1, 3, 24, 32}));
 }
+
+TEST(OtherFormats, DarknetThroughOpenCvEqualsPyTorch) {
+  // A cfg + weights pair written by hand (scripts/make-test-models.py), PyTorch's conv2d of
+  // the same weights as the reference.
+  auto backend = open_backend(model("tiny_darknet.weights"));
+  EXPECT_EQ(backend->spec().format, ModelFormat::Darknet);
+  Tensor input = read_npy(model("tiny_darknet.input.npy"));
+  Tensor want = read_npy(model("tiny_darknet.output.npy"));
+  auto out = backend->run(input);
+  ASSERT_EQ(out.at(0).tensor.shape(), want.shape());
+  for (int64_t i = 0; i < want.numel(); ++i)
+    ASSERT_NEAR(out[0].tensor.data_as<float>()[i], want.data_as<float>()[i], 1e-4) << "value " << i;
+  // Without its cfg, a Darknet model says which file it needs.
+  auto dir = fpt::temp_dir("darknet");
+  fs::copy_file(model("tiny_darknet.weights"), dir + "/w.weights");
+  std::ofstream(dir + "/w.json") << R"({"task": "embed", "input": {"width": 8, "height": 8}})";
+  auto msg = error_of([&] { open_backend(dir + "/w.weights"); });
+  EXPECT_NE(msg.find("\"config\""), std::string::npos) << msg;
+}
