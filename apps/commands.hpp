@@ -14,5 +14,6 @@ Runner add_index(CLI::App& app);
 Runner add_frames(CLI::App& app);
 Runner add_tensors(CLI::App& app);
 Runner add_run(CLI::App& app);
+Runner add_transform(CLI::App& app);
 
 }  // namespace framepipe::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add(&framepipe::cli::add_frames);
   add(&framepipe::cli::add_tensors);
   add(&framepipe::cli::add_run);
+  add(&framepipe::cli::add_transform);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -70,6 +70,14 @@ const char* color_transfer_name(AVColorTransferCharacteristic v) { return or_unk
 
 int channel_count(const AVCodecParameters* par) { return par->ch_layout.nb_channels; }
 
+void set_frame_duration(AVFrame* frame, int64_t duration) {
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 30, 100)
+  frame->duration = duration;
+#else
+  frame->pkt_duration = duration;
+#endif
+}
+
 std::string channel_layout_name(const AVCodecParameters* par) {
   char buf[128] = {0};
   if (av_channel_layout_describe(&par->ch_layout, buf, sizeof buf) < 0) return "unknown";

@@ -100,6 +100,10 @@ const char* color_range_name(AVColorRange v);
 const char* color_primaries_name(AVColorPrimaries v);
 const char* color_transfer_name(AVColorTransferCharacteristic v);
 int channel_count(const AVCodecParameters* par);
+// How long a frame is shown, in its time base (AVFrame::pkt_duration before FFmpeg 6,
+// AVFrame::duration from then on). Encoders pass it to their packets; a muxer needs it for
+// the last frame.
+void set_frame_duration(AVFrame* frame, int64_t duration);
 std::string channel_layout_name(const AVCodecParameters* par);
 
 // Quiets libav's own logging unless FRAMEPIPE_AV_LOG is set (errors reach users as

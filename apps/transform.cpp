@@ -1,0 +1,55 @@
+// framepipe transform INPUT OUTPUT --ops "...": every frame through OpenCV operations,
+// encoded with the source's timing and audio.
+#include <cstdio>
+
+#include "commands.hpp"
+#include "framepipe/error.hpp"
+#include "framepipe/pipeline/transform.hpp"
+#include "progress.hpp"
+
+namespace framepipe::cli {
+
+Runner add_transform(CLI::App& app) {
+  auto* cmd = app.add_subcommand("transform",
+                                 "Decode, process every frame with OpenCV operations, encode (H.264 by default) "
+                                 "keeping every timestamp and the audio");
+  struct Args {
+    std::string input, output, ops, codec = "libx264", preset = "veryfast";
+    int crf = 20, threads = 0;
+    bool no_audio = false, strict = false;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("INPUT", a->input, "video file")->required();
+  cmd->add_option("OUTPUT", a->output, "output video (.mp4, .mkv, .mov, ...), written as NAME.part.EXT, renamed when done")
+      ->required();
+  cmd->add_option("--ops", a->ops, FrameOps::grammar())->required();
+  cmd->add_option("--codec", a->codec, "video encoder (libx264, libx265, libvpx-vp9, mpeg4, ...)")->capture_default_str();
+  cmd->add_option("--crf", a->crf, "x264/x265 quality, lower is better")->capture_default_str();
+  cmd->add_option("--preset", a->preset, "x264/x265 speed preset")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "decoder and encoder threads (0: FFmpeg's choice)");
+  cmd->add_flag("--no-audio", a->no_audio, "leave the audio out (it is copied by default)");
+  cmd->add_flag("--strict", a->strict, "damaged data in the input is an error instead of being concealed");
+
+  return [a] {
+    const FrameOps ops = FrameOps::parse(a->ops);
+    TransformOptions o;
+    o.reader.threads = a->threads;
+    o.reader.strict = a->strict;
+    o.writer.codec = a->codec;
+    o.writer.crf = a->crf;
+    o.writer.preset = a->preset;
+    o.writer.threads = a->threads;
+    o.keep_audio = !a->no_audio;
+    Progress progress("transform", 0);
+    auto result = transform_video(a->input, a->output, ops, o, [&](int64_t done, int64_t) { progress.update(done); });
+    progress.finish();
+    if (!result.audio_skipped.empty())
+      std::fprintf(stderr, "framepipe: %s cannot hold the audio %s; it was left out\n", a->output.c_str(),
+                   result.audio_skipped.c_str());
+    std::fprintf(stderr, "framepipe: wrote %lld frames and %lld audio packets to %s\n",
+                 static_cast<long long>(result.frames), static_cast<long long>(result.audio_packets), a->output.c_str());
+    return 0;
+  };
+}
+
+}  // namespace framepipe::cli

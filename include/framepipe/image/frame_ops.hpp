@@ -1,0 +1,35 @@
+// Per-frame image operations, chained and spelled as text, for `framepipe transform --ops`:
+//
+//   auto ops = framepipe::FrameOps::parse("resize=640x360,gaussian=5,canny=50:150");
+//   ops.apply(frame, framepipe::PixelFormat::Rgb);     // in place; the size may change
+//
+// Every operation takes and gives H x W x 3 (gray and canny give grey in all three channels),
+// so any chain can be encoded.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framepipe/image/pixel_format.hpp"
+#include "framepipe/reader/frame.hpp"
+
+namespace framepipe {
+
+class FrameOps {
+ public:
+  // Throws ConfigError naming the operation and showing grammar().
+  static FrameOps parse(const std::string& text);
+  static const char* grammar();
+  // `order`: the frame's channel order (gray weights the channels by it).
+  void apply(Frame& frame, PixelFormat order = PixelFormat::Rgb) const;
+  bool empty() const { return ops_.empty(); }
+  size_t size() const { return ops_.size(); }
+
+  struct Op;
+
+ private:
+  std::vector<std::shared_ptr<const Op>> ops_;
+};
+
+}  // namespace framepipe

@@ -1,0 +1,61 @@
+// Encodes frames into a video file that keeps the source's timing and audio: every frame
+// is written with the pts it had in the source (variable frame rate stays variable), and
+// the source's audio streams are copied packet for packet, interleaved by time.
+//
+//   framepipe::VideoWriterOptions o;
+//   o.audio_from = "in.mp4";                                   // copy its audio
+//   framepipe::VideoWriter out("annotated.mp4", w, h, reader.info().video.time_base, o);
+//   while (reader.next(f)) { draw(f); out.write(f.data(), f.info.pts); }
+//   out.close();                                               // or let it go out of scope
+//
+// The file is written as NAME.part.EXT and renamed to NAME.EXT by close(); a writer destroyed
+// without close() (an exception, a signal that unwinds) still finishes the file with what
+// was written, so an interrupted run leaves a valid, playable file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "framepipe/image/pixel_format.hpp"
+#include "framepipe/media/frame_index.hpp"
+
+namespace framepipe {
+
+struct VideoWriterOptions {
+  std::string codec = "libx264";
+  int crf = 20;                     // x264/x265 quality (lower is better)
+  std::string preset = "veryfast";
+  int threads = 0;                  // encoder threads; 0: FFmpeg's choice
+  PixelFormat input = PixelFormat::Rgb;  // what write() is given: rgb or bgr, H x W x 3
+  std::string audio_from;           // copy this file's audio streams (empty: no audio)
+};
+
+class VideoWriter {
+ public:
+  // time_base: the unit of the pts given to write(); the source stream's, so every source pts
+  // is kept.
+  VideoWriter(std::string path, int width, int height, Rational time_base, VideoWriterOptions options = {});
+  ~VideoWriter();
+  VideoWriter(const VideoWriter&) = delete;
+  VideoWriter& operator=(const VideoWriter&) = delete;
+
+  // One frame, H x W x 3 in options.input order, rows packed. pts must increase.
+  void write(const uint8_t* pixels, int64_t pts);
+  // Flushes the encoder, copies the rest of the audio, finishes the file and renames it.
+  void close();
+
+  int64_t frames_written() const;
+  int64_t audio_packets_copied() const;
+  // Audio streams of audio_from that the container cannot hold and were left out, as
+  // "stream 1 (pcm_s16le)"; empty when all were copied.
+  const std::string& audio_skipped() const;
+  const std::string& path() const;
+
+ private:
+  void open(std::string path, int width, int height, Rational time_base, VideoWriterOptions options);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace framepipe

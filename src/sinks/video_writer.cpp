@@ -1,0 +1,282 @@
+#include "framepipe/sinks/video_writer.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <vector>
+
+extern "C" {
+#include <libavutil/opt.h>
+}
+
+#include "framepipe/error.hpp"
+#include "media/av.hpp"
+
+namespace framepipe {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// out.mp4 -> out.part.mp4: the extension stays last so that FFmpeg picks the same muxer.
+std::string part_name(const std::string& path) {
+  fs::path p(path);
+  return (p.parent_path() / (p.stem().string() + ".part" + p.extension().string())).string();
+}
+
+struct OutputDeleter {  // an output context and the file it opened
+  void operator()(AVFormatContext* p) const {
+    if (!p) return;
+    if (p->pb && !(p->oformat->flags & AVFMT_NOFILE)) avio_closep(&p->pb);
+    avformat_free_context(p);
+  }
+};
+
+}  // namespace
+
+struct VideoWriter::Impl {
+  std::string path, part;
+  VideoWriterOptions opt;
+  int width = 0, height = 0;
+  std::unique_ptr<AVFormatContext, OutputDeleter> out;
+  av::CodecContext enc;
+  AVStream* video = nullptr;
+  av::SwsPtr sws;
+  av::FramePtr frame = av::make_frame();
+  av::PacketPtr packet = av::make_packet();
+  int64_t frames = 0, last_pts = INT64_MIN;
+  std::map<int64_t, int64_t> durations;  // pts -> duration of frames the encoder still holds
+  bool header_written = false, closed = false;
+
+  // Audio copied from the source, read one packet ahead.
+  av::FormatInput audio_in;
+  std::vector<int> audio_map;  // input stream -> output stream, -1 for not copied
+  av::PacketPtr audio_pkt = av::make_packet();
+  bool audio_pending = false, audio_done = true;
+  int64_t audio_packets = 0;
+  std::string audio_skipped;
+
+  [[noreturn]] void fail(int err, const std::string& what) { av::throw_error(ErrorKind::Io, err, what, path); }
+
+  void open_audio() {
+    AVFormatContext* raw = nullptr;
+    av::check(avformat_open_input(&raw, opt.audio_from.c_str(), nullptr, nullptr), ErrorKind::Open,
+              "cannot open the audio source", opt.audio_from);
+    audio_in.reset(raw);
+    av::check(avformat_find_stream_info(raw, nullptr), ErrorKind::Open, "cannot read the streams of", opt.audio_from);
+    audio_map.assign(raw->nb_streams, -1);
+    for (unsigned i = 0; i < raw->nb_streams; ++i) {
+      const AVCodecParameters* par = raw->streams[i]->codecpar;
+      if (par->codec_type != AVMEDIA_TYPE_AUDIO) continue;
+      if (avformat_query_codec(out->oformat, par->codec_id, FF_COMPLIANCE_NORMAL) != 1) {
+        audio_skipped += std::string(audio_skipped.empty() ? "" : ", ") + "stream " + std::to_string(i) + " (" +
+                         avcodec_get_name(par->codec_id) + ")";
+        continue;
+      }
+      AVStream* s = avformat_new_stream(out.get(), nullptr);
+      if (!s) fail(AVERROR(ENOMEM), "cannot add an audio stream to");
+      if (int r = avcodec_parameters_copy(s->codecpar, par); r < 0) fail(r, "cannot copy the audio parameters into");
+      s->codecpar->codec_tag = 0;  // let the muxer choose its own tag for the codec
+      s->time_base = raw->streams[i]->time_base;
+      av_dict_copy(&s->metadata, raw->streams[i]->metadata, 0);
+      s->disposition = raw->streams[i]->disposition;
+      audio_map[i] = s->index;
+    }
+    audio_done = false;
+  }
+
+  // Copies source audio packets whose time is at or before `seconds` (all with infinity).
+  void copy_audio_until(double seconds) {
+    while (!audio_done) {
+      if (!audio_pending) {
+        int r = av_read_frame(audio_in.get(), audio_pkt.get());
+        if (r < 0) {  // end of the source (or a read error): the audio ends here
+          audio_done = true;
+          return;
+        }
+        if (audio_map[static_cast<size_t>(audio_pkt->stream_index)] < 0) {
+          av_packet_unref(audio_pkt.get());
+          continue;
+        }
+        audio_pending = true;
+      }
+      const AVStream* in = audio_in->streams[audio_pkt->stream_index];
+      const int64_t ts = audio_pkt->dts != AV_NOPTS_VALUE ? audio_pkt->dts : audio_pkt->pts;
+      if (ts != AV_NOPTS_VALUE && ts * av_q2d(in->time_base) > seconds) return;
+      const int o = audio_map[static_cast<size_t>(audio_pkt->stream_index)];
+      av_packet_rescale_ts(audio_pkt.get(), in->time_base, out->streams[o]->time_base);
+      audio_pkt->stream_index = o;
+      audio_pkt->pos = -1;
+      int r = av_interleaved_write_frame(out.get(), audio_pkt.get());  // takes the packet's reference
+      audio_pending = false;
+      if (r < 0) fail(r, "cannot write audio to");
+      ++audio_packets;
+    }
+  }
+
+  // Sends a frame (or nullptr to flush) and writes every packet the encoder has ready.
+  void encode(AVFrame* f) {
+    if (int r = avcodec_send_frame(enc.get(), f); r < 0) fail(r, "cannot encode a frame for");
+    for (;;) {
+      int r = avcodec_receive_packet(enc.get(), packet.get());
+      if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return;
+      if (r < 0) fail(r, "cannot encode a frame for");
+      // Not every encoder carries the frame's duration over to its packet (FFmpeg 5.1's
+      // libx264 does not); the muxer needs it for the last frame.
+      if (auto d = durations.find(packet->pts); d != durations.end()) {
+        if (packet->duration == 0) packet->duration = d->second;
+        durations.erase(d);
+      }
+      av_packet_rescale_ts(packet.get(), enc->time_base, video->time_base);
+      packet->stream_index = video->index;
+      const int64_t ts = packet->dts != AV_NOPTS_VALUE ? packet->dts : packet->pts;
+      if (!audio_done && ts != AV_NOPTS_VALUE) copy_audio_until(ts * av_q2d(video->time_base));
+      if ((r = av_interleaved_write_frame(out.get(), packet.get())) < 0) fail(r, "cannot write video to");
+    }
+  }
+
+  void finish() {
+    if (closed) return;
+    closed = true;
+    if (header_written) {
+      encode(nullptr);
+      copy_audio_until(1e300);
+      if (int r = av_write_trailer(out.get()); r < 0) fail(r, "cannot finish");
+    }
+    out.reset();  // closes the file
+    if (!header_written) {
+      std::error_code ec;
+      fs::remove(part, ec);
+      return;
+    }
+    std::error_code ec;
+    fs::rename(part, path, ec);
+    if (ec) throw IoError("cannot rename '" + part + "' to '" + path + "': " + ec.message());
+  }
+};
+
+VideoWriter::VideoWriter(std::string path, int width, int height, Rational time_base, VideoWriterOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  try {
+    open(std::move(path), width, height, time_base, std::move(options));
+  } catch (...) {
+    impl_->closed = true;
+    impl_->out.reset();
+    std::error_code ec;
+    fs::remove(impl_->part, ec);  // nothing worth keeping was written
+    throw;
+  }
+}
+
+void VideoWriter::open(std::string path, int width, int height, Rational time_base, VideoWriterOptions options) {
+  av::init_logging();
+  Impl& m = *impl_;
+  m.path = std::move(path);
+  m.part = part_name(m.path);
+  m.opt = std::move(options);
+  m.width = width;
+  m.height = height;
+  if (width <= 0 || height <= 0) throw ConfigError("video writer " + m.path + ": bad size " + std::to_string(width) + "x" + std::to_string(height));
+  if (time_base.num <= 0 || time_base.den <= 0) throw ConfigError("video writer " + m.path + ": bad time base");
+  if (m.opt.input == PixelFormat::Gray) throw ConfigError("video writer " + m.path + ": input must be rgb or bgr");
+
+  AVFormatContext* raw = nullptr;
+  if (int r = avformat_alloc_output_context2(&raw, nullptr, nullptr, m.part.c_str()); r < 0 || !raw)
+    throw ConfigError("video writer " + m.path + ": no container for this file name (" + av::error_text(r) +
+                      "); use .mp4, .mkv, .mov, ...");
+  m.out.reset(raw);
+
+  const AVCodec* codec = avcodec_find_encoder_by_name(m.opt.codec.c_str());
+  if (!codec) throw UnsupportedError("video writer " + m.path + ": this FFmpeg has no encoder '" + m.opt.codec + "'");
+  m.enc.reset(avcodec_alloc_context3(codec));
+  AVCodecContext* c = m.enc.get();
+  c->width = width;
+  c->height = height;
+  c->time_base = AVRational{time_base.num, time_base.den};
+  // 4:2:0 needs even sizes; odd ones keep full chroma (4:4:4) rather than lose a row.
+  c->pix_fmt = (width % 2 || height % 2) ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P;
+  // The colour contract: BT.709 above 576 lines, BT.601 otherwise; limited range; tagged.
+  const bool hd = height > 576;
+  c->colorspace = hd ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+  c->color_primaries = hd ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M;
+  c->color_trc = hd ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE170M;
+  c->color_range = AVCOL_RANGE_MPEG;
+  c->thread_count = m.opt.threads;
+  if (m.out->oformat->flags & AVFMT_GLOBALHEADER) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  av::Dictionary opts;
+  {
+    AVDictionary* d = nullptr;
+    if (m.opt.codec == "libx264" || m.opt.codec == "libx265") {
+      av_dict_set(&d, "crf", std::to_string(m.opt.crf).c_str(), 0);
+      av_dict_set(&d, "preset", m.opt.preset.c_str(), 0);
+    }
+    opts.reset(d);
+  }
+  {
+    AVDictionary* d = opts.release();
+    int r = avcodec_open2(c, codec, &d);
+    opts.reset(d);
+    if (r < 0) av::throw_error(ErrorKind::Unsupported, r, "cannot open the " + m.opt.codec + " encoder for", m.path);
+  }
+  m.video = avformat_new_stream(m.out.get(), nullptr);
+  if (!m.video) m.fail(AVERROR(ENOMEM), "cannot add a video stream to");
+  m.video->time_base = c->time_base;
+  if (int r = avcodec_parameters_from_context(m.video->codecpar, c); r < 0) m.fail(r, "cannot set up the video stream of");
+
+  if (!m.opt.audio_from.empty()) m.open_audio();
+
+  m.sws.reset(sws_getContext(width, height, m.opt.input == PixelFormat::Bgr ? AV_PIX_FMT_BGR24 : AV_PIX_FMT_RGB24, width,
+                             height, c->pix_fmt, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr, nullptr,
+                             nullptr));
+  if (!m.sws) throw UnsupportedError("video writer " + m.path + ": no RGB to YUV conversion");
+  const int* coeffs = sws_getCoefficients(hd ? SWS_CS_ITU709 : SWS_CS_ITU601);
+  sws_setColorspaceDetails(m.sws.get(), coeffs, 1, coeffs, 0, 0, 1 << 16, 1 << 16);
+  m.frame->format = c->pix_fmt;
+  m.frame->width = width;
+  m.frame->height = height;
+  if (int r = av_frame_get_buffer(m.frame.get(), 0); r < 0) m.fail(r, "cannot allocate a frame for");
+
+  if (!(m.out->oformat->flags & AVFMT_NOFILE)) {
+    if (int r = avio_open(&m.out->pb, m.part.c_str(), AVIO_FLAG_WRITE); r < 0)
+      av::throw_error(ErrorKind::Io, r, "cannot create", m.part);
+  }
+  if (int r = avformat_write_header(m.out.get(), nullptr); r < 0) m.fail(r, "cannot start");
+  m.header_written = true;
+}
+
+VideoWriter::~VideoWriter() {
+  try {
+    impl_->finish();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "framepipe: %s\n", e.what());
+  }
+}
+
+void VideoWriter::write(const uint8_t* pixels, int64_t pts) {
+  Impl& m = *impl_;
+  if (m.closed) throw IoError("video writer " + m.path + ": write after close");
+  if (pts <= m.last_pts)
+    throw ConfigError("video writer " + m.path + ": pts " + std::to_string(pts) + " after " + std::to_string(m.last_pts) +
+                      " (timestamps must increase)");
+  if (int r = av_frame_make_writable(m.frame.get()); r < 0) m.fail(r, "cannot reuse a frame for");
+  const uint8_t* src[1] = {pixels};
+  const int stride[1] = {m.width * 3};
+  sws_scale(m.sws.get(), src, stride, 0, m.height, m.frame->data, m.frame->linesize);
+  m.frame->pts = pts;
+  // The next frame's time is not known yet: the gap to the previous one stands in for this
+  // frame's duration (as the ffmpeg CLI does), so the last frame keeps its time on screen.
+  const int64_t duration = m.frames > 0 ? pts - m.last_pts : 0;
+  av::set_frame_duration(m.frame.get(), duration);
+  m.durations[pts] = duration;
+  m.encode(m.frame.get());
+  m.last_pts = pts;
+  ++m.frames;
+}
+
+void VideoWriter::close() { impl_->finish(); }
+int64_t VideoWriter::frames_written() const { return impl_->frames; }
+int64_t VideoWriter::audio_packets_copied() const { return impl_->audio_packets; }
+const std::string& VideoWriter::audio_skipped() const { return impl_->audio_skipped; }
+const std::string& VideoWriter::path() const { return impl_->path; }
+
+}  // namespace framepipe
