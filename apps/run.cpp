@@ -11,7 +11,9 @@
 
 #include "commands.hpp"
 #include "framepipe/error.hpp"
+#include "framepipe/image/annotate.hpp"
 #include "framepipe/infer/predict.hpp"
+#include "framepipe/sinks/video_writer.hpp"
 #include "framepipe/temporal/temporal.hpp"
 #include "progress.hpp"
 #include "reader_args.hpp"
@@ -129,13 +131,59 @@ class ResultWriter {
   std::ofstream file_;
 };
 
+// The annotated copy of a video: every source frame, with the latest result drawn on it, the
+// source's timestamps and its audio. A second reader streams the video at its own size in
+// step with the results (results come in frame order), so memory stays bounded.
+class Annotator {
+ public:
+  Annotator(const std::string& video, std::string out, const ReaderOptions& base) : out_(std::move(out)) {
+    ReaderOptions o = base;
+    o.image = ImageOptions{};  // RGB at the source size
+    reader_ = std::make_unique<VideoReader>(Source(video), o);
+    VideoWriterOptions w;
+    w.audio_from = video;
+    writer_ = std::make_unique<VideoWriter>(out_, reader_->out_width(), reader_->out_height(),
+                                            reader_->info().video.time_base, w);
+  }
+  // Writes the frames before `index` with what was drawn so far, then takes the new result.
+  void result(int64_t index, const Prediction& p) {
+    advance_to(index);
+    objects_ = p.objects;
+    classes_ = p.top.size() > 3 ? std::vector<ClassScore>(p.top.begin(), p.top.begin() + 3) : p.top;
+  }
+  void finish() {
+    advance_to(INT64_MAX);
+    writer_->close();
+    if (!writer_->audio_skipped().empty())
+      std::fprintf(stderr, "framepipe: %s cannot hold the audio %s; it was left out\n", out_.c_str(),
+                   writer_->audio_skipped().c_str());
+  }
+
+ private:
+  void advance_to(int64_t index) {
+    while (next_ < index && reader_->next(frame_)) {
+      draw_objects(frame_, objects_);
+      draw_classes(frame_, classes_);
+      writer_->write(frame_.data(), frame_.info.pts);
+      next_ = frame_.info.index + 1;
+    }
+  }
+  std::string out_;
+  std::unique_ptr<VideoReader> reader_;
+  std::unique_ptr<VideoWriter> writer_;
+  Frame frame_;
+  int64_t next_ = 0;
+  std::vector<Detection> objects_;
+  std::vector<ClassScore> classes_;
+};
+
 }  // namespace
 
 Runner add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a model over videos: sample, batch, infer, post-process, aggregate over time; "
                                         "results as JSON Lines");
   struct Args {
-    std::string model, sample, out = "-", aggregate = "none", engine = "auto";
+    std::string model, sample, out = "-", aggregate = "none", engine = "auto", annotate;
     std::vector<std::string> inputs;
     int64_t batch = 8;
     int top_k = 5, window = 5, model_threads = 0, threads = 0, workers = 0;
@@ -157,6 +205,9 @@ Runner add_run(CLI::App& app) {
   cmd->add_option("--batch", a->batch, "rows (frames or clips) per model call")->capture_default_str();
   cmd->add_option("--out", a->out, "results file (JSON Lines), written as OUT.part and renamed when done; - for stdout")
       ->capture_default_str();
+  cmd->add_option("--annotate", a->annotate,
+                  "write a copy of the video with the results drawn on every frame (H.264, the source's timestamps "
+                  "and audio); with several inputs, a folder for NAME.mp4 files");
   cmd->add_option("--top-k", a->top_k, "classes kept per result")->capture_default_str();
   cmd->add_option("--aggregate", a->aggregate, "none | vote | mean | ema: smooth class scores over time")
       ->capture_default_str();
@@ -197,6 +248,12 @@ Runner add_run(CLI::App& app) {
     const SampleSpec sample = SampleSpec::parse(sample_text);
     const std::vector<std::string> videos = expand_inputs(a->inputs);
 
+    auto annotated_name = [&](const std::string& video) {
+      if (videos.size() == 1) return a->annotate;
+      std::error_code ec;
+      fs::create_directories(a->annotate, ec);
+      return (fs::path(a->annotate) / (fs::path(video).stem().string() + ".mp4")).string();
+    };
     ResultWriter writer(a->out);
     int rc = 0;
     int64_t results = 0;
@@ -211,6 +268,8 @@ Runner add_run(CLI::App& app) {
         ScoreSmoother smoother(aggregate, a->window, a->alpha);
         SegmentBuilder segments({a->on, a->off, a->min_duration}, spec.labels);
         Tracker tracker;
+        std::unique_ptr<Annotator> annotator;
+        if (!a->annotate.empty()) annotator = std::make_unique<Annotator>(video, annotated_name(video), ro);
         Progress progress("run " + fs::path(video).filename().string(), static_cast<int64_t>(plan.rows()));
         int64_t done = 0;
         double last_t = 0, last_step = 0;
@@ -262,6 +321,7 @@ Runner add_run(CLI::App& app) {
                   }
                 }
                 writer.line(j);
+                if (annotator) annotator->result(row.frames.front().index, p);
                 ++results;
                 const double t = row.frames.front().t;
                 if (a->segments && !scores.empty()) write_segments(segments.push(t, row.frames.front().index, scores));
@@ -275,6 +335,7 @@ Runner add_run(CLI::App& app) {
             a->top_k);
         // Open events end where the last result's time span ends (one step past its start).
         if (a->segments) write_segments(segments.finish(last_t + std::max(last_step, 0.0)));
+        if (annotator) annotator->finish();
         progress.finish();
         report_damage(reader, video);
       } catch (const Error& e) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo: probe the bundled sample (vtest.avi, real footage from Debian's opencv-doc) and
 # take a few exact frames out of it, by index and by time; then run the HOG people detector
-# over it with tracking.
+# over it with tracking, writing results and an annotated copy that keeps the audio.
 set -euo pipefail
 BUILD=${1:-build}
 FP="$BUILD/apps/framepipe"
@@ -25,9 +25,16 @@ for d in by_index by_time; do
 done
 echo "$OUT/fps1: $(ls "$OUT/fps1" | grep -c npy) frames of 224x224x3 (one a second, by timestamp)"
 echo
-echo "== framepipe run builtin:hog-people $SAMPLE --sample fps:2 --track --segments --out $OUT/people.jsonl"
-"$FP" run builtin:hog-people "$SAMPLE" --sample fps:2 --track --segments --out "$OUT/people.jsonl"
+# vtest.avi has no sound: give it a tone (video stream-copied) so the audio path shows.
+WITH_AUDIO="$OUT/vtest_audio.mkv"
+ffmpeg -nostdin -v error -y -i "$SAMPLE" -f lavfi -i "sine=frequency=330:sample_rate=44100" \
+  -map 0:v -map 1:a -c:v copy -c:a aac -b:a 64k -shortest "$WITH_AUDIO"
+echo "== framepipe run builtin:hog-people $WITH_AUDIO --sample fps:5 --track --segments --min-duration 1 --annotate $OUT/annotated.mp4 --out $OUT/people.jsonl"
+"$FP" run builtin:hog-people "$WITH_AUDIO" --sample fps:5 --track --segments --min-duration 1 \
+  --annotate "$OUT/annotated.mp4" --out "$OUT/people.jsonl"
 echo "first results (boxes in source pixels, track ids that last):"
 head -3 "$OUT/people.jsonl" | cut -c1-300 | sed 's/^/  /'
-echo "events (a person in view, hysteresis on the best box's score):"
+echo "events (someone in view: hysteresis on the best box's score):"
 grep '"segment"' "$OUT/people.jsonl" | head -3 | sed 's/^/  /'
+echo "annotated video, every source frame with the latest boxes drawn, the tone kept:"
+"$FP" probe "$OUT/annotated.mp4" | sed 's/^/  /'

@@ -97,3 +97,25 @@ def test_errors_name_the_input_and_keep_going_past_a_bad_video(cli, media, tmp_p
     rows = lines(out)
     assert rows[0]["video"].endswith("text.mp4") and rows[0]["kind"] == "open"
     assert rows[1]["classes"][0]["label"] == "up"
+
+
+def test_annotated_video_keeps_every_frame_time_and_the_audio(cli, media, tmp_path):
+    from test_transform_cli import audio_packets, decode, frame_times
+    import numpy as np
+    out = tmp_path / "annotated.mp4"
+    run(cli, "builtin:motion", media / "h264_audio.mp4", "--sample", "every:5", "--annotate", out,
+        "--out", tmp_path / "motion.jsonl")
+    assert frame_times(out) == frame_times(media / "h264_audio.mp4")  # every frame, not only sampled ones
+    assert audio_packets(out) == audio_packets(media / "h264_audio.mp4")
+
+    out = tmp_path / "squares.mp4"
+    run(cli, MODELS / "squares.pt", media / "squares.mp4", "--track", "--annotate", out, "--out",
+        tmp_path / "squares.jsonl")
+    assert frame_times(out) == frame_times(media / "squares.mp4")
+    drawn, src = decode(out, 12, 160, 120), decode(media / "squares.mp4", 12, 160, 120)
+    green = [o for o in lines(tmp_path / "squares.jsonl")[12]["objects"] if o["label"] == "green"][0]
+    x1, y1, x2, y2 = (int(round(v)) for v in green["box"])
+    # the box outline is drawn (its right edge, below the label), the empty corner is untouched
+    edge = np.abs(drawn[y1 + 12:y2 - 2, x2 - 1:x2 + 1] - src[y1 + 12:y2 - 2, x2 - 1:x2 + 1]).mean()
+    corner = np.abs(drawn[70:120, 135:160] - src[70:120, 135:160]).mean()
+    assert edge > 30 and corner < 4, (edge, corner)
