@@ -2,7 +2,12 @@
 // Files and folders for now; live streams, the annotated video and the stage pipeline come
 // with the pipeline issue.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <csignal>
+#include <exception>
+#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +18,8 @@
 #include "framepipe/error.hpp"
 #include "framepipe/image/annotate.hpp"
 #include "framepipe/infer/predict.hpp"
+#include "framepipe/pipeline/bounded_queue.hpp"
+#include "framepipe/pipeline/metrics.hpp"
 #include "framepipe/sinks/video_writer.hpp"
 #include "framepipe/temporal/temporal.hpp"
 #include "progress.hpp"
@@ -97,6 +104,12 @@ std::vector<float> presence_scores(const Prediction& p, size_t classes) {
 }
 
 // Results go to OUT.part, renamed to OUT when the run ends; "-" is stdout.
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int sig) {
+  g_stop = true;
+  std::signal(sig, SIG_DFL);  // a second signal ends the process
+}
+
 class ResultWriter {
  public:
   explicit ResultWriter(std::string path) : path_(std::move(path)) {
@@ -148,11 +161,14 @@ class Annotator {
   // Writes the frames before `index` with what was drawn so far, then takes the new result.
   void result(int64_t index, const Prediction& p) {
     advance_to(index);
+    last_ = index;
     objects_ = p.objects;
     classes_ = p.top.size() > 3 ? std::vector<ClassScore>(p.top.begin(), p.top.begin() + 3) : p.top;
   }
-  void finish() {
-    advance_to(INT64_MAX);
+  // Complete: the frames after the last result get it too. Interrupted: the video ends at the
+  // last frame written.
+  void finish(bool complete) {
+    advance_to(complete ? INT64_MAX : last_ + 1);
     writer_->close();
     if (!writer_->audio_skipped().empty())
       std::fprintf(stderr, "framepipe: %s cannot hold the audio %s; it was left out\n", out_.c_str(),
@@ -172,7 +188,7 @@ class Annotator {
   std::unique_ptr<VideoReader> reader_;
   std::unique_ptr<VideoWriter> writer_;
   Frame frame_;
-  int64_t next_ = 0;
+  int64_t next_ = 0, last_ = -1;
   std::vector<Detection> objects_;
   std::vector<ClassScore> classes_;
 };
@@ -183,7 +199,7 @@ Runner add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a model over videos: sample, batch, infer, post-process, aggregate over time; "
                                         "results as JSON Lines");
   struct Args {
-    std::string model, sample, out = "-", aggregate = "none", engine = "auto", annotate;
+    std::string model, sample, out = "-", aggregate = "none", engine = "auto", annotate, metrics;
     std::vector<std::string> inputs;
     int64_t batch = 8;
     int top_k = 5, window = 5, model_threads = 0, threads = 0, workers = 0;
@@ -208,6 +224,9 @@ Runner add_run(CLI::App& app) {
   cmd->add_option("--annotate", a->annotate,
                   "write a copy of the video with the results drawn on every frame (H.264, the source's timestamps "
                   "and audio); with several inputs, a folder for NAME.mp4 files");
+  cmd->add_option("--metrics", a->metrics,
+                  "write per-stage metrics (rows/s, latency p50/p95, queue depth, drops) as JSON here; they are "
+                  "printed on stderr in any case");
   cmd->add_option("--top-k", a->top_k, "classes kept per result")->capture_default_str();
   cmd->add_option("--aggregate", a->aggregate, "none | vote | mean | ema: smooth class scores over time")
       ->capture_default_str();
@@ -255,6 +274,13 @@ Runner add_run(CLI::App& app) {
       return (fs::path(a->annotate) / (fs::path(video).stem().string() + ".mp4")).string();
     };
     ResultWriter writer(a->out);
+    StageMetrics decode_metrics("decode"), infer_metrics("infer"), write_metrics("write");
+    // Ctrl-C / SIGTERM: stop taking batches, let the write stage finish what it holds, close
+    // every output. A second signal ends the process at once.
+    g_stop = false;
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    bool interrupted = false;
     int rc = 0;
     int64_t results = 0;
     for (const auto& video : videos) {
@@ -280,62 +306,101 @@ Runner add_run(CLI::App& app) {
                           {{"label", s.label}, {"start", s.start}, {"end", s.end}, {"score", round_to(s.score, 4)},
                            {"first_frame", s.first_frame}, {"last_frame", s.last_frame}}}});
         };
-        predict(
-            reader, *backend, plan, a->batch,
-            [&](std::vector<RowPrediction>& rows) {
-              for (auto& row : rows) {
-                json j{{"video", video}};
-                put_provenance(j, row.frames);
-                Prediction& p = row.prediction;
-                std::vector<float> scores;
-                switch (spec.task) {
-                  case Task::Classify:
-                  case Task::ClipClassify:
-                    j["classes"] = classes_json(p.top);
-                    scores = p.scores;
-                    if (aggregate != Aggregate::None) {
-                      scores = smoother.push(p.scores);
-                      j["smoothed"] = classes_json(top_k(scores, a->top_k, spec.labels));
-                    }
-                    break;
-                  case Task::Detect: {
-                    if (a->track) p.objects = tracker.update(p.objects);
-                    json objs = json::array();
-                    for (const auto& d : p.objects) {
-                      json o{{"box", {round_to(d.box[0], 2), round_to(d.box[1], 2), round_to(d.box[2], 2),
-                                      round_to(d.box[3], 2)}},
-                             {"label", d.label},
-                             {"score", round_to(d.score, 4)}};
-                      if (d.track_id >= 0) o["track"] = d.track_id;
-                      objs.push_back(std::move(o));
-                    }
-                    j["objects"] = std::move(objs);
-                    scores = presence_scores(p, std::max<size_t>(spec.labels.size(), 1));
-                    break;
-                  }
-                  case Task::Embed: {
-                    json e = json::array();
-                    for (float v : p.embedding) e.push_back(round_to(v, 6));
-                    j["embedding"] = std::move(e);
-                    break;
-                  }
+        // The write stage: results lines, smoothing, tracking, events and the annotated video,
+        // in order, on a thread of its own behind a bounded queue (block: nothing dropped).
+        auto write_rows = [&](std::vector<RowPrediction>& rows) {
+          const auto t0 = std::chrono::steady_clock::now();
+          for (auto& row : rows) {
+            json j{{"video", video}};
+            put_provenance(j, row.frames);
+            Prediction& p = row.prediction;
+            std::vector<float> scores;
+            switch (spec.task) {
+              case Task::Classify:
+              case Task::ClipClassify:
+                j["classes"] = classes_json(p.top);
+                scores = p.scores;
+                if (aggregate != Aggregate::None) {
+                  scores = smoother.push(p.scores);
+                  j["smoothed"] = classes_json(top_k(scores, a->top_k, spec.labels));
                 }
-                writer.line(j);
-                if (annotator) annotator->result(row.frames.front().index, p);
-                ++results;
-                const double t = row.frames.front().t;
-                if (a->segments && !scores.empty()) write_segments(segments.push(t, row.frames.front().index, scores));
-                if (done > 0) last_step = t - last_t;
-                last_t = row.frames.back().t;
-                ++done;
+                break;
+              case Task::Detect: {
+                if (a->track) p.objects = tracker.update(p.objects);
+                json objs = json::array();
+                for (const auto& d : p.objects) {
+                  json o{{"box", {round_to(d.box[0], 2), round_to(d.box[1], 2), round_to(d.box[2], 2),
+                                  round_to(d.box[3], 2)}},
+                         {"label", d.label},
+                         {"score", round_to(d.score, 4)}};
+                  if (d.track_id >= 0) o["track"] = d.track_id;
+                  objs.push_back(std::move(o));
+                }
+                j["objects"] = std::move(objs);
+                scores = presence_scores(p, std::max<size_t>(spec.labels.size(), 1));
+                break;
               }
-              writer.flush();
-              progress.update(done);
-            },
-            a->top_k);
+              case Task::Embed: {
+                json e = json::array();
+                for (float v : p.embedding) e.push_back(round_to(v, 6));
+                j["embedding"] = std::move(e);
+                break;
+              }
+            }
+            writer.line(j);
+            if (annotator) annotator->result(row.frames.front().index, p);
+            ++results;
+            const double t = row.frames.front().t;
+            if (a->segments && !scores.empty()) write_segments(segments.push(t, row.frames.front().index, scores));
+            if (done > 0) last_step = t - last_t;
+            last_t = row.frames.back().t;
+            ++done;
+          }
+          writer.flush();
+          progress.update(done);
+          write_metrics.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                               static_cast<int64_t>(rows.size()));
+        };
+        BoundedQueue<std::vector<RowPrediction>> queue(4, QueuePolicy::Block);
+        std::exception_ptr write_error;
+        std::thread write_stage([&] {
+          try {
+            while (auto rows = queue.pop()) write_rows(*rows);
+          } catch (...) {
+            write_error = std::current_exception();
+            queue.close();  // the infer stage stops at its next push
+          }
+        });
+        PredictHooks hooks;
+        hooks.cancel = &g_stop;
+        hooks.decoded = [&](double sec, int64_t n) { decode_metrics.record(sec, n); };
+        hooks.inferred = [&](double sec, int64_t n) { infer_metrics.record(sec, n); };
+        bool complete = false;
+        try {
+          complete = predict(
+              reader, *backend, plan, a->batch,
+              [&](std::vector<RowPrediction>& rows) {
+                if (!queue.push(std::move(rows))) throw IoError("the write stage stopped");
+              },
+              a->top_k, hooks);
+        } catch (...) {
+          queue.close();
+          write_stage.join();
+          if (write_error) std::rethrow_exception(write_error);
+          throw;
+        }
+        queue.close();  // the write stage drains what is queued, then ends
+        write_stage.join();
+        if (write_error) std::rethrow_exception(write_error);
+        write_metrics.set_queue(queue.max_depth(), queue.capacity(), queue.dropped());
         // Open events end where the last result's time span ends (one step past its start).
         if (a->segments) write_segments(segments.finish(last_t + std::max(last_step, 0.0)));
-        if (annotator) annotator->finish();
+        if (annotator) annotator->finish(complete);
+        if (!complete) {
+          interrupted = true;
+          progress.finish();
+          break;
+        }
         progress.finish();
         report_damage(reader, video);
       } catch (const Error& e) {
@@ -351,9 +416,22 @@ Runner add_run(CLI::App& app) {
       }
     }
     writer.close(true);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    for (const StageMetrics* m : {&decode_metrics, &infer_metrics, &write_metrics})
+      std::fprintf(stderr, "framepipe: %s\n", m->line().c_str());
+    if (!a->metrics.empty()) {
+      std::ofstream m(a->metrics);
+      m << "[" << decode_metrics.json() << ",\n " << infer_metrics.json() << ",\n " << write_metrics.json() << "]\n";
+      if (!m) throw IoError("cannot write metrics to '" + a->metrics + "'");
+    }
     if (a->out != "-")
       std::fprintf(stderr, "framepipe: %lld results from %zu videos in %s\n", static_cast<long long>(results),
                    videos.size(), a->out.c_str());
+    if (interrupted) {
+      std::fprintf(stderr, "framepipe: interrupted; every output written so far is complete and closed\n");
+      return 130;
+    }
     return rc;
   };
 }

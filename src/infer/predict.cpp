@@ -1,5 +1,7 @@
 #include "framepipe/infer/predict.hpp"
 
+#include <chrono>
+
 #include "framepipe/error.hpp"
 #include "framepipe/tensor/tensor.hpp"
 
@@ -10,8 +12,8 @@ ReaderOptions reader_options_for(const ModelSpec& spec, ReaderOptions base) {
   return base;
 }
 
-void predict(VideoReader& reader, Backend& backend, const SamplePlan& plan, int64_t batch,
-             const std::function<void(std::vector<RowPrediction>&)>& sink, int top_k) {
+bool predict(VideoReader& reader, Backend& backend, const SamplePlan& plan, int64_t batch,
+             const std::function<void(std::vector<RowPrediction>&)>& sink, int top_k, const PredictHooks& hooks) {
   const ModelSpec& spec = backend.spec();
   if (plan.clip_len != spec.clip_len)
     throw ConfigError("model " + spec.name + " takes " +
@@ -32,8 +34,14 @@ void predict(VideoReader& reader, Backend& backend, const SamplePlan& plan, int6
   Tensor tensor;
   std::vector<FrameInfo> infos;
   std::vector<RowPrediction> rows;
-  while (loader.next(tensor, infos)) {
+  for (;;) {
+    if (hooks.cancel && hooks.cancel->load()) return false;
+    if (!loader.next(tensor, infos)) break;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (hooks.decoded) hooks.decoded(loader.last_batch_seconds(), tensor.shape()[0]);
     std::vector<Prediction> preds = postprocess(spec, backend.run(tensor), reader.geometry(), top_k);
+    if (hooks.inferred)
+      hooks.inferred(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), tensor.shape()[0]);
     const auto n = static_cast<size_t>(tensor.shape()[0]);
     preds.resize(n);  // a detector's boxes output has no row for frames where nothing was found
     rows.clear();
@@ -47,6 +55,7 @@ void predict(VideoReader& reader, Backend& backend, const SamplePlan& plan, int6
     }
     sink(rows);
   }
+  return true;
 }
 
 std::vector<RowPrediction> predict(VideoReader& reader, Backend& backend, const SamplePlan& plan, int64_t batch,

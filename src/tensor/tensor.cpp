@@ -1,6 +1,7 @@
 #include "framepipe/tensor/tensor.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -253,7 +254,11 @@ void TensorLoader::start(int slot) {
   pending_->slot = slot;
   Slot& s = slots_[slot];
   pending_->done = std::async(prefetch_ ? std::launch::async : std::launch::deferred,
-                              [this, &s, first_row] { produce(s, first_row); });
+                              [this, &s, first_row] {
+                                const auto t0 = std::chrono::steady_clock::now();
+                                produce(s, first_row);
+                                s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                              });
 }
 
 bool TensorLoader::next(Tensor& out, std::vector<FrameInfo>& rows) {
@@ -265,6 +270,7 @@ bool TensorLoader::next(Tensor& out, std::vector<FrameInfo>& rows) {
   pending_->done.get();  // rethrows what stopped the batch
   out = slots_[slot].tensor;  // shares the slot's memory
   rows = slots_[slot].rows;
+  last_seconds_ = slots_[slot].seconds;
   if (next_row_ < total_rows()) start(1 - slot);
   return true;
 }

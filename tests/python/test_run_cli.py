@@ -119,3 +119,25 @@ def test_annotated_video_keeps_every_frame_time_and_the_audio(cli, media, tmp_pa
     edge = np.abs(drawn[y1 + 12:y2 - 2, x2 - 1:x2 + 1] - src[y1 + 12:y2 - 2, x2 - 1:x2 + 1]).mean()
     corner = np.abs(drawn[70:120, 135:160] - src[70:120, 135:160]).mean()
     assert edge > 30 and corner < 4, (edge, corner)
+
+
+def test_ctrl_c_drains_and_leaves_every_output_complete(cli, media, tmp_path):
+    import signal
+    import time
+    from test_transform_cli import frame_times
+    out, video = tmp_path / "people.jsonl", tmp_path / "people.mp4"
+    p = subprocess.Popen([cli, "run", "builtin:hog-people", str(media / "real" / "vtest.avi"), "--track",
+                          "--annotate", str(video), "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    part = tmp_path / "people.jsonl.part"
+    deadline = time.time() + 60
+    while time.time() < deadline and (not part.exists() or part.stat().st_size < 2000):
+        time.sleep(0.1)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert "interrupted" in err
+    rows = lines(out)  # renamed from .part, every line whole
+    assert 0 < len(rows) < 795
+    assert [r["frame"] for r in rows] == list(range(len(rows)))
+    # the annotated video ends at the last frame with a result, and plays
+    assert len(frame_times(video)) == len(rows)

@@ -9,6 +9,7 @@
 //   });
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <vector>
 
@@ -27,12 +28,23 @@ struct RowPrediction {
 // `base` with the image options the model needs (size, resize mode, channel order).
 ReaderOptions reader_options_for(const ModelSpec& spec, ReaderOptions base = {});
 
+// Optional: a flag that stops the run between batches (a signal handler sets it), and
+// timings of each batch's decode (decode + pack, on the loader's thread) and inference (the
+// model and post-processing): seconds, rows.
+struct PredictHooks {
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<void(double, int64_t)> decoded;
+  std::function<void(double, int64_t)> inferred;
+};
+
 // Runs the rows of `plan` through `backend`, `batch` rows at a time (the next batch is
 // decoded while this one runs), and hands each batch's predictions to `sink` in plan order.
 // The reader must have been opened with reader_options_for(backend.spec()); a plan whose
 // clip length is not the model's is a ConfigError.
-void predict(VideoReader& reader, Backend& backend, const SamplePlan& plan, int64_t batch,
-             const std::function<void(std::vector<RowPrediction>&)>& sink, int top_k = 5);
+// Returns false when `hooks.cancel` stopped it early.
+bool predict(VideoReader& reader, Backend& backend, const SamplePlan& plan, int64_t batch,
+             const std::function<void(std::vector<RowPrediction>&)>& sink, int top_k = 5,
+             const PredictHooks& hooks = {});
 std::vector<RowPrediction> predict(VideoReader& reader, Backend& backend, const SamplePlan& plan, int64_t batch,
                                    int top_k = 5);
 

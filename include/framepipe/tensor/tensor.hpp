@@ -109,6 +109,8 @@ class TensorLoader {
   int64_t total_rows() const { return static_cast<int64_t>(plan_.rows()); }
   int64_t clip_len() const { return plan_.clip_len; }
   const SamplePlan& plan() const { return plan_; }
+  // Seconds the batch that next() last handed out took to decode and pack (on its thread).
+  double last_batch_seconds() const { return last_seconds_; }
 
  private:
   struct Slot {
@@ -116,6 +118,7 @@ class TensorLoader {
     std::vector<FrameInfo> rows;
     std::vector<uint8_t> scratch;
     std::vector<int64_t> indices;
+    double seconds = 0;
   };
   void produce(Slot& slot, int64_t first_row);
   void start(int slot);
@@ -126,6 +129,7 @@ class TensorLoader {
   int64_t batch_;
   bool prefetch_;
   int64_t next_row_ = 0;  // first row not yet started
+  double last_seconds_ = 0;
   Slot slots_[2];
   struct Pending;
   std::unique_ptr<Pending> pending_;
