@@ -1,12 +1,12 @@
-// framepipe run MODEL INPUT...: a model over videos, results as JSON Lines (DESIGN.md).
-// Files and folders for now; live streams, the annotated video and the stage pipeline come
-// with the pipeline issue.
+// framepipe run MODEL INPUT...: a model over video files, folders, lists or live streams;
+// results as JSON Lines (DESIGN.md), an annotated copy of each file on request.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <exception>
+#include <mutex>
 #include <thread>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +19,7 @@
 #include "framepipe/image/annotate.hpp"
 #include "framepipe/infer/predict.hpp"
 #include "framepipe/pipeline/bounded_queue.hpp"
+#include "framepipe/pipeline/live_source.hpp"
 #include "framepipe/pipeline/metrics.hpp"
 #include "framepipe/sinks/video_writer.hpp"
 #include "framepipe/temporal/temporal.hpp"
@@ -193,6 +194,109 @@ class Annotator {
   std::vector<ClassScore> classes_;
 };
 
+struct ResultOptions {
+  Aggregate aggregate = Aggregate::None;
+  int window = 5, top_k = 5;
+  float alpha = 0.3f;
+  bool track = false, segments = false;
+  SegmentOptions events;
+};
+
+// Predictions to result lines, in order, one video at a time: smoothing, tracking and events
+// keep their state from row to row; the annotator (files) gets every result.
+class ResultStage {
+ public:
+  ResultStage(const ModelSpec& spec, std::string video, ResultWriter& writer, const ResultOptions& o,
+              Annotator* annotator = nullptr)
+      : spec_(spec), video_(std::move(video)), writer_(writer), o_(o), smoother_(o.aggregate, o.window, o.alpha),
+        segments_(o.events, spec.labels), annotator_(annotator) {}
+
+  // `extra` fields (live: "wall", "age") go after the provenance.
+  void row(RowPrediction& row, const json& extra = json::object()) {
+    json j{{"video", video_}};
+    put_provenance(j, row.frames);
+    for (auto& [k, v] : extra.items()) j[k] = v;
+    Prediction& p = row.prediction;
+    std::vector<float> scores;
+    switch (spec_.task) {
+      case Task::Classify:
+      case Task::ClipClassify:
+        j["classes"] = classes_json(p.top);
+        scores = p.scores;
+        if (o_.aggregate != Aggregate::None) {
+          scores = smoother_.push(p.scores);
+          j["smoothed"] = classes_json(top_k(scores, o_.top_k, spec_.labels));
+        }
+        break;
+      case Task::Detect: {
+        if (o_.track) p.objects = tracker_.update(p.objects);
+        json objs = json::array();
+        for (const auto& d : p.objects) {
+          json obj{{"box", {round_to(d.box[0], 2), round_to(d.box[1], 2), round_to(d.box[2], 2), round_to(d.box[3], 2)}},
+                   {"label", d.label},
+                   {"score", round_to(d.score, 4)}};
+          if (d.track_id >= 0) obj["track"] = d.track_id;
+          objs.push_back(std::move(obj));
+        }
+        j["objects"] = std::move(objs);
+        scores = presence_scores(p, std::max<size_t>(spec_.labels.size(), 1));
+        break;
+      }
+      case Task::Embed: {
+        json e = json::array();
+        for (float v : p.embedding) e.push_back(round_to(v, 6));
+        j["embedding"] = std::move(e);
+        break;
+      }
+    }
+    writer_.line(j);
+    if (annotator_) annotator_->result(row.frames.front().index, p);
+    const double t = row.frames.front().t;
+    if (o_.segments && !scores.empty()) write_segments(segments_.push(t, row.frames.front().index, scores));
+    if (done_ > 0 && t > last_t_) last_step_ = t - last_t_;
+    last_t_ = row.frames.back().t;
+    ++done_;
+  }
+
+  // A live stream's outage.
+  void gap(const Gap& g) {
+    writer_.line({{"video", video_},
+                  {"gap",
+                   {{"start", round_to(g.start, 3)}, {"end", round_to(g.end, 3)}, {"last_t", g.last_t},
+                    {"next_t", g.next_t}, {"attempts", g.attempts}, {"reason", g.reason}}}});
+  }
+
+  // Open events end where the last result's time span ends (one step past its start).
+  void finish() {
+    if (o_.segments) write_segments(segments_.finish(last_t_ + std::max(last_step_, 0.0)));
+  }
+  int64_t done() const { return done_; }
+
+ private:
+  void write_segments(const std::vector<Segment>& closed) {
+    for (const auto& s : closed)
+      writer_.line({{"video", video_},
+                    {"segment",
+                     {{"label", s.label}, {"start", s.start}, {"end", s.end}, {"score", round_to(s.score, 4)},
+                      {"first_frame", s.first_frame}, {"last_frame", s.last_frame}}}});
+  }
+
+  const ModelSpec& spec_;
+  std::string video_;
+  ResultWriter& writer_;
+  ResultOptions o_;
+  ScoreSmoother smoother_;
+  SegmentBuilder segments_;
+  Tracker tracker_;
+  Annotator* annotator_;
+  int64_t done_ = 0;
+  double last_t_ = 0, last_step_ = 0;
+};
+
+bool is_live_location(const std::string& s) {
+  return s.rfind("/dev/video", 0) == 0 || (s.find("://") != std::string::npos && s.rfind("file://", 0) != 0);
+}
+
 }  // namespace
 
 Runner add_run(CLI::App& app) {
@@ -206,6 +310,11 @@ Runner add_run(CLI::App& app) {
     float alpha = 0.3f, on = 0.6f, off = 0.4f, conf = -1.f, iou = -1.f;
     double min_duration = 0.0;
     bool track = false, segments = false, strict = false;
+    // live
+    bool live = false;
+    std::string queue = "latest";
+    double duration = 0, timeout = 10, batch_timeout_ms = 0;
+    int reconnects = -1;
   };
   auto a = std::make_shared<Args>();
   std::string builtins;
@@ -246,6 +355,20 @@ Runner add_run(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "decoder threads (0: FFmpeg's choice)");
   cmd->add_option("--workers", a->workers, "decoders for separate keyframe groups (0: one per core, 1: off)");
   cmd->add_flag("--strict", a->strict, "damaged data in a video is an error instead of being concealed");
+  cmd->add_flag("--live", a->live,
+                "read INPUT as a live stream (also implied by a URL or /dev/video*): captured on its own thread, "
+                "reconnected with back-off when it drops, a \"gap\" line for each outage");
+  cmd->add_option("--queue", a->queue,
+                  "live: latest (the model always gets the newest frame) | drop-oldest | block")
+      ->capture_default_str();
+  cmd->add_option("--duration", a->duration, "live: stop after this many seconds (0: until the stream ends or Ctrl-C)");
+  cmd->add_option("--timeout", a->timeout, "live: seconds to wait for the stream to open or deliver data")
+      ->capture_default_str();
+  cmd->add_option("--reconnects", a->reconnects, "live: tries per outage before giving up (-1: keep trying)")
+      ->capture_default_str();
+  cmd->add_option("--batch-timeout", a->batch_timeout_ms,
+                  "live: milliseconds to wait for a batch to fill once its first frame is in (0: run what is there)")
+      ->capture_default_str();
 
   return [a] {
     BackendOptions bo;
@@ -266,6 +389,14 @@ Runner add_run(CLI::App& app) {
                             : "all";
     const SampleSpec sample = SampleSpec::parse(sample_text);
     const std::vector<std::string> videos = expand_inputs(a->inputs);
+    ResultOptions ropt;
+    ropt.aggregate = aggregate;
+    ropt.window = a->window;
+    ropt.alpha = a->alpha;
+    ropt.top_k = a->top_k;
+    ropt.track = a->track;
+    ropt.segments = a->segments;
+    ropt.events = {a->on, a->off, a->min_duration};
 
     auto annotated_name = [&](const std::string& video) {
       if (videos.size() == 1) return a->annotate;
@@ -283,81 +414,123 @@ Runner add_run(CLI::App& app) {
     bool interrupted = false;
     int rc = 0;
     int64_t results = 0;
+    // A live stream: capture thread -> queue (latest by default) -> batch -> model -> lines.
+    auto run_live = [&](const std::string& url, const ReaderOptions& ro) {
+      if (spec.clip_len > 1) throw ConfigError("live input runs frame models; " + spec.name + " takes clips");
+      if (sample.kind == SampleKind::Clips || sample.kind == SampleKind::Scene || sample.kind == SampleKind::Indices)
+        throw ConfigError("live input samples with all, every:N, fps:F, keyframes or times:..., not " + sample.to_string());
+      LiveOptions lo;
+      lo.reader = reader_options_for(spec, ro);
+      lo.reader.open_timeout_ms = lo.reader.read_timeout_ms = static_cast<int>(a->timeout * 1000);
+      lo.policy = parse_queue_policy(a->queue);
+      lo.max_reconnects = a->reconnects;
+      std::mutex gap_mutex;
+      std::vector<Gap> gaps;
+      auto live = std::make_unique<LiveSource>(url, lo, [&](const Gap& g) {
+        std::lock_guard lock(gap_mutex);
+        gaps.push_back(g);
+      });
+      ResultStage stage(spec, url, writer, ropt);
+      auto write_gaps = [&] {
+        std::vector<Gap> ready;
+        {
+          std::lock_guard lock(gap_mutex);
+          ready.swap(gaps);
+        }
+        for (const auto& g : ready) stage.gap(g);
+      };
+      StreamSampler sampler(sample);
+      Progress progress("run " + url, 0);
+      const auto started = std::chrono::steady_clock::now();
+      auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
+      const TensorOptions to = spec.tensor_options();
+      const int c = channels(spec.channels);
+      Tensor tensor;
+      std::vector<LiveFrame> frames;
+      while (!g_stop && (a->duration <= 0 || elapsed() < a->duration)) {
+        write_gaps();
+        auto first = live->next(std::chrono::milliseconds(100));
+        if (!first) {
+          if (live->ended()) break;
+          continue;
+        }
+        if (!sampler.accept(first->frame.info)) continue;
+        frames.clear();
+        frames.push_back(std::move(*first));
+        const auto fill_until = std::chrono::steady_clock::now() + std::chrono::duration<double, std::milli>(a->batch_timeout_ms);
+        while (static_cast<int64_t>(frames.size()) < a->batch) {
+          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(fill_until - std::chrono::steady_clock::now());
+          auto more = live->next(std::max(left, std::chrono::milliseconds(0)));
+          if (!more) break;
+          if (sampler.accept(more->frame.info)) frames.push_back(std::move(*more));
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto n = static_cast<int64_t>(frames.size());
+        const Frame& f0 = frames[0].frame;
+        auto shape = tensor_shape(to, n, 1, f0.height, f0.width, c);
+        if (tensor.shape() != shape) tensor = Tensor::allocate(shape, to.layout, to.dtype);
+        for (int64_t r = 0; r < n; ++r) {
+          const Frame& f = frames[static_cast<size_t>(r)].frame;
+          if (f.width != f0.width || f.height != f0.height) throw DecodeError(url + ": the frame size changed mid-batch");
+          pack_frame(f.data(), f.height, f.width, c, to, 1, tensor, r, 0);
+        }
+        auto preds = postprocess(spec, backend->run(tensor), live->geometry(), a->top_k);
+        preds.resize(static_cast<size_t>(n));
+        const auto t1 = std::chrono::steady_clock::now();
+        infer_metrics.record(std::chrono::duration<double>(t1 - t0).count(), n);
+        for (int64_t r = 0; r < n; ++r) {
+          LiveFrame& lf = frames[static_cast<size_t>(r)];
+          const double age = std::chrono::duration<double>(t1 - lf.arrived).count();
+          write_metrics.record_age(age);
+          RowPrediction row{{lf.frame.info}, std::move(preds[static_cast<size_t>(r)])};
+          stage.row(row, json{{"wall", round_to(lf.wall, 3)},
+                              {"age_ms", round_to(age * 1e3, 1)},
+                              {"connection", lf.connection}});
+        }
+        results += n;
+        writer.flush();
+        write_metrics.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count(), n);
+        progress.update(stage.done());
+      }
+      const bool stopped_by_us = g_stop || (a->duration > 0 && elapsed() >= a->duration);
+      const bool source_gave_up = !stopped_by_us && live->ended();
+      write_metrics.set_queue(live->queue_max_depth(), live->queue_capacity(), live->dropped());
+      live.reset();  // ends the capture thread; a last outage is reported
+      write_gaps();
+      stage.finish();
+      progress.finish();
+      if (g_stop) interrupted = true;
+      if (source_gave_up) {  // a scheduler may retry: exit 4 (transient)
+        std::fprintf(stderr, "framepipe: %s: the stream ended and did not come back\n", url.c_str());
+        if (rc == 0) rc = exit_code_for(ErrorKind::Transient);
+      }
+    };
+
     for (const auto& video : videos) {
       try {
         ReaderOptions ro;
         ro.threads = a->threads;
         ro.workers = a->workers;
         ro.strict = a->strict;
+        if (a->live || is_live_location(video)) {
+          run_live(video, ro);
+          if (interrupted) break;
+          continue;
+        }
         VideoReader reader(Source(video), reader_options_for(spec, ro));
         const SamplePlan plan = plan_sample(sample, reader);
-        ScoreSmoother smoother(aggregate, a->window, a->alpha);
-        SegmentBuilder segments({a->on, a->off, a->min_duration}, spec.labels);
-        Tracker tracker;
         std::unique_ptr<Annotator> annotator;
         if (!a->annotate.empty()) annotator = std::make_unique<Annotator>(video, annotated_name(video), ro);
+        ResultStage stage(spec, video, writer, ropt, annotator.get());
         Progress progress("run " + fs::path(video).filename().string(), static_cast<int64_t>(plan.rows()));
-        int64_t done = 0;
-        double last_t = 0, last_step = 0;
-        auto write_segments = [&](std::vector<Segment> closed) {
-          for (const auto& s : closed)
-            writer.line({{"video", video},
-                         {"segment",
-                          {{"label", s.label}, {"start", s.start}, {"end", s.end}, {"score", round_to(s.score, 4)},
-                           {"first_frame", s.first_frame}, {"last_frame", s.last_frame}}}});
-        };
         // The write stage: results lines, smoothing, tracking, events and the annotated video,
         // in order, on a thread of its own behind a bounded queue (block: nothing dropped).
         auto write_rows = [&](std::vector<RowPrediction>& rows) {
           const auto t0 = std::chrono::steady_clock::now();
-          for (auto& row : rows) {
-            json j{{"video", video}};
-            put_provenance(j, row.frames);
-            Prediction& p = row.prediction;
-            std::vector<float> scores;
-            switch (spec.task) {
-              case Task::Classify:
-              case Task::ClipClassify:
-                j["classes"] = classes_json(p.top);
-                scores = p.scores;
-                if (aggregate != Aggregate::None) {
-                  scores = smoother.push(p.scores);
-                  j["smoothed"] = classes_json(top_k(scores, a->top_k, spec.labels));
-                }
-                break;
-              case Task::Detect: {
-                if (a->track) p.objects = tracker.update(p.objects);
-                json objs = json::array();
-                for (const auto& d : p.objects) {
-                  json o{{"box", {round_to(d.box[0], 2), round_to(d.box[1], 2), round_to(d.box[2], 2),
-                                  round_to(d.box[3], 2)}},
-                         {"label", d.label},
-                         {"score", round_to(d.score, 4)}};
-                  if (d.track_id >= 0) o["track"] = d.track_id;
-                  objs.push_back(std::move(o));
-                }
-                j["objects"] = std::move(objs);
-                scores = presence_scores(p, std::max<size_t>(spec.labels.size(), 1));
-                break;
-              }
-              case Task::Embed: {
-                json e = json::array();
-                for (float v : p.embedding) e.push_back(round_to(v, 6));
-                j["embedding"] = std::move(e);
-                break;
-              }
-            }
-            writer.line(j);
-            if (annotator) annotator->result(row.frames.front().index, p);
-            ++results;
-            const double t = row.frames.front().t;
-            if (a->segments && !scores.empty()) write_segments(segments.push(t, row.frames.front().index, scores));
-            if (done > 0) last_step = t - last_t;
-            last_t = row.frames.back().t;
-            ++done;
-          }
+          for (auto& row : rows) stage.row(row);
+          results += static_cast<int64_t>(rows.size());
           writer.flush();
-          progress.update(done);
+          progress.update(stage.done());
           write_metrics.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                                static_cast<int64_t>(rows.size()));
         };
@@ -393,8 +566,7 @@ Runner add_run(CLI::App& app) {
         write_stage.join();
         if (write_error) std::rethrow_exception(write_error);
         write_metrics.set_queue(queue.max_depth(), queue.capacity(), queue.dropped());
-        // Open events end where the last result's time span ends (one step past its start).
-        if (a->segments) write_segments(segments.finish(last_t + std::max(last_step, 0.0)));
+        stage.finish();
         if (annotator) annotator->finish(complete);
         if (!complete) {
           interrupted = true;

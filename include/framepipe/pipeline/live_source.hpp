@@ -1,0 +1,95 @@
+// A live stream (RTSP, RTMP, HTTP, TCP/UDP MPEG-TS, SRT, ...) read on a capture thread of its
+// own, handed to the consumer through a BoundedQueue: `latest` by default, so a slow model
+// always gets the newest frame instead of falling further behind. When the connection drops
+// (a read error, a timeout, the end of the stream), the source reconnects with exponential
+// back-off and reports the gap; it never invents frames to fill it.
+//
+//   framepipe::LiveSource live("tcp://127.0.0.1:9000", opts, [](const framepipe::Gap& g) { log(g); });
+//   while (auto f = live.next(std::chrono::milliseconds(500))) { run(f->frame); }
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "framepipe/pipeline/bounded_queue.hpp"
+#include "framepipe/reader/video_reader.hpp"
+
+namespace framepipe {
+
+struct LiveOptions {
+  ReaderOptions reader;                    // image options, open/read timeouts
+  QueuePolicy policy = QueuePolicy::Latest;
+  size_t queue_capacity = 8;               // block / drop-oldest (latest holds one)
+  double backoff_initial_s = 0.5;          // first wait before reconnecting, doubled each try
+  double backoff_max_s = 8.0;
+  int max_reconnects = -1;                 // tries per outage; -1: keep trying
+};
+
+struct LiveFrame {
+  Frame frame;
+  std::chrono::steady_clock::time_point arrived;  // when the capture thread had it
+  double wall = 0;                                // the same, in seconds since the source opened
+  int64_t sequence = 0;                           // frames received so far, across reconnects
+  int64_t connection = 0;                         // 0 for the first connection, +1 per reconnect
+};
+
+// The stream was down from `start` to `end` (seconds since the source opened); `last_t` is
+// the stream time of the last frame before it, `next_t` of the first after it (-1 if the
+// stream never came back).
+struct Gap {
+  double start = 0, end = 0;
+  double last_t = -1, next_t = -1;
+  int attempts = 0;
+  std::string reason;
+};
+
+class LiveSource {
+ public:
+  // Opens the first connection before returning (an error there is thrown: a wrong URL fails
+  // fast); reconnects only after the stream has delivered frames.
+  LiveSource(std::string url, LiveOptions options, std::function<void(const Gap&)> on_gap = {});
+  ~LiveSource();
+  LiveSource(const LiveSource&) = delete;
+  LiveSource& operator=(const LiveSource&) = delete;
+
+  // The next frame, waiting up to `timeout`; nullopt on a timeout or once the source has
+  // ended (ended() tells which).
+  std::optional<LiveFrame> next(std::chrono::milliseconds timeout);
+  bool ended() const;
+  void stop();  // ends the capture thread; next() drains what is queued, then ends
+
+  const std::string& url() const { return url_; }
+  Geometry geometry() const;  // of the current connection
+  int64_t dropped() const { return queue_.dropped(); }
+  int64_t received() const { return received_; }
+  int64_t reconnects() const { return reconnects_; }
+  size_t queue_max_depth() const { return queue_.max_depth(); }
+  size_t queue_capacity() const { return queue_.capacity(); }
+  double seconds_since_open() const;
+
+ private:
+  void capture();
+  bool wait_or_stop(double seconds);
+
+  std::string url_;
+  LiveOptions opt_;
+  std::function<void(const Gap&)> on_gap_;
+  BoundedQueue<LiveFrame> queue_;
+  std::unique_ptr<VideoReader> reader_;  // the capture thread's
+  mutable std::mutex mutex_;
+  std::condition_variable stop_cv_;
+  Geometry geometry_;
+  std::atomic<bool> stop_{false}, ended_{false};
+  std::atomic<int64_t> received_{0}, reconnects_{0};
+  std::chrono::steady_clock::time_point opened_;
+  std::thread thread_;
+};
+
+}  // namespace framepipe

@@ -1,0 +1,152 @@
+"""`framepipe run` on live streams: a server on loopback made with the ffmpeg CLI (MPEG-TS over
+TCP), killed and restarted mid-run; a slow model in `latest` mode; a slow reader of the results."""
+import json
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(port, size="320x240", rate=25):
+    """An ffmpeg CLI that waits for one client on tcp://127.0.0.1:port and streams a test
+    pattern to it in real time (H.264 in MPEG-TS)."""
+    return subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-v", "quiet", "-re", "-f", "lavfi", "-i", f"testsrc2=s={size}:r={rate}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", str(rate), "-f", "mpegts",
+         f"tcp://127.0.0.1:{port}?listen=1"])
+
+
+def wait_listening(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        out = subprocess.run(["ss", "-ltn"], capture_output=True, text=True).stdout
+        if f":{port} " in out:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def stop(p):
+    p.kill()
+    p.wait()
+
+
+def lines(path):
+    return [json.loads(line) for line in open(path)]
+
+
+def test_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_path):
+    port = free_port()
+    server = serve(port)
+    out = tmp_path / "live.jsonl"
+    try:
+        wait_listening(port)
+        run = subprocess.Popen([cli, "run", "builtin:motion", f"tcp://127.0.0.1:{port}", "--duration", "9",
+                                "--timeout", "2", "--out", str(out)], stderr=subprocess.PIPE, text=True)
+        time.sleep(2.5)
+        stop(server)              # the connection drops
+        time.sleep(1.5)           # reconnects are refused for a while
+        server = serve(port)      # and the stream comes back
+        _, err = run.communicate(timeout=40)
+    finally:
+        stop(server)
+    assert run.returncode == 0, err
+    rows = lines(out)  # every line whole: the file was closed and renamed
+    gaps = [r["gap"] for r in rows if "gap" in r]
+    assert len(gaps) == 1, rows[:3]
+    g = gaps[0]
+    assert g["attempts"] >= 1 and g["end"] > g["start"] >= 2.0 and g["last_t"] >= 0 and g["next_t"] >= 0
+    frames = [r for r in rows if "frame" in r]
+    before = [r for r in frames if r["connection"] == 0]
+    after = [r for r in frames if r["connection"] == 1]
+    assert before and after, "results on both sides of the outage"
+    # nothing invented: no result was received during the outage
+    assert all(not (g["start"] < r["wall"] < g["end"]) for r in frames)
+
+
+def test_latest_mode_keeps_a_slow_model_on_the_newest_frames(cli, tmp_path):
+    port = free_port()
+    server = serve(port, size="640x480", rate=25)
+    out, metrics = tmp_path / "slow.jsonl", tmp_path / "metrics.json"
+    try:
+        wait_listening(port)
+        # HOG on 640x480 takes several frame intervals per frame on this machine
+        p = subprocess.run([cli, "run", "builtin:hog-people", f"tcp://127.0.0.1:{port}", "--duration", "6",
+                            "--timeout", "3", "--model-threads", "1", "--out", str(out), "--metrics", str(metrics)],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        stop(server)
+    assert p.returncode == 0, p.stderr
+    frames = [r for r in lines(out) if "frame" in r]
+    assert len(frames) >= 5
+    ages = sorted(r["age_ms"] for r in frames)
+    write = json.load(open(metrics))[2]
+    assert write["dropped"] > 0, "a slow model in latest mode skips frames"
+    # the age of what the model works on stays around one model call, it does not grow
+    per_call = json.load(open(metrics))[1]["latency_ms"]["p95"]
+    assert ages[-1] < 3 * per_call + 200, (ages[-5:], per_call)
+    assert ages[-1] < 1500
+    late = [r["age_ms"] for r in frames[len(frames) // 2:]]
+    assert max(late) < 3 * per_call + 200
+
+
+def test_a_slow_reader_of_the_results_keeps_memory_bounded(cli, media):
+    """--out - into a pipe that is read slowly: the write stage blocks, the queue before it
+    fills, decoding waits. Resident memory must not grow with the video."""
+    p = subprocess.Popen([cli, "run", "builtin:motion", str(media / "real" / "vtest.avi"), "--out", "-"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def rss_kb():
+        for line in open(f"/proc/{p.pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    samples = []
+    lines_read = 0
+    try:
+        for _ in range(60):
+            chunk = p.stdout.readline()
+            if not chunk:
+                break
+            lines_read += 1
+            time.sleep(0.05)  # a sink far slower than the pipeline
+            if lines_read % 10 == 0:
+                samples.append(rss_kb())
+    finally:
+        p.kill()
+        p.wait()
+    assert lines_read == 60
+    # after the queues have filled (a second in), memory stays flat
+    assert max(samples[2:]) - samples[2] < 20_000, samples
+
+
+def test_a_stream_that_does_not_come_back_ends_the_run_as_transient(cli, tmp_path):
+    port = free_port()
+    server = serve(port)
+    out = tmp_path / "gone.jsonl"
+    try:
+        wait_listening(port)
+        run = subprocess.Popen([cli, "run", "builtin:motion", f"tcp://127.0.0.1:{port}", "--timeout", "2",
+                                "--reconnects", "2", "--out", str(out)], stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+    finally:
+        stop(server)
+    _, err = run.communicate(timeout=30)
+    assert run.returncode == 4, err  # transient: a scheduler may retry
+    rows = lines(out)
+    gap = [r["gap"] for r in rows if "gap" in r]
+    assert len(gap) == 1 and gap[0]["attempts"] == 2 and gap[0]["next_t"] == -1
+    # a URL where nothing listens fails fast, as unusable input
+    p = subprocess.run([cli, "run", "builtin:motion", f"tcp://127.0.0.1:{free_port()}", "--timeout", "1"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode in (3, 4) and "127.0.0.1" in p.stderr
