@@ -4,7 +4,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test demo test-asan bench bench-infer models clean
+.PHONY: all deps build test demo test-asan bench bench-infer bench-pipeline models clean
 
 all: build
 
@@ -36,6 +36,13 @@ bench: build
 bench-infer: build
 	@bash scripts/install-deps.sh bench
 	@/usr/bin/python3 bench/bench_infer.py --build $(BUILD) --threads $(JOBS)
+
+# End-to-end run against its stages alone and a naive Python loop (vtest.avi and the 1080p file).
+bench-pipeline: build
+	@bash scripts/install-deps.sh bench
+	@bash bench/run.sh $(BUILD) --only none >/dev/null  # makes the 1080p file
+	@/usr/bin/python3 bench/bench_pipeline.py --build $(BUILD) --threads $(JOBS) \
+	  $(BUILD)/media/real/vtest.avi $(BUILD)/bench/vtest_1080p.mp4
 
 # Retrains the committed test models (tests/models), about 8 minutes on 2 cores.
 models:
