@@ -357,10 +357,101 @@ def make_darknet():
         f.write("\n")
 
 
+# Protocol buffers by hand (no caffe.proto or TensorFlow here): just the wire format.
+def pb_varint(v):
+    v &= (1 << 64) - 1  # negative int64s are sent as their two's complement
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def pb_field(number, value):
+    """A field: bytes/str/bytes-like -> length-delimited, int -> varint."""
+    if isinstance(value, int):
+        return pb_varint(number << 3) + pb_varint(value)
+    if isinstance(value, str):
+        value = value.encode()
+    return pb_varint(number << 3 | 2) + pb_varint(len(value)) + value
+
+
+def pb_packed_int64(number, values):
+    return pb_field(number, b"".join(pb_varint(v) for v in values))
+
+
+def make_caffe_and_tensorflow():
+    """The same 3x3 convolution (4 filters, bias) + ReLU on 3 x 8 x 8, as a Caffe prototxt +
+    caffemodel and as a TensorFlow GraphDef (.pb), written field by field. The reference output
+    is PyTorch's conv2d of the same weights (NCHW, which OpenCV DNN gives for both)."""
+    g = torch.Generator().manual_seed(5)
+    w = torch.randn(4, 3, 3, 3, generator=g)
+    b = torch.randn(4, generator=g)
+    x = torch.randn(2, 3, 8, 8, generator=g)
+    y = F.relu(F.conv2d(x, w, b, padding=1))
+    for name in ("tiny_caffe", "tiny_tf"):
+        np.save(os.path.join(OUT, name + ".input.npy"), x.numpy())
+        np.save(os.path.join(OUT, name + ".output.npy"), y.numpy())
+
+    # Caffe: NetParameter.layer (100) = LayerParameter {name 1, type 2, blobs 7 = BlobProto
+    # {data 5 (packed float), shape 7 = BlobShape {dim 1 (packed int64)}}}.
+    with open(os.path.join(OUT, "tiny_caffe.prototxt"), "w") as f:
+        f.write('name: "tiny"\ninput: "data"\ninput_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\n'
+                'layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"\n'
+                '  convolution_param { num_output: 4 kernel_size: 3 pad: 1 } }\n'
+                'layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" }\n')
+
+    def blob(t):
+        return pb_field(5, t.numpy().astype("<f4").tobytes()) + pb_field(7, pb_packed_int64(1, list(t.shape)))
+
+    layer = pb_field(1, "conv") + pb_field(2, "Convolution") + pb_field(7, blob(w)) + pb_field(7, blob(b))
+    with open(os.path.join(OUT, "tiny_caffe.caffemodel"), "wb") as f:
+        f.write(pb_field(1, "tiny") + pb_field(100, layer))
+    with open(os.path.join(OUT, "tiny_caffe.json"), "w") as f:
+        json.dump({"name": "tiny_caffe", "task": "embed", "config": "tiny_caffe.prototxt",
+                   "input": {"width": 8, "height": 8}}, f, indent=2)
+        f.write("\n")
+
+    # TensorFlow: GraphDef.node (1) = NodeDef {name 1, op 2, input 3, attr 5 = {key 1, value 2 =
+    # AttrValue {list 1 {i 3}, s 2, type 6, shape 7 {dim 2 {size 1}}, tensor 8 {dtype 1,
+    # tensor_shape 2, tensor_content 4}}}}. DT_FLOAT is 1. Weights are HWIO in TensorFlow.
+    def attr(key, value):
+        return pb_field(5, pb_field(1, key) + pb_field(2, value))
+
+    def shape(dims):
+        return b"".join(pb_field(2, pb_field(1, d)) for d in dims)
+
+    def const(name, t):
+        tensor = pb_field(1, 1) + pb_field(2, shape(list(t.shape))) + pb_field(4, t.numpy().astype("<f4").tobytes())
+        return pb_field(1, pb_field(1, name) + pb_field(2, "Const") + attr("dtype", pb_field(6, 1)) +
+                        attr("value", pb_field(8, tensor)))
+
+    def node(name, op, inputs, *attrs):
+        return pb_field(1, pb_field(1, name) + pb_field(2, op) + b"".join(pb_field(3, i) for i in inputs) +
+                        b"".join(attrs))
+
+    t_float = pb_field(6, 1)
+    graph = (node("input", "Placeholder", [], attr("dtype", t_float), attr("shape", pb_field(7, shape([-1, 8, 8, 3])))) +
+             const("weights", w.permute(2, 3, 1, 0).contiguous()) + const("bias", b) +
+             node("conv", "Conv2D", ["input", "weights"], attr("T", t_float),
+                  attr("strides", pb_field(1, pb_packed_int64(3, [1, 1, 1, 1]))), attr("padding", pb_field(2, "SAME")),
+                  attr("data_format", pb_field(2, "NHWC"))) +
+             node("biasadd", "BiasAdd", ["conv", "bias"], attr("T", t_float), attr("data_format", pb_field(2, "NHWC"))) +
+             node("relu", "Relu", ["biasadd"], attr("T", t_float)))
+    with open(os.path.join(OUT, "tiny_tf.pb"), "wb") as f:
+        f.write(graph)
+    with open(os.path.join(OUT, "tiny_tf.json"), "w") as f:
+        json.dump({"name": "tiny_tf", "task": "embed", "input": {"width": 8, "height": 8}}, f, indent=2)
+        f.write("\n")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     make_unsupported()
     make_darknet()
+    make_caffe_and_tensorflow()
     if "--only-small" in sys.argv:
         return
 

@@ -372,18 +372,32 @@ TEST(ModelSpecs, DescriptionsMayCarryCommentsAndLabelFiles) {
   EXPECT_EQ(s.input_shape(1), (std::vector<int64_t>{1, 3, 24, 32}));
 }
 
-TEST(OtherFormats, DarknetThroughOpenCvEqualsPyTorch) {
-  // A cfg + weights pair written by hand (scripts/make-test-models.py), PyTorch's conv2d of
-  // the same weights as the reference.
-  auto backend = open_backend(model("tiny_darknet.weights"));
-  EXPECT_EQ(backend->spec().format, ModelFormat::Darknet);
-  Tensor input = read_npy(model("tiny_darknet.input.npy"));
-  Tensor want = read_npy(model("tiny_darknet.output.npy"));
+// Darknet, Caffe and TensorFlow files written field by field by scripts/make-test-models.py
+// (a 3x3 convolution, its bias and an activation), PyTorch's conv2d of the same weights as
+// the reference.
+class OtherFormats : public ::testing::TestWithParam<std::tuple<std::string, ModelFormat>> {};
+
+TEST_P(OtherFormats, OpenCvDnnEqualsPyTorch) {
+  const auto& [file, format] = GetParam();
+  auto backend = open_backend(model(file));
+  EXPECT_EQ(backend->spec().format, format);
+  EXPECT_STREQ(backend->engine(), "opencv-dnn");
+  const std::string stem = fs::path(file).stem().string();
+  Tensor input = read_npy(model(stem + ".input.npy"));
+  Tensor want = read_npy(model(stem + ".output.npy"));
   auto out = backend->run(input);
   ASSERT_EQ(out.at(0).tensor.shape(), want.shape());
   for (int64_t i = 0; i < want.numel(); ++i)
-    ASSERT_NEAR(out[0].tensor.data_as<float>()[i], want.data_as<float>()[i], 1e-4) << "value " << i;
-  // Without its cfg, a Darknet model says which file it needs.
+    ASSERT_NEAR(out[0].tensor.data_as<float>()[i], want.data_as<float>()[i], 1e-4) << file << " value " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, OtherFormats,
+                         ::testing::Values(std::make_tuple("tiny_darknet.weights", ModelFormat::Darknet),
+                                           std::make_tuple("tiny_caffe.caffemodel", ModelFormat::Caffe),
+                                           std::make_tuple("tiny_tf.pb", ModelFormat::TensorFlow)),
+                         [](const auto& p) { return std::string(to_string(std::get<1>(p.param))); });
+
+TEST(OtherFormatsErrors, ADarknetModelWithoutItsCfgSaysWhichFileItNeeds) {
   auto dir = fpt::temp_dir("darknet");
   fs::copy_file(model("tiny_darknet.weights"), dir + "/w.weights");
   std::ofstream(dir + "/w.json") << R"({"task": "embed", "input": {"width": 8, "height": 8}})";
