@@ -111,18 +111,74 @@ extern "C" void on_stop_signal(int sig) {
   std::signal(sig, SIG_DFL);  // a second signal ends the process
 }
 
+// CSV: one row per class (classifiers), per box (detectors), per event and per gap, under
+// one header; frame, pts and t name where each row was taken (a clip's first frame).
+constexpr const char* kCsvHeader = "video,kind,frame,pts,t,label,score,x1,y1,x2,y2,track,start,end";
+
+std::string csv_field(const json& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) {
+    std::string s = v.get<std::string>(), out = "\"";
+    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+  }
+  return v.dump();
+}
+
+std::vector<std::string> csv_rows(const json& j) {
+  auto first = [&](const char* key) -> json {
+    if (!j.contains(key)) return nullptr;
+    const json& v = j.at(key);
+    return v.is_array() ? (v.empty() ? json(nullptr) : v.front()) : v;
+  };
+  auto row = [&](const char* kind, const json& label, const json& score, const json& box, const json& track,
+                 const json& start, const json& end) {
+    std::string r = csv_field(j.at("video")) + "," + kind + "," + csv_field(first(j.contains("frame") ? "frame" : "frames")) +
+                    "," + csv_field(first("pts")) + "," + csv_field(first("t")) + "," + csv_field(label) + "," +
+                    csv_field(score);
+    for (int k = 0; k < 4; ++k) r += "," + (box.is_array() ? csv_field(box[static_cast<size_t>(k)]) : std::string());
+    return r + "," + csv_field(track) + "," + csv_field(start) + "," + csv_field(end);
+  };
+  std::vector<std::string> out;
+  const json none = nullptr;
+  if (j.contains("classes")) {
+    const json& cls = j.contains("smoothed") ? j.at("smoothed") : j.at("classes");
+    for (const auto& c : cls) out.push_back(row("class", c.at("label"), c.at("score"), none, none, none, none));
+  } else if (j.contains("objects")) {
+    for (const auto& o : j.at("objects"))
+      out.push_back(row("object", o.at("label"), o.at("score"), o.at("box"), o.value("track", json(nullptr)), none, none));
+  } else if (j.contains("segment")) {
+    const json& s = j.at("segment");
+    out.push_back(row("segment", s.at("label"), s.at("score"), none, none, s.at("start"), s.at("end")));
+  } else if (j.contains("gap")) {
+    const json& g = j.at("gap");
+    out.push_back(row("gap", g.at("reason"), none, none, none, g.at("start"), g.at("end")));
+  } else if (j.contains("error")) {
+    out.push_back(row("error", j.at("error"), none, none, none, none, none));
+  }
+  return out;  // embeddings have no CSV form: use JSON Lines
+}
+
 class ResultWriter {
  public:
   explicit ResultWriter(std::string path) : path_(std::move(path)) {
-    if (path_ == "-") return;
-    file_.open(path_ + ".part", std::ios::trunc);
-    if (!file_) throw IoError("cannot write results to '" + path_ + ".part'");
+    csv_ = fs::path(path_).extension() == ".csv";
+    if (path_ != "-") {
+      file_.open(path_ + ".part", std::ios::trunc);
+      if (!file_) throw IoError("cannot write results to '" + path_ + ".part'");
+    }
+    if (csv_) out() << kCsvHeader << '\n';
   }
   void line(const json& j) {
-    std::ostream& o = path_ == "-" ? std::cout : file_;
-    o << j.dump() << '\n';
+    std::ostream& o = out();
+    if (csv_) {
+      for (const auto& r : csv_rows(j)) o << r << '\n';
+    } else {
+      o << j.dump() << '\n';
+    }
     if (!o) throw IoError("cannot write results to '" + path_ + "'");
   }
+  bool csv() const { return csv_; }
   void flush() { (path_ == "-" ? std::cout : file_).flush(); }
   // Success: OUT.part becomes OUT. Failure: OUT.part stays, whole lines only, and is named.
   void close(bool complete) {
@@ -141,8 +197,10 @@ class ResultWriter {
   }
 
  private:
+  std::ostream& out() { return path_ == "-" ? std::cout : file_; }
   std::string path_;
   std::ofstream file_;
+  bool csv_ = false;
 };
 
 // The annotated copy of a video: every source frame, with the latest result drawn on it, the
@@ -328,7 +386,9 @@ Runner add_run(CLI::App& app) {
                   "which frames or clips (default: every frame; for clip models, consecutive clips of the model's "
                   "length):\n" + std::string(sample_grammar()));
   cmd->add_option("--batch", a->batch, "rows (frames or clips) per model call")->capture_default_str();
-  cmd->add_option("--out", a->out, "results file (JSON Lines), written as OUT.part and renamed when done; - for stdout")
+  cmd->add_option("--out", a->out,
+                  "results file: JSON Lines, or CSV when it ends in .csv; written as OUT.part and renamed when done; "
+                  "- for stdout")
       ->capture_default_str();
   cmd->add_option("--annotate", a->annotate,
                   "write a copy of the video with the results drawn on every frame (H.264, the source's timestamps "

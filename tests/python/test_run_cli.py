@@ -141,3 +141,19 @@ def test_ctrl_c_drains_and_leaves_every_output_complete(cli, media, tmp_path):
     assert [r["frame"] for r in rows] == list(range(len(rows)))
     # the annotated video ends at the last frame with a result, and plays
     assert len(frame_times(video)) == len(rows)
+
+
+def test_csv_holds_the_same_results_as_json_lines(cli, media, tmp_path):
+    import csv
+    args = [MODELS / "squares.onnx", media / "squares.mp4", "--track", "--segments", "--sample", "every:6"]
+    run(cli, *args, "--out", tmp_path / "r.jsonl")
+    run(cli, *args, "--out", tmp_path / "r.csv")
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    js = lines(tmp_path / "r.jsonl")
+    objects = [(r["frame"], o["label"], o["track"]) for r in js if "objects" in r for o in r["objects"]]
+    assert [(int(r["frame"]), r["label"], int(r["track"])) for r in rows if r["kind"] == "object"] == objects
+    segs = [r["segment"] for r in js if "segment" in r]
+    assert [(r["label"], float(r["start"]), float(r["end"])) for r in rows if r["kind"] == "segment"] == \
+        [(s["label"], s["start"], s["end"]) for s in segs]
+    by_frame = {r["frame"]: r["t"] for r in js if "frame" in r}
+    assert all(float(r["t"]) == by_frame[int(r["frame"])] for r in rows if r["kind"] == "object")
