@@ -229,6 +229,9 @@ class Annotator {
   void finish(bool complete) {
     advance_to(complete ? INT64_MAX : last_ + 1);
     writer_->close();
+    if (!writer_->audio_transcoded().empty())
+      std::fprintf(stderr, "framepipe: %s cannot hold the audio %s as it is; it was re-encoded to AAC\n",
+                   out_.c_str(), writer_->audio_transcoded().c_str());
     if (!writer_->audio_skipped().empty())
       std::fprintf(stderr, "framepipe: %s cannot hold the audio %s; it was left out\n", out_.c_str(),
                    writer_->audio_skipped().c_str());

@@ -43,6 +43,9 @@ Runner add_transform(CLI::App& app) {
     Progress progress("transform", 0);
     auto result = transform_video(a->input, a->output, ops, o, [&](int64_t done, int64_t) { progress.update(done); });
     progress.finish();
+    if (!result.audio_transcoded.empty())
+      std::fprintf(stderr, "framepipe: %s cannot hold the audio %s as it is; it was re-encoded to AAC\n",
+                   a->output.c_str(), result.audio_transcoded.c_str());
     if (!result.audio_skipped.empty())
       std::fprintf(stderr, "framepipe: %s cannot hold the audio %s; it was left out\n", a->output.c_str(),
                    result.audio_skipped.c_str());

@@ -8,7 +8,9 @@ extern "C" {
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
 #include <libavutil/frame.h>
+#include <libswresample/swresample.h>
 #include <libswscale/swscale.h>
+#include <libavutil/audio_fifo.h>
 }
 
 #include <atomic>
@@ -44,6 +46,12 @@ struct IOContextDeleter {
     avio_context_free(&p);
   }
 };
+struct SwrDeleter {
+  void operator()(SwrContext* p) const { swr_free(&p); }
+};
+struct AudioFifoDeleter {
+  void operator()(AVAudioFifo* p) const { av_audio_fifo_free(p); }
+};
 struct DictionaryDeleter {
   void operator()(AVDictionary* p) const { av_dict_free(&p); }
 };
@@ -60,6 +68,8 @@ using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
 using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 using SwsPtr = std::unique_ptr<SwsContext, SwsDeleter>;
 using IOContext = std::unique_ptr<AVIOContext, IOContextDeleter>;
+using SwrPtr = std::unique_ptr<SwrContext, SwrDeleter>;
+using AudioFifo = std::unique_ptr<AVAudioFifo, AudioFifoDeleter>;
 
 FramePtr make_frame();
 // A read-only custom IO context over callbacks, with its buffer.

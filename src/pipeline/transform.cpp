@@ -41,6 +41,7 @@ TransformResult transform_video(const std::string& input, const std::string& out
   writer->close();
   result.audio_packets = writer->audio_packets_copied();
   result.audio_skipped = writer->audio_skipped();
+  result.audio_transcoded = writer->audio_transcoded();
   return result;
 }
 

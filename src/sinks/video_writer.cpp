@@ -32,6 +32,19 @@ struct OutputDeleter {  // an output context and the file it opened
   }
 };
 
+// An audio stream the container cannot hold as it is, re-encoded to AAC: decode, convert to
+// the encoder's sample format (same rate and channels), cut into the encoder's frame size,
+// encode. Timestamps count samples from the first packet's time, so sync is kept.
+struct AudioTranscoder {
+  av::CodecContext dec, enc;
+  av::SwrPtr swr;
+  av::AudioFifo fifo;
+  av::FramePtr in = av::make_frame(), out = av::make_frame();
+  av::PacketPtr pkt = av::make_packet();
+  int64_t next_pts = AV_NOPTS_VALUE;  // in 1 / sample_rate
+  int out_index = -1;
+};
+
 }  // namespace
 
 struct VideoWriter::Impl {
@@ -55,6 +68,8 @@ struct VideoWriter::Impl {
   bool audio_pending = false, audio_done = true;
   int64_t audio_packets = 0;
   std::string audio_skipped;
+  std::map<int, std::unique_ptr<AudioTranscoder>> transcoders;  // input stream -> AAC encoder
+  std::string audio_transcoded;
 
   [[noreturn]] void fail(int err, const std::string& what) { av::throw_error(ErrorKind::Io, err, what, path); }
 
@@ -69,8 +84,12 @@ struct VideoWriter::Impl {
       const AVCodecParameters* par = raw->streams[i]->codecpar;
       if (par->codec_type != AVMEDIA_TYPE_AUDIO) continue;
       if (avformat_query_codec(out->oformat, par->codec_id, FF_COMPLIANCE_NORMAL) != 1) {
-        audio_skipped += std::string(audio_skipped.empty() ? "" : ", ") + "stream " + std::to_string(i) + " (" +
-                         avcodec_get_name(par->codec_id) + ")";
+        const std::string what = "stream " + std::to_string(i) + " (" + avcodec_get_name(par->codec_id) + ")";
+        if (add_transcoder(static_cast<int>(i))) {
+          audio_transcoded += (audio_transcoded.empty() ? "" : ", ") + what;
+        } else {
+          audio_skipped += (audio_skipped.empty() ? "" : ", ") + what;
+        }
         continue;
       }
       AVStream* s = avformat_new_stream(out.get(), nullptr);
@@ -83,6 +102,107 @@ struct VideoWriter::Impl {
       audio_map[i] = s->index;
     }
     audio_done = false;
+  }
+
+  // Sets up AAC for input stream i; false where that cannot be done (no decoder, say).
+  bool add_transcoder(int i) {
+    const AVStream* st = audio_in->streams[i];
+    const AVCodec* dcodec = avcodec_find_decoder(st->codecpar->codec_id);
+    const AVCodec* ecodec = avcodec_find_encoder(AV_CODEC_ID_AAC);
+    if (!dcodec || !ecodec || avformat_query_codec(out->oformat, AV_CODEC_ID_AAC, FF_COMPLIANCE_NORMAL) != 1) return false;
+    auto t = std::make_unique<AudioTranscoder>();
+    t->dec.reset(avcodec_alloc_context3(dcodec));
+    if (avcodec_parameters_to_context(t->dec.get(), st->codecpar) < 0) return false;
+    t->dec->pkt_timebase = st->time_base;
+    if (avcodec_open2(t->dec.get(), dcodec, nullptr) < 0) return false;
+    AVCodecContext* e = nullptr;
+    t->enc.reset(e = avcodec_alloc_context3(ecodec));
+    e->sample_rate = t->dec->sample_rate;
+    // Containers often leave the layout unnamed (just a channel count); the encoder wants one.
+    if (t->dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
+      const int channels = t->dec->ch_layout.nb_channels;
+      av_channel_layout_uninit(&t->dec->ch_layout);
+      av_channel_layout_default(&t->dec->ch_layout, channels);
+    }
+    if (av_channel_layout_copy(&e->ch_layout, &t->dec->ch_layout) < 0) return false;
+    e->sample_fmt = AV_SAMPLE_FMT_FLTP;  // what FFmpeg's AAC encoder takes
+    e->bit_rate = 64000 * std::max(1, e->ch_layout.nb_channels);
+    e->time_base = AVRational{1, e->sample_rate};
+    if (out->oformat->flags & AVFMT_GLOBALHEADER) e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if (avcodec_open2(e, ecodec, nullptr) < 0) return false;
+    SwrContext* swr = nullptr;
+    if (swr_alloc_set_opts2(&swr, &e->ch_layout, e->sample_fmt, e->sample_rate, &t->dec->ch_layout,
+                            t->dec->sample_fmt, t->dec->sample_rate, 0, nullptr) < 0 || swr_init(swr) < 0) {
+      swr_free(&swr);
+      return false;
+    }
+    t->swr.reset(swr);
+    t->fifo.reset(av_audio_fifo_alloc(e->sample_fmt, e->ch_layout.nb_channels, e->frame_size * 4));
+    AVStream* s = avformat_new_stream(out.get(), nullptr);
+    if (!s || avcodec_parameters_from_context(s->codecpar, e) < 0) return false;
+    s->time_base = e->time_base;
+    av_dict_copy(&s->metadata, st->metadata, 0);
+    t->out_index = s->index;
+    audio_map[static_cast<size_t>(i)] = s->index;
+    transcoders[i] = std::move(t);
+    return true;
+  }
+
+  // Encodes what the FIFO holds in whole encoder frames (all of it when flushing), and the
+  // encoder's packets go to the file.
+  void drain_transcoder(AudioTranscoder& t, bool flush) {
+    AVCodecContext* e = t.enc.get();
+    while (av_audio_fifo_size(t.fifo.get()) >= e->frame_size || (flush && av_audio_fifo_size(t.fifo.get()) > 0)) {
+      const int n = std::min(av_audio_fifo_size(t.fifo.get()), e->frame_size);
+      av_frame_unref(t.out.get());
+      t.out->nb_samples = n;
+      t.out->format = e->sample_fmt;
+      t.out->sample_rate = e->sample_rate;
+      av_channel_layout_copy(&t.out->ch_layout, &e->ch_layout);
+      if (int r = av_frame_get_buffer(t.out.get(), 0); r < 0) fail(r, "cannot allocate audio for");
+      av_audio_fifo_read(t.fifo.get(), reinterpret_cast<void**>(t.out->data), n);
+      t.out->pts = t.next_pts;
+      t.next_pts += n;
+      send_audio(t, t.out.get());
+    }
+    if (flush) send_audio(t, nullptr);
+  }
+
+  void send_audio(AudioTranscoder& t, AVFrame* f) {
+    if (int r = avcodec_send_frame(t.enc.get(), f); r < 0 && r != AVERROR_EOF) fail(r, "cannot encode audio for");
+    for (;;) {
+      int r = avcodec_receive_packet(t.enc.get(), t.pkt.get());
+      if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return;
+      if (r < 0) fail(r, "cannot encode audio for");
+      av_packet_rescale_ts(t.pkt.get(), t.enc->time_base, out->streams[t.out_index]->time_base);
+      t.pkt->stream_index = t.out_index;
+      if ((r = av_interleaved_write_frame(out.get(), t.pkt.get())) < 0) fail(r, "cannot write audio to");
+      ++audio_packets;
+    }
+  }
+
+  // One source packet (nullptr: the end) through decoder, resampler and FIFO.
+  void transcode(AudioTranscoder& t, const AVStream* st, AVPacket* p) {
+    if (avcodec_send_packet(t.dec.get(), p) < 0) return;  // a damaged packet: its samples are lost
+    while (avcodec_receive_frame(t.dec.get(), t.in.get()) >= 0) {
+      if (t.next_pts == AV_NOPTS_VALUE) {
+        const int64_t ts = t.in->best_effort_timestamp;
+        t.next_pts = ts == AV_NOPTS_VALUE ? 0 : av_rescale_q(ts, st->time_base, t.enc->time_base);
+      }
+      const int max_out = swr_get_out_samples(t.swr.get(), t.in->nb_samples);
+      std::vector<uint8_t*> planes(static_cast<size_t>(t.enc->ch_layout.nb_channels), nullptr);
+      av::FramePtr tmp = av::make_frame();
+      tmp->nb_samples = max_out;
+      tmp->format = t.enc->sample_fmt;
+      av_channel_layout_copy(&tmp->ch_layout, &t.enc->ch_layout);
+      tmp->sample_rate = t.enc->sample_rate;
+      if (int r = av_frame_get_buffer(tmp.get(), 0); r < 0) fail(r, "cannot allocate audio for");
+      const int got = swr_convert(t.swr.get(), tmp->data, max_out, const_cast<const uint8_t**>(t.in->extended_data),
+                                  t.in->nb_samples);
+      if (got > 0) av_audio_fifo_write(t.fifo.get(), reinterpret_cast<void**>(tmp->data), got);
+      av_frame_unref(t.in.get());
+      drain_transcoder(t, false);
+    }
   }
 
   // Copies source audio packets whose time is at or before `seconds` (all with infinity).
@@ -104,6 +224,12 @@ struct VideoWriter::Impl {
       const int64_t ts = audio_pkt->dts != AV_NOPTS_VALUE ? audio_pkt->dts : audio_pkt->pts;
       if (ts != AV_NOPTS_VALUE && ts * av_q2d(in->time_base) > seconds) return;
       const int o = audio_map[static_cast<size_t>(audio_pkt->stream_index)];
+      if (auto t = transcoders.find(audio_pkt->stream_index); t != transcoders.end()) {
+        transcode(*t->second, in, audio_pkt.get());
+        av_packet_unref(audio_pkt.get());
+        audio_pending = false;
+        continue;
+      }
       av_packet_rescale_ts(audio_pkt.get(), in->time_base, out->streams[o]->time_base);
       audio_pkt->stream_index = o;
       audio_pkt->pos = -1;
@@ -141,6 +267,10 @@ struct VideoWriter::Impl {
     if (header_written) {
       encode(nullptr);
       copy_audio_until(1e300);
+      for (auto& [i, t] : transcoders) {
+        transcode(*t, audio_in->streams[i], nullptr);  // the decoder's last frames
+        drain_transcoder(*t, true);
+      }
       if (int r = av_write_trailer(out.get()); r < 0) fail(r, "cannot finish");
     }
     out.reset();  // closes the file
@@ -277,6 +407,7 @@ void VideoWriter::close() { impl_->finish(); }
 int64_t VideoWriter::frames_written() const { return impl_->frames; }
 int64_t VideoWriter::audio_packets_copied() const { return impl_->audio_packets; }
 const std::string& VideoWriter::audio_skipped() const { return impl_->audio_skipped; }
+const std::string& VideoWriter::audio_transcoded() const { return impl_->audio_transcoded; }
 const std::string& VideoWriter::path() const { return impl_->path; }
 
 }  // namespace framepipe

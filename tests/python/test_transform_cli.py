@@ -87,3 +87,24 @@ def test_errors(cli, media, tmp_path):
     p = transform(cli, media / "h264_audio.mp4", tmp_path / "no" / "dir" / "x.mp4", "gray", check=False)
     assert p.returncode == 1 and "x.part.mp4" in p.stderr
     assert not list(tmp_path.glob("**/*.part.*"))
+
+
+def test_audio_the_container_cannot_hold_is_reencoded_to_aac_in_sync(cli, tmp_path):
+    src, dst = tmp_path / "pcm.mkv", tmp_path / "out.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=3", "-f",
+                    "lavfi", "-i", "sine=frequency=500:sample_rate=48000:d=3", "-c:v", "libx264", "-c:a",
+                    "pcm_s16le", str(src)], check=True)
+    p = transform(cli, src, dst, "gray")
+    assert "re-encoded to AAC" in p.stderr
+    assert [(s["codec_type"], s["codec_name"]) for s in stream_info(dst)] == [("video", "h264"), ("audio", "aac")]
+
+    def pcm(path):
+        raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a", "-f", "s16le", "-ac", "1",
+                              "-ar", "48000", "-"], check=True, capture_output=True).stdout
+        return np.frombuffer(raw, np.int16).astype(np.float64)
+
+    a, b = pcm(src), pcm(dst)
+    assert abs(len(b) - len(a)) < 0.01 * len(a)
+    n = min(len(a), len(b))
+    snr = 10 * np.log10((a[:n] ** 2).mean() / ((a[:n] - b[:n]) ** 2).mean())
+    assert snr > 20, snr  # the same tone, in place: no shift, no drift

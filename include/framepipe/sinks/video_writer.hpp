@@ -1,6 +1,7 @@
 // Encodes frames into a video file that keeps the source's timing and audio: every frame
 // is written with the pts it had in the source (variable frame rate stays variable), and
-// the source's audio streams are copied packet for packet, interleaved by time.
+// the source's audio streams are copied packet for packet, interleaved by time (re-encoded to
+// AAC only where the container cannot hold them, e.g. PCM in MP4).
 //
 //   framepipe::VideoWriterOptions o;
 //   o.audio_from = "in.mp4";                                   // copy its audio
@@ -47,8 +48,9 @@ class VideoWriter {
 
   int64_t frames_written() const;
   int64_t audio_packets_copied() const;
-  // Audio streams of audio_from that the container cannot hold and were left out, as
-  // "stream 1 (pcm_s16le)"; empty when all were copied.
+  // Audio streams of audio_from that the container cannot hold as they are: re-encoded to
+  // AAC ("stream 1 (pcm_s16le)"), or, where even that cannot be done, left out.
+  const std::string& audio_transcoded() const;
   const std::string& audio_skipped() const;
   const std::string& path() const;
 
