@@ -21,6 +21,7 @@
 #include "framepipe/pipeline/bounded_queue.hpp"
 #include "framepipe/pipeline/live_source.hpp"
 #include "framepipe/pipeline/metrics.hpp"
+#include "framepipe/sinks/npy_appender.hpp"
 #include "framepipe/sinks/video_writer.hpp"
 #include "framepipe/temporal/temporal.hpp"
 #include "progress.hpp"
@@ -256,6 +257,7 @@ class Annotator {
 };
 
 struct ResultOptions {
+  NpyAppender* embeddings = nullptr;  // embed models: rows go here, lines name the row
   Aggregate aggregate = Aggregate::None;
   int window = 5, top_k = 5;
   float alpha = 0.3f;
@@ -304,6 +306,10 @@ class ResultStage {
         break;
       }
       case Task::Embed: {
+        if (o_.embeddings) {
+          j["embedding_row"] = o_.embeddings->append(p.embedding);
+          break;
+        }
         json e = json::array();
         for (float v : p.embedding) e.push_back(round_to(v, 6));
         j["embedding"] = std::move(e);
@@ -364,7 +370,7 @@ Runner add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a model over videos: sample, batch, infer, post-process, aggregate over time; "
                                         "results as JSON Lines");
   struct Args {
-    std::string model, sample, out = "-", aggregate = "none", engine = "auto", annotate, metrics;
+    std::string model, sample, out = "-", aggregate = "none", engine = "auto", annotate, metrics, embeddings;
     std::vector<std::string> inputs;
     int64_t batch = 8;
     int top_k = 5, window = 5, model_threads = 0, threads = 0, workers = 0;
@@ -396,6 +402,9 @@ Runner add_run(CLI::App& app) {
   cmd->add_option("--annotate", a->annotate,
                   "write a copy of the video with the results drawn on every frame (H.264, the source's timestamps "
                   "and audio); with several inputs, a folder for NAME.mp4 files");
+  cmd->add_option("--embeddings", a->embeddings,
+                  "embedding models: every embedding as one N x D float32 .npy here (the result lines name their "
+                  "row as embedding_row) instead of inline");
   cmd->add_option("--metrics", a->metrics,
                   "write per-stage metrics (rows/s, latency p50/p95, queue depth, drops) as JSON here; they are "
                   "printed on stderr in any case");
@@ -468,6 +477,12 @@ Runner add_run(CLI::App& app) {
       return (fs::path(a->annotate) / (fs::path(video).stem().string() + ".mp4")).string();
     };
     ResultWriter writer(a->out);
+    std::unique_ptr<NpyAppender> embeddings;
+    if (!a->embeddings.empty()) {
+      if (spec.task != Task::Embed) throw ConfigError("--embeddings needs an embedding model; " + spec.name + " is a " + to_string(spec.task) + " model");
+      embeddings = std::make_unique<NpyAppender>(a->embeddings);
+      ropt.embeddings = embeddings.get();
+    }
     StageMetrics decode_metrics("decode"), infer_metrics("infer"), write_metrics("write");
     // Ctrl-C / SIGTERM: stop taking batches, let the write stage finish what it holds, close
     // every output. A second signal ends the process at once.
@@ -651,6 +666,7 @@ Runner add_run(CLI::App& app) {
       }
     }
     writer.close(true);
+    if (embeddings) embeddings->close();
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     for (const StageMetrics* m : {&decode_metrics, &infer_metrics, &write_metrics})

@@ -157,3 +157,18 @@ def test_csv_holds_the_same_results_as_json_lines(cli, media, tmp_path):
         [(s["label"], s["start"], s["end"]) for s in segs]
     by_frame = {r["frame"]: r["t"] for r in js if "frame" in r}
     assert all(float(r["t"]) == by_frame[int(r["frame"])] for r in rows if r["kind"] == "object")
+
+
+def test_embeddings_go_to_one_npy_whose_rows_the_lines_name(cli, media, tmp_path):
+    import numpy as np
+    args = [MODELS / "tiny_darknet.weights", media / "motion_left.mp4"]
+    run(cli, *args, "--out", tmp_path / "inline.jsonl")
+    run(cli, *args, "--embeddings", tmp_path / "emb.npy", "--out", tmp_path / "rows.jsonl")
+    emb = np.load(tmp_path / "emb.npy")
+    inline = lines(tmp_path / "inline.jsonl")
+    rows = lines(tmp_path / "rows.jsonl")
+    assert emb.shape == (24, 4 * 8 * 8) and emb.dtype == np.float32
+    assert [r["embedding_row"] for r in rows] == list(range(24))
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-5)  # L2-normalised
+    assert np.allclose(emb, np.array([r["embedding"] for r in inline]), atol=2e-6)
+    assert not list(tmp_path.glob("*.part*"))

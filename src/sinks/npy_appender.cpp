@@ -1,0 +1,70 @@
+#include "framepipe/sinks/npy_appender.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "framepipe/error.hpp"
+
+namespace framepipe {
+
+namespace {
+// Room for any shape's header: magic (6) + version (2) + length (2) + dict, padded to this.
+constexpr size_t kHeader = 128;
+
+std::string header(int64_t rows, int64_t cols) {
+  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                     std::to_string(cols < 0 ? 0 : cols) + "), }";
+  dict.append(kHeader - 10 - dict.size() - 1, ' ');
+  dict.push_back('\n');
+  std::string out = "\x93NUMPY";
+  out.push_back('\x01');
+  out.push_back('\x00');
+  const auto len = static_cast<uint16_t>(dict.size());
+  out.push_back(static_cast<char>(len & 0xff));
+  out.push_back(static_cast<char>(len >> 8));
+  return out + dict;
+}
+}  // namespace
+
+NpyAppender::NpyAppender(std::string path) : path_(std::move(path)) {
+  std::filesystem::path p(path_);
+  part_ = (p.parent_path() / (p.stem().string() + ".part" + p.extension().string())).string();
+  file_ = std::fopen(part_.c_str(), "wb");
+  if (!file_) throw IoError("cannot write '" + part_ + "': " + std::strerror(errno));
+  const std::string h = header(0, 0);
+  if (std::fwrite(h.data(), 1, h.size(), file_) != h.size()) throw IoError("cannot write '" + part_ + "'");
+}
+
+NpyAppender::~NpyAppender() {
+  try {
+    close();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "framepipe: %s\n", e.what());
+  }
+}
+
+int64_t NpyAppender::append(std::span<const float> row) {
+  if (!file_) throw IoError("'" + path_ + "' is closed");
+  if (cols_ < 0) cols_ = static_cast<int64_t>(row.size());
+  if (static_cast<int64_t>(row.size()) != cols_)
+    throw ConfigError("'" + path_ + "': a row of " + std::to_string(row.size()) + " values after rows of " +
+                      std::to_string(cols_));
+  if (std::fwrite(row.data(), sizeof(float), row.size(), file_) != row.size())
+    throw IoError("cannot write '" + part_ + "': " + std::strerror(errno));
+  return rows_++;
+}
+
+void NpyAppender::close() {
+  if (!file_) return;
+  const std::string h = header(rows_, cols_);
+  const bool ok = std::fseek(file_, 0, SEEK_SET) == 0 && std::fwrite(h.data(), 1, h.size(), file_) == h.size();
+  const bool closed = std::fclose(file_) == 0;
+  file_ = nullptr;
+  if (!ok || !closed) throw IoError("cannot finish '" + part_ + "'");
+  std::error_code ec;
+  std::filesystem::rename(part_, path_, ec);
+  if (ec) throw IoError("cannot rename '" + part_ + "' to '" + path_ + "': " + ec.message());
+}
+
+}  // namespace framepipe
