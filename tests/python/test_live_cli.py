@@ -150,3 +150,36 @@ def test_a_stream_that_does_not_come_back_ends_the_run_as_transient(cli, tmp_pat
     p = subprocess.run([cli, "run", "builtin:motion", f"tcp://127.0.0.1:{free_port()}", "--timeout", "1"],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode in (3, 4) and "127.0.0.1" in p.stderr
+
+
+@pytest.mark.parametrize("proto", ["http", "rtmp", "udp"])
+def test_other_protocols_deliver_frames(cli, tmp_path, proto):
+    """The ffmpeg CLI serves (HTTP and RTMP in listen mode) or sends (UDP) a stream on loopback."""
+    port = free_port()
+    fmt, extra, url = {
+        "http": ("mpegts", ["-listen", "1"], f"http://127.0.0.1:{port}/s.ts"),
+        "rtmp": ("flv", ["-listen", "1"], f"rtmp://127.0.0.1:{port}/live/s"),
+        "udp": ("mpegts", [], f"udp://127.0.0.1:{port}"),
+    }[proto]
+    target = url + ("?pkt_size=1316" if proto == "udp" else "")
+    out = tmp_path / "p.jsonl"
+    cmd = [cli, "run", "builtin:motion", url, "--duration", "3", "--timeout", "5", "--out", str(out)]
+    server_cmd = ["ffmpeg", "-nostdin", "-v", "quiet", "-re", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25",
+                  "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-f", fmt,
+                  *extra, target]
+    if proto == "udp":  # the receiver binds first, then packets come
+        run = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        server = subprocess.Popen(server_cmd)
+    else:
+        server = subprocess.Popen(server_cmd)
+        wait_listening(port)
+        run = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = run.communicate(timeout=30)
+    finally:
+        stop(server)
+    assert run.returncode == 0, err
+    frames = [r for r in lines(out) if "frame" in r]
+    assert len(frames) >= 10, err
+    assert all(r["t"] >= 0 and r["age_ms"] >= 0 for r in frames)
