@@ -64,7 +64,9 @@ def test_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_path):
     gaps = [r["gap"] for r in rows if "gap" in r]
     assert len(gaps) == 1, rows[:3]
     g = gaps[0]
-    assert g["attempts"] >= 1 and g["end"] > g["start"] >= 2.0 and g["last_t"] >= 0 and g["next_t"] >= 0
+    # (start is counted from when the stream opened, which a slow build reaches late)
+    assert g["attempts"] >= 1 and g["end"] > g["start"] > 0 and g["last_t"] >= 0 and g["next_t"] >= 0
+    assert g["end"] - g["start"] >= 1.0, "the server was down for 1.5 s"
     frames = [r for r in rows if "frame" in r]
     before = [r for r in frames if r["connection"] == 0]
     after = [r for r in frames if r["connection"] == 1]
