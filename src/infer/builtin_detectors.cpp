@@ -15,6 +15,15 @@ namespace framepipe::detail {
 namespace {
 
 using BoxRows = std::vector<std::array<float, 7>>;
+using ScoredBoxes = std::vector<std::pair<cv::Rect, float>>;
+
+// OpenCV's detectors give boxes and, beside them, their weights (1 where a weight is missing).
+ScoredBoxes with_scores(const std::vector<cv::Rect>& found, const std::vector<double>& weights) {
+  ScoredBoxes out;
+  for (size_t i = 0; i < found.size(); ++i)
+    out.emplace_back(found[i], i < weights.size() ? static_cast<float>(weights[i]) : 1.f);
+  return out;
+}
 
 class BuiltinDetector : public Backend {
  public:
@@ -42,7 +51,7 @@ class BuiltinDetector : public Backend {
     out.push_back(copy_output("boxes", rows.empty() ? nullptr : rows[0].data(), {static_cast<int64_t>(rows.size()), 7}));
     return out;
   }
-  virtual std::vector<std::pair<cv::Rect, float>> detect(const cv::Mat& bgr) = 0;
+  virtual ScoredBoxes detect(const cv::Mat& bgr) = 0;
 };
 
 // Dalal-Triggs HOG + linear SVM, OpenCV's default people detector (64 x 128 window).
@@ -54,14 +63,11 @@ class HogPeople final : public BuiltinDetector {
   }
 
  protected:
-  std::vector<std::pair<cv::Rect, float>> detect(const cv::Mat& bgr) override {
+  ScoredBoxes detect(const cv::Mat& bgr) override {
     std::vector<cv::Rect> found;
     std::vector<double> weights;
     hog_.detectMultiScale(bgr, found, weights, 0, cv::Size(8, 8), cv::Size(), 1.05, 2, false);
-    std::vector<std::pair<cv::Rect, float>> out;
-    for (size_t i = 0; i < found.size(); ++i)
-      out.emplace_back(found[i], i < weights.size() ? static_cast<float>(weights[i]) : 1.f);
-    return out;
+    return with_scores(found, weights);
   }
 
  private:
@@ -78,7 +84,7 @@ class MotionBoxes final : public BuiltinDetector {
       : BuiltinDetector(std::move(spec)), mog_(cv::createBackgroundSubtractorMOG2(500, 16, true)) {}
 
  protected:
-  std::vector<std::pair<cv::Rect, float>> detect(const cv::Mat& bgr) override {
+  ScoredBoxes detect(const cv::Mat& bgr) override {
     mog_->apply(bgr, mask_);
     cv::threshold(mask_, fg_, 200, 255, cv::THRESH_BINARY);  // shadows are 127
     const cv::Mat kernel = cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3));
@@ -87,7 +93,7 @@ class MotionBoxes final : public BuiltinDetector {
     std::vector<std::vector<cv::Point>> contours;
     cv::findContours(fg_, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
     const double min_area = 0.001 * bgr.cols * bgr.rows;
-    std::vector<std::pair<cv::Rect, float>> out;
+    ScoredBoxes out;
     for (const auto& c : contours) {
       cv::Rect r = cv::boundingRect(c);
       if (r.area() < min_area) continue;
@@ -119,17 +125,14 @@ class Faces final : public BuiltinDetector {
   }
 
  protected:
-  std::vector<std::pair<cv::Rect, float>> detect(const cv::Mat& bgr) override {
+  ScoredBoxes detect(const cv::Mat& bgr) override {
     cv::cvtColor(bgr, gray_, cv::COLOR_BGR2GRAY);
     cv::equalizeHist(gray_, gray_);
     std::vector<cv::Rect> found;
     std::vector<int> levels;
     std::vector<double> weights;
     cascade_.detectMultiScale(gray_, found, levels, weights, 1.1, 4, 0, cv::Size(24, 24), cv::Size(), true);
-    std::vector<std::pair<cv::Rect, float>> out;
-    for (size_t i = 0; i < found.size(); ++i)
-      out.emplace_back(found[i], i < weights.size() ? static_cast<float>(weights[i]) : 1.f);
-    return out;
+    return with_scores(found, weights);
   }
 
  private:

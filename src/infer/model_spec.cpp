@@ -131,7 +131,7 @@ std::vector<int64_t> ModelSpec::input_shape(int64_t rows) const {
   return tensor_shape(tensor_options(), rows, clip_len, height, width, c);
 }
 
-std::string ModelSpec::label(int index) const {
+std::string label_name(const std::vector<std::string>& labels, int64_t index) {
   if (index >= 0 && static_cast<size_t>(index) < labels.size()) return labels[static_cast<size_t>(index)];
   return "class " + std::to_string(index);
 }

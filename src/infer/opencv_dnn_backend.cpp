@@ -86,25 +86,31 @@ class OpenCvDnnBackend final : public Backend {
         return to_named(run_rows(batch, 0, rows));
       } catch (const ModelError&) {
         if (rows == 1 || per_row_) throw;
-        to_named(run_rows(batch, 0, 1));  // throws again if a single row cannot run either
-        per_row_ = true;
+        per_row_ = true;  // undone below if a single row cannot run either
       }
     }
-    std::vector<std::vector<cv::Mat>> parts;
-    for (int64_t n = 0; n < rows; ++n) parts.push_back(run_rows(batch, n, 1));
+    // Each row's outputs go straight into the batch's tensors, before the next forward
+    // reuses the network's memory.
     std::vector<NamedTensor> result;
-    for (size_t o = 0; o < parts[0].size(); ++o) {
-      const cv::Mat& first = parts[0][o];
-      std::vector<int64_t> shape(first.size.p, first.size.p + first.dims);
-      if (shape.empty() || shape[0] != 1)
-        throw ModelError("model " + spec_.path + ": output " + name_of(o) + " does not start with the batch dimension");
-      shape[0] = rows;
-      NamedTensor t{name_of(o), Tensor::allocate(shape, Layout::NCHW, DType::F32)};
-      const size_t row_bytes = first.total() * sizeof(float);
-      for (int64_t n = 0; n < rows; ++n)
-        std::memcpy(t.tensor.data_as<uint8_t>() + static_cast<size_t>(n) * row_bytes, parts[static_cast<size_t>(n)][o].data,
-                    row_bytes);
-      result.push_back(std::move(t));
+    for (int64_t n = 0; n < rows; ++n) {
+      std::vector<cv::Mat> outs;
+      try {
+        outs = run_rows(batch, n, 1);
+      } catch (const ModelError&) {
+        if (n == 0) per_row_ = false;
+        throw;
+      }
+      for (size_t o = 0; o < outs.size(); ++o) {
+        if (n == 0) {
+          std::vector<int64_t> shape(outs[o].size.p, outs[o].size.p + outs[o].dims);
+          if (shape.empty() || shape[0] != 1)
+            throw ModelError("model " + spec_.path + ": output " + name_of(o) + " does not start with the batch dimension");
+          shape[0] = rows;
+          result.push_back({name_of(o), Tensor::allocate(shape, Layout::NCHW, DType::F32)});
+        }
+        const size_t row_bytes = outs[o].total() * sizeof(float);
+        std::memcpy(result[o].tensor.data_as<uint8_t>() + static_cast<size_t>(n) * row_bytes, outs[o].data, row_bytes);
+      }
     }
     return result;
   }
@@ -138,10 +144,10 @@ class OpenCvDnnBackend final : public Backend {
                        opencv_reason(e) + suggestion(spec_));
     }
     cv::utils::logging::setLogLevel(level);
+    // Valid until the next forward, which reuses the network's output memory: callers copy.
     for (auto& m : outs) {
-      if (!m.isContinuous()) m = m.clone();
       if (m.type() != CV_32F) m.convertTo(m, CV_32F);
-      else m = m.clone();  // the network reuses its output memory on the next forward
+      if (!m.isContinuous()) m = m.clone();
     }
     return outs;
   }

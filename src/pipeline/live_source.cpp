@@ -21,8 +21,7 @@ LiveSource::LiveSource(std::string url, LiveOptions options, std::function<void(
       on_gap_(std::move(on_gap)),
       queue_(opt_.policy == QueuePolicy::Latest ? 1 : opt_.queue_capacity, opt_.policy),
       opened_(std::chrono::steady_clock::now()) {
-  reader_ = std::make_unique<VideoReader>(Source(url_), live_reader_options(opt_.reader));
-  geometry_ = reader_->geometry();
+  open_reader();
   thread_ = std::thread([this] { capture(); });
 }
 
@@ -41,6 +40,13 @@ void LiveSource::stop() {
 }
 
 bool LiveSource::ended() const { return ended_; }
+
+void LiveSource::open_reader() {
+  auto reader = std::make_unique<VideoReader>(Source(url_), live_reader_options(opt_.reader));
+  std::lock_guard lock(mutex_);
+  geometry_ = reader->geometry();
+  reader_ = std::move(reader);
+}
 
 Geometry LiveSource::geometry() const {
   std::lock_guard lock(mutex_);
@@ -66,11 +72,6 @@ void LiveSource::capture() {
   while (!stop_) {
     std::string reason = "the stream ended";
     try {
-      if (!reader_) {
-        reader_ = std::make_unique<VideoReader>(Source(url_), live_reader_options(opt_.reader));
-        std::lock_guard lock(mutex_);
-        geometry_ = reader_->geometry();
-      }
       while (!stop_ && reader_->next(frame)) {
         if (gap) {  // the first frame after an outage closes it
           gap->end = seconds_since_open();
@@ -104,9 +105,7 @@ void LiveSource::capture() {
       ++gap->attempts;
       ++reconnects_;
       try {
-        reader_ = std::make_unique<VideoReader>(Source(url_), live_reader_options(opt_.reader));
-        std::lock_guard lock(mutex_);
-        geometry_ = reader_->geometry();
+        open_reader();
         back = true;
         ++connection;
         break;

@@ -30,7 +30,7 @@ std::vector<ClassScore> top_k(std::span<const float> scores, int k, const std::v
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     auto c = static_cast<size_t>(order[i]);
-    out.push_back({order[i], c < labels.size() ? labels[c] : "class " + std::to_string(c), scores[c]});
+    out.push_back({order[i], label_name(labels, order[i]), scores[c]});
   }
   return out;
 }
@@ -100,11 +100,20 @@ std::vector<Detection> decode_yolo(const float* data, int64_t anchors, int64_t a
     Detection d;
     d.box = {cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2};
     d.cls = static_cast<int>(best);
-    d.label = static_cast<size_t>(best) < labels.size() ? labels[static_cast<size_t>(best)] : "class " + std::to_string(best);
+    d.label = label_name(labels, best);
     d.score = score;
     out.push_back(std::move(d));
   }
   return out;
+}
+
+std::vector<float> class_presence(const Prediction& p, size_t classes) {
+  std::vector<float> s(classes, 0.f);
+  for (const auto& d : p.objects) {
+    const auto c = static_cast<size_t>(d.cls);
+    if (d.cls >= 0 && c < classes) s[c] = std::max(s[c], d.score);
+  }
+  return s;
 }
 
 namespace {

@@ -5,25 +5,17 @@
 #include <filesystem>
 
 #include "framepipe/error.hpp"
+#include "framepipe/tensor/tensor.hpp"
 
 namespace framepipe {
 
 namespace {
-// Room for any shape's header: magic (6) + version (2) + length (2) + dict, padded to this.
+// Room for any N x D header; npy_header pads to exactly this, so the final one overwrites
+// the placeholder in place.
 constexpr size_t kHeader = 128;
 
 std::string header(int64_t rows, int64_t cols) {
-  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
-                     std::to_string(cols < 0 ? 0 : cols) + "), }";
-  dict.append(kHeader - 10 - dict.size() - 1, ' ');
-  dict.push_back('\n');
-  std::string out = "\x93NUMPY";
-  out.push_back('\x01');
-  out.push_back('\x00');
-  const auto len = static_cast<uint16_t>(dict.size());
-  out.push_back(static_cast<char>(len & 0xff));
-  out.push_back(static_cast<char>(len >> 8));
-  return out + dict;
+  return npy_header(DType::F32, {rows, cols < 0 ? 0 : cols}, kHeader);
 }
 }  // namespace
 

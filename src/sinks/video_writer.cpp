@@ -40,6 +40,7 @@ struct AudioTranscoder {
   av::SwrPtr swr;
   av::AudioFifo fifo;
   av::FramePtr in = av::make_frame(), out = av::make_frame();
+  av::FramePtr conv = av::make_frame();  // resampler output, grown as needed and reused
   av::PacketPtr pkt = av::make_packet();
   int64_t next_pts = AV_NOPTS_VALUE;  // in 1 / sample_rate
   int out_index = -1;
@@ -190,16 +191,17 @@ struct VideoWriter::Impl {
         t.next_pts = ts == AV_NOPTS_VALUE ? 0 : av_rescale_q(ts, st->time_base, t.enc->time_base);
       }
       const int max_out = swr_get_out_samples(t.swr.get(), t.in->nb_samples);
-      std::vector<uint8_t*> planes(static_cast<size_t>(t.enc->ch_layout.nb_channels), nullptr);
-      av::FramePtr tmp = av::make_frame();
-      tmp->nb_samples = max_out;
-      tmp->format = t.enc->sample_fmt;
-      av_channel_layout_copy(&tmp->ch_layout, &t.enc->ch_layout);
-      tmp->sample_rate = t.enc->sample_rate;
-      if (int r = av_frame_get_buffer(tmp.get(), 0); r < 0) fail(r, "cannot allocate audio for");
-      const int got = swr_convert(t.swr.get(), tmp->data, max_out, const_cast<const uint8_t**>(t.in->extended_data),
-                                  t.in->nb_samples);
-      if (got > 0) av_audio_fifo_write(t.fifo.get(), reinterpret_cast<void**>(tmp->data), got);
+      if (t.conv->nb_samples < max_out) {
+        av_frame_unref(t.conv.get());
+        t.conv->nb_samples = max_out;
+        t.conv->format = t.enc->sample_fmt;
+        av_channel_layout_copy(&t.conv->ch_layout, &t.enc->ch_layout);
+        t.conv->sample_rate = t.enc->sample_rate;
+        if (int r = av_frame_get_buffer(t.conv.get(), 0); r < 0) fail(r, "cannot allocate audio for");
+      }
+      const int got = swr_convert(t.swr.get(), t.conv->data, max_out,
+                                  const_cast<const uint8_t**>(t.in->extended_data), t.in->nb_samples);
+      if (got > 0) av_audio_fifo_write(t.fifo.get(), reinterpret_cast<void**>(t.conv->data), got);
       av_frame_unref(t.in.get());
       drain_transcoder(t, false);
     }

@@ -77,7 +77,7 @@ std::vector<Segment> SegmentBuilder::close(size_t cls, double end) {
   if (o.active && end - o.start >= opt_.min_duration) {
     Segment s;
     s.cls = static_cast<int>(cls);
-    s.label = cls < labels_.size() ? labels_[cls] : "class " + std::to_string(cls);
+    s.label = label_name(labels_, static_cast<int64_t>(cls));
     s.start = o.start;
     s.end = end;
     s.score = static_cast<float>(o.sum / static_cast<double>(std::max<int64_t>(1, o.count)));

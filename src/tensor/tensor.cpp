@@ -277,29 +277,34 @@ bool TensorLoader::next(Tensor& out, std::vector<FrameInfo>& rows) {
 
 void write_npy(const std::string& path, const Tensor& t) { write_npy(path, t.data(), t.dtype(), t.shape()); }
 
-void write_npy(const std::string& path, const void* data, DType dtype, const std::vector<int64_t>& shape) {
+std::string npy_header(DType dtype, const std::vector<int64_t>& shape, size_t size) {
   std::ostringstream dict;
   dict << "{'descr': '" << (dtype == DType::U8 ? "|u1" : "<f4") << "', 'fortran_order': False, 'shape': (";
-  size_t count = 1;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    dict << shape[i] << (shape.size() == 1 || i + 1 < shape.size() ? ", " : "");
-    count *= static_cast<size_t>(shape[i]);
-  }
+  for (size_t i = 0; i < shape.size(); ++i) dict << shape[i] << (shape.size() == 1 || i + 1 < shape.size() ? ", " : "");
   dict << "), }";
-  std::string header = dict.str();
-  // magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of
-  // 64 and ended by a newline.
-  const size_t total = 10 + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header.push_back('\n');
+  std::string text = dict.str();
+  // magic (6) + version (2) + header length (2) + text, padded with spaces to a multiple of
+  // 64 (or to `size`) and ended by a newline.
+  const size_t bare = 10 + text.size() + 1;
+  const size_t total = size >= bare ? size : bare + (64 - bare % 64) % 64;
+  text.append(total - bare, ' ');
+  text.push_back('\n');
+  const auto len = static_cast<uint16_t>(text.size());
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out.push_back(static_cast<char>(len & 0xff));
+  out.push_back(static_cast<char>(len >> 8));
+  return out + text;
+}
+
+void write_npy(const std::string& path, const void* data, DType dtype, const std::vector<int64_t>& shape) {
+  size_t count = 1;
+  for (int64_t d : shape) count *= static_cast<size_t>(d);
+  const std::string header = npy_header(dtype, shape);
   const size_t bytes = count * dtype_size(dtype);
   const std::string tmp = path + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw IoError("cannot write '" + path + "': " + std::strerror(errno));
-  const uint16_t hlen = static_cast<uint16_t>(header.size());
-  const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
-  bool ok = std::fwrite(magic, 1, 8, f) == 8 && std::fwrite(&hlen, 2, 1, f) == 1 &&
-            std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
+  bool ok = std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
             (bytes == 0 || std::fwrite(data, 1, bytes, f) == bytes);
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) {

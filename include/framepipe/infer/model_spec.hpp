@@ -40,6 +40,9 @@ const char* to_string(Task t);
 const char* to_string(DetectLayout l);
 const char* to_string(ModelFormat f);
 
+// A class's name: labels[index], or "class N" where there is no label for it.
+std::string label_name(const std::vector<std::string>& labels, int64_t index);
+
 struct DetectOptions {
   DetectLayout layout = DetectLayout::YoloV5;
   float conf = 0.25f;          // keep boxes whose score (objectness x class) reaches this
@@ -77,8 +80,7 @@ struct ModelSpec {
   TensorOptions tensor_options() const;
   // The shape of a batch of `rows`, e.g. [rows, 3, 64, 64]; empty dims for source size.
   std::vector<int64_t> input_shape(int64_t rows) const;
-  // "label 3" where there are no labels.
-  std::string label(int index) const;
+  std::string label(int index) const { return label_name(labels, index); }
 };
 
 // Resolves a model argument: "builtin:NAME", or a model file whose description is the

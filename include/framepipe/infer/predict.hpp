@@ -48,4 +48,10 @@ bool predict(VideoReader& reader, Backend& backend, const SamplePlan& plan, int6
 std::vector<RowPrediction> predict(VideoReader& reader, Backend& backend, const SamplePlan& plan, int64_t batch,
                                    int top_k = 5);
 
+// Frames already at the model's size and channel order (a live source's), packed into
+// `buffer` (reallocated only when the batch's shape changes), run and post-processed: one
+// Prediction per frame. `geometry` maps the model's input back to source pixels.
+std::vector<Prediction> predict_frames(Backend& backend, const std::vector<const Frame*>& frames,
+                                       const Geometry& geometry, Tensor& buffer, int top_k = 5);
+
 }  // namespace framepipe

@@ -76,6 +76,7 @@ class LiveSource {
 
  private:
   void capture();
+  void open_reader();  // a new connection; its geometry becomes the source's
   bool wait_or_stop(double seconds);
 
   std::string url_;

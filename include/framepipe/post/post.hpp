@@ -60,6 +60,10 @@ std::vector<size_t> nms(const std::vector<Detection>& dets, float iou_threshold,
 std::vector<Detection> decode_yolo(const float* data, int64_t anchors, int64_t attributes, DetectLayout layout,
                                    float conf, const std::vector<std::string>& labels = {});
 
+// A detector's frame as class scores: each class scored by its best box (0 where none), so
+// that smoothing and events work on detectors as on classifiers.
+std::vector<float> class_presence(const Prediction& p, size_t classes);
+
 // Post-processing of a batch as the spec's task says. `geometry` maps the model's input
 // back to source pixels (the reader's geometry for the spec's size and resize mode); boxes
 // are returned in source pixels, clamped to the frame. top_k: classes kept per row.

@@ -135,6 +135,10 @@ class TensorLoader {
   std::unique_ptr<Pending> pending_;
 };
 
+// The .npy (format 1.0) header of a C-order '|u1' or '<f4' array: magic, version, length
+// and the dict, padded to a multiple of 64 bytes, or to exactly `size` bytes where that is
+// enough (a writer that fills in the shape at the end reserves a fixed size).
+std::string npy_header(DType dtype, const std::vector<int64_t>& shape, size_t size = 0);
 // .npy (format 1.0), C order: '|u1' or '<f4'.
 void write_npy(const std::string& path, const Tensor& t);
 void write_npy(const std::string& path, const void* data, DType dtype, const std::vector<int64_t>& shape);
