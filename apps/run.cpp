@@ -6,12 +6,12 @@
 #include <cmath>
 #include <csignal>
 #include <exception>
-#include <mutex>
-#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -97,15 +97,6 @@ void put_provenance(json& j, const std::vector<FrameInfo>& frames) {
   j["t"] = std::move(ts);
 }
 
-// For segments, a detector's frame is scored per class by its best box of that class.
-std::vector<float> presence_scores(const Prediction& p, size_t classes) {
-  std::vector<float> s(classes, 0.f);
-  for (const auto& d : p.objects)
-    if (d.cls >= 0 && static_cast<size_t>(d.cls) < classes) s[static_cast<size_t>(d.cls)] = std::max(s[static_cast<size_t>(d.cls)], d.score);
-  return s;
-}
-
-// Results go to OUT.part, renamed to OUT when the run ends; "-" is stdout.
 std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int sig) {
   g_stop = true;
@@ -160,6 +151,7 @@ std::vector<std::string> csv_rows(const json& j) {
   return out;  // embeddings have no CSV form: use JSON Lines
 }
 
+// Results go to OUT.part, renamed to OUT when the run ends; "-" is stdout.
 class ResultWriter {
  public:
   explicit ResultWriter(std::string path) : path_(std::move(path)) {
@@ -302,7 +294,7 @@ class ResultStage {
           objs.push_back(std::move(obj));
         }
         j["objects"] = std::move(objs);
-        scores = presence_scores(p, std::max<size_t>(spec_.labels.size(), 1));
+        scores = class_presence(p, std::max<size_t>(spec_.labels.size(), 1));
         break;
       }
       case Task::Embed: {
@@ -360,30 +352,305 @@ class ResultStage {
   double last_t_ = 0, last_step_ = 0;
 };
 
+// A URL other than file:// is a stream. (V4L2 devices are not wired: that needs libavdevice.)
 bool is_live_location(const std::string& s) {
-  return s.rfind("/dev/video", 0) == 0 || (s.find("://") != std::string::npos && s.rfind("file://", 0) != 0);
+  return s.find("://") != std::string::npos && s.rfind("file://", 0) != 0;
 }
+
+struct RunArgs {
+  std::string model, sample, out = "-", aggregate = "none", engine = "auto", annotate, metrics, embeddings;
+  std::vector<std::string> inputs;
+  int64_t batch = 8;
+  int top_k = 5, window = 5, model_threads = 0, threads = 0, workers = 0;
+  float alpha = 0.3f, on = 0.6f, off = 0.4f, conf = -1.f, iou = -1.f;
+  double min_duration = 0.0;
+  bool track = false, segments = false, strict = false;
+  // live
+  bool live = false;
+  std::string queue = "latest";
+  double duration = 0, timeout = 10, batch_timeout_ms = 0;
+  int reconnects = -1;
+};
+
+// One `framepipe run`: the model loaded once, then every input through it, one after another,
+// into one results file.
+class Run {
+ public:
+  explicit Run(const RunArgs& a)
+      : a_(a), spec_(model_spec(a)), backend_(open_backend(spec_, backend_options(a))), sample_(sample_spec(a, spec_)),
+        videos_(expand_inputs(a.inputs)), writer_(a.out) {
+    const Aggregate aggregate = parse_aggregate(a.aggregate);
+    if (a.track && spec_.task != Task::Detect)
+      throw ConfigError("--track needs a detector; " + spec_.name + " is a " + to_string(spec_.task) + " model");
+    if (aggregate != Aggregate::None && spec_.task == Task::Detect)
+      throw ConfigError("--aggregate smooths class scores; for a detector use --track (and --segments)");
+    if (a.batch < 1) throw ConfigError("--batch must be at least 1");
+    ropt_.aggregate = aggregate;
+    ropt_.window = a.window;
+    ropt_.alpha = a.alpha;
+    ropt_.top_k = a.top_k;
+    ropt_.track = a.track;
+    ropt_.segments = a.segments;
+    ropt_.events = {a.on, a.off, a.min_duration};
+    if (!a.embeddings.empty()) {
+      if (spec_.task != Task::Embed)
+        throw ConfigError("--embeddings needs an embedding model; " + spec_.name + " is a " + to_string(spec_.task) +
+                          " model");
+      embeddings_ = std::make_unique<NpyAppender>(a.embeddings);
+      ropt_.embeddings = embeddings_.get();
+    }
+  }
+
+  int execute() {
+    // Ctrl-C / SIGTERM: stop taking batches, let the write stage finish what it holds, close
+    // every output. A second signal ends the process at once.
+    g_stop = false;
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    for (const auto& video : videos_) {
+      try {
+        ReaderOptions ro;
+        ro.threads = a_.threads;
+        ro.workers = a_.workers;
+        ro.strict = a_.strict;
+        if (a_.live || is_live_location(video)) {
+          run_live(video, ro);
+        } else {
+          run_file(video, ro);
+        }
+        if (interrupted_) break;
+      } catch (const Error& e) {
+        if (videos_.size() == 1 || e.kind() == ErrorKind::Model || e.kind() == ErrorKind::Config ||
+            e.kind() == ErrorKind::Io) {
+          writer_.close(false);
+          throw;
+        }
+        // One bad video among many: say so in the results and on stderr, go on with the rest.
+        std::fprintf(stderr, "framepipe: %s: %s error: %s\n", video.c_str(), to_string(e.kind()), e.what());
+        writer_.line({{"video", video}, {"error", e.what()}, {"kind", to_string(e.kind())}});
+        if (rc_ == 0) rc_ = e.exit_code();
+      }
+    }
+    writer_.close(true);
+    if (embeddings_) embeddings_->close();
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    report_metrics();
+    if (interrupted_) {
+      std::fprintf(stderr, "framepipe: interrupted; every output written so far is complete and closed\n");
+      return 130;
+    }
+    return rc_;
+  }
+
+ private:
+  static ModelSpec model_spec(const RunArgs& a) {
+    ModelSpec spec = load_model_spec(a.model);
+    if (a.conf >= 0) spec.detect.conf = a.conf;
+    if (a.iou >= 0) spec.detect.iou = a.iou;
+    return spec;
+  }
+  static BackendOptions backend_options(const RunArgs& a) {
+    BackendOptions bo;
+    bo.engine = a.engine;
+    bo.threads = a.model_threads;
+    return bo;
+  }
+  // Clip models default to consecutive clips of their own length, frame models to every frame.
+  static SampleSpec sample_spec(const RunArgs& a, const ModelSpec& spec) {
+    if (!a.sample.empty()) return SampleSpec::parse(a.sample);
+    if (spec.clip_len <= 1) return SampleSpec::parse("all");
+    const std::string len = std::to_string(spec.clip_len);
+    return SampleSpec::parse("clips:" + len + ":1:0:sliding:" + len + ":end=drop");
+  }
+
+  std::string annotated_name(const std::string& video) const {
+    if (videos_.size() == 1) return a_.annotate;
+    std::error_code ec;
+    fs::create_directories(a_.annotate, ec);
+    return (fs::path(a_.annotate) / (fs::path(video).stem().string() + ".mp4")).string();
+  }
+
+  // A file: decode + pack on the loader's thread, the model here, results on a write thread
+  // behind a bounded queue (block: nothing dropped).
+  void run_file(const std::string& video, const ReaderOptions& ro) {
+    VideoReader reader(Source(video), reader_options_for(spec_, ro));
+    const SamplePlan plan = plan_sample(sample_, reader);
+    std::unique_ptr<Annotator> annotator;
+    if (!a_.annotate.empty()) annotator = std::make_unique<Annotator>(video, annotated_name(video), ro);
+    ResultStage stage(spec_, video, writer_, ropt_, annotator.get());
+    Progress progress("run " + fs::path(video).filename().string(), static_cast<int64_t>(plan.rows()));
+    auto write_rows = [&](std::vector<RowPrediction>& rows) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (auto& row : rows) stage.row(row);
+      results_ += static_cast<int64_t>(rows.size());
+      writer_.flush();
+      progress.update(stage.done());
+      write_metrics_.record(seconds_since(t0), static_cast<int64_t>(rows.size()));
+    };
+    BoundedQueue<std::vector<RowPrediction>> queue(4, QueuePolicy::Block);
+    std::exception_ptr write_error;
+    std::thread write_stage([&] {
+      try {
+        while (auto rows = queue.pop()) write_rows(*rows);
+      } catch (...) {
+        write_error = std::current_exception();
+        queue.close();  // the infer stage stops at its next push
+      }
+    });
+    auto join_write_stage = [&] {
+      queue.close();  // the write stage drains what is queued, then ends
+      write_stage.join();
+      if (write_error) std::rethrow_exception(write_error);
+    };
+    PredictHooks hooks;
+    hooks.cancel = &g_stop;
+    hooks.decoded = [&](double sec, int64_t n) { decode_metrics_.record(sec, n); };
+    hooks.inferred = [&](double sec, int64_t n) { infer_metrics_.record(sec, n); };
+    bool complete = false;
+    try {
+      complete = predict(
+          reader, *backend_, plan, a_.batch,
+          [&](std::vector<RowPrediction>& rows) {
+            if (!queue.push(std::move(rows))) throw IoError("the write stage stopped");
+          },
+          a_.top_k, hooks);
+    } catch (...) {
+      join_write_stage();
+      throw;
+    }
+    join_write_stage();
+    write_metrics_.set_queue(queue.max_depth(), queue.capacity(), queue.dropped());
+    stage.finish();
+    if (annotator) annotator->finish(complete);
+    progress.finish();
+    if (!complete) {
+      interrupted_ = true;
+      return;
+    }
+    report_damage(reader, video);
+  }
+
+  // A live stream: capture thread -> queue (latest by default) -> batch -> model -> lines.
+  void run_live(const std::string& url, const ReaderOptions& ro) {
+    if (spec_.clip_len > 1) throw ConfigError("live input runs frame models; " + spec_.name + " takes clips");
+    if (sample_.kind == SampleKind::Clips || sample_.kind == SampleKind::Scene || sample_.kind == SampleKind::Indices)
+      throw ConfigError("live input samples with all, every:N, fps:F, keyframes or times:..., not " + sample_.to_string());
+    LiveOptions lo;
+    lo.reader = reader_options_for(spec_, ro);
+    lo.reader.open_timeout_ms = lo.reader.read_timeout_ms = static_cast<int>(a_.timeout * 1000);
+    lo.policy = parse_queue_policy(a_.queue);
+    lo.max_reconnects = a_.reconnects;
+    std::mutex gap_mutex;
+    std::vector<Gap> gaps;  // from the capture thread, written out here
+    auto live = std::make_unique<LiveSource>(url, lo, [&](const Gap& g) {
+      std::lock_guard lock(gap_mutex);
+      gaps.push_back(g);
+    });
+    ResultStage stage(spec_, url, writer_, ropt_);
+    auto write_gaps = [&] {
+      std::vector<Gap> ready;
+      {
+        std::lock_guard lock(gap_mutex);
+        ready.swap(gaps);
+      }
+      for (const auto& g : ready) stage.gap(g);
+    };
+    StreamSampler sampler(sample_);
+    Progress progress("run " + url, 0);
+    const auto started = std::chrono::steady_clock::now();
+    auto out_of_time = [&] { return a_.duration > 0 && seconds_since(started) >= a_.duration; };
+    Tensor buffer;
+    std::vector<LiveFrame> batch;
+    std::vector<const Frame*> frames;
+    while (!g_stop && !out_of_time()) {
+      write_gaps();
+      auto first = live->next(std::chrono::milliseconds(100));
+      if (!first) {
+        if (live->ended()) break;
+        continue;
+      }
+      if (!sampler.accept(first->frame.info)) continue;
+      batch.clear();
+      batch.push_back(std::move(*first));
+      const auto fill_until =
+          std::chrono::steady_clock::now() + std::chrono::duration<double, std::milli>(a_.batch_timeout_ms);
+      while (static_cast<int64_t>(batch.size()) < a_.batch) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(fill_until - std::chrono::steady_clock::now());
+        auto more = live->next(std::max(left, std::chrono::milliseconds(0)));
+        if (!more) break;
+        if (sampler.accept(more->frame.info)) batch.push_back(std::move(*more));
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      frames.clear();
+      for (const auto& lf : batch) frames.push_back(&lf.frame);
+      auto preds = predict_frames(*backend_, frames, live->geometry(), buffer, a_.top_k);
+      const auto t1 = std::chrono::steady_clock::now();
+      const auto n = static_cast<int64_t>(batch.size());
+      infer_metrics_.record(std::chrono::duration<double>(t1 - t0).count(), n);
+      for (size_t r = 0; r < batch.size(); ++r) {
+        const double age = std::chrono::duration<double>(t1 - batch[r].arrived).count();
+        write_metrics_.record_age(age);
+        RowPrediction row{{batch[r].frame.info}, std::move(preds[r])};
+        stage.row(row, json{{"wall", round_to(batch[r].wall, 3)},
+                            {"age_ms", round_to(age * 1e3, 1)},
+                            {"connection", batch[r].connection}});
+      }
+      results_ += n;
+      writer_.flush();
+      write_metrics_.record(seconds_since(t1), n);
+      progress.update(stage.done());
+    }
+    const bool source_gave_up = !g_stop && !out_of_time() && live->ended();
+    write_metrics_.set_queue(live->queue_max_depth(), live->queue_capacity(), live->dropped());
+    live.reset();  // ends the capture thread; a last outage is reported
+    write_gaps();
+    stage.finish();
+    progress.finish();
+    if (g_stop) interrupted_ = true;
+    if (source_gave_up) {  // a scheduler may retry: exit 4 (transient)
+      std::fprintf(stderr, "framepipe: %s: the stream ended and did not come back\n", url.c_str());
+      if (rc_ == 0) rc_ = exit_code_for(ErrorKind::Transient);
+    }
+  }
+
+  void report_metrics() const {
+    for (const StageMetrics* m : {&decode_metrics_, &infer_metrics_, &write_metrics_})
+      std::fprintf(stderr, "framepipe: %s\n", m->line().c_str());
+    if (!a_.metrics.empty()) {
+      std::ofstream m(a_.metrics);
+      m << "[" << decode_metrics_.json() << ",\n " << infer_metrics_.json() << ",\n " << write_metrics_.json() << "]\n";
+      if (!m) throw IoError("cannot write metrics to '" + a_.metrics + "'");
+    }
+    if (a_.out != "-")
+      std::fprintf(stderr, "framepipe: %lld results from %zu videos in %s\n", static_cast<long long>(results_),
+                   videos_.size(), a_.out.c_str());
+  }
+
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+
+  const RunArgs& a_;
+  ModelSpec spec_;
+  std::unique_ptr<Backend> backend_;
+  SampleSpec sample_;
+  std::vector<std::string> videos_;
+  ResultWriter writer_;
+  std::unique_ptr<NpyAppender> embeddings_;
+  ResultOptions ropt_;
+  StageMetrics decode_metrics_{"decode"}, infer_metrics_{"infer"}, write_metrics_{"write"};
+  bool interrupted_ = false;
+  int rc_ = 0;
+  int64_t results_ = 0;
+};
 
 }  // namespace
 
 Runner add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a model over videos: sample, batch, infer, post-process, aggregate over time; "
                                         "results as JSON Lines");
-  struct Args {
-    std::string model, sample, out = "-", aggregate = "none", engine = "auto", annotate, metrics, embeddings;
-    std::vector<std::string> inputs;
-    int64_t batch = 8;
-    int top_k = 5, window = 5, model_threads = 0, threads = 0, workers = 0;
-    float alpha = 0.3f, on = 0.6f, off = 0.4f, conf = -1.f, iou = -1.f;
-    double min_duration = 0.0;
-    bool track = false, segments = false, strict = false;
-    // live
-    bool live = false;
-    std::string queue = "latest";
-    double duration = 0, timeout = 10, batch_timeout_ms = 0;
-    int reconnects = -1;
-  };
-  auto a = std::make_shared<Args>();
+  auto a = std::make_shared<RunArgs>();
   std::string builtins;
   for (const auto& b : builtin_models()) builtins += (builtins.empty() ? "" : ", ") + b;
   cmd->add_option("MODEL", a->model,
@@ -428,7 +695,7 @@ Runner add_run(CLI::App& app) {
   cmd->add_option("--workers", a->workers, "decoders for separate keyframe groups (0: one per core, 1: off)");
   cmd->add_flag("--strict", a->strict, "damaged data in a video is an error instead of being concealed");
   cmd->add_flag("--live", a->live,
-                "read INPUT as a live stream (also implied by a URL or /dev/video*): captured on its own thread, "
+                "read INPUT as a live stream (implied by a URL): captured on its own thread, "
                 "reconnected with back-off when it drops, a \"gap\" line for each outage");
   cmd->add_option("--queue", a->queue,
                   "live: latest (the model always gets the newest frame) | drop-oldest | block")
@@ -442,249 +709,7 @@ Runner add_run(CLI::App& app) {
                   "live: milliseconds to wait for a batch to fill once its first frame is in (0: run what is there)")
       ->capture_default_str();
 
-  return [a] {
-    BackendOptions bo;
-    bo.engine = a->engine;
-    bo.threads = a->model_threads;
-    ModelSpec spec = load_model_spec(a->model);
-    if (a->conf >= 0) spec.detect.conf = a->conf;
-    if (a->iou >= 0) spec.detect.iou = a->iou;
-    auto backend = open_backend(spec, bo);
-    const Aggregate aggregate = parse_aggregate(a->aggregate);
-    if (a->track && spec.task != Task::Detect) throw ConfigError("--track needs a detector; " + spec.name + " is a " + to_string(spec.task) + " model");
-    if (aggregate != Aggregate::None && spec.task == Task::Detect)
-      throw ConfigError("--aggregate smooths class scores; for a detector use --track (and --segments)");
-    if (a->batch < 1) throw ConfigError("--batch must be at least 1");
-    const std::string sample_text =
-        !a->sample.empty() ? a->sample
-        : spec.clip_len > 1 ? "clips:" + std::to_string(spec.clip_len) + ":1:0:sliding:" + std::to_string(spec.clip_len) + ":end=drop"
-                            : "all";
-    const SampleSpec sample = SampleSpec::parse(sample_text);
-    const std::vector<std::string> videos = expand_inputs(a->inputs);
-    ResultOptions ropt;
-    ropt.aggregate = aggregate;
-    ropt.window = a->window;
-    ropt.alpha = a->alpha;
-    ropt.top_k = a->top_k;
-    ropt.track = a->track;
-    ropt.segments = a->segments;
-    ropt.events = {a->on, a->off, a->min_duration};
-
-    auto annotated_name = [&](const std::string& video) {
-      if (videos.size() == 1) return a->annotate;
-      std::error_code ec;
-      fs::create_directories(a->annotate, ec);
-      return (fs::path(a->annotate) / (fs::path(video).stem().string() + ".mp4")).string();
-    };
-    ResultWriter writer(a->out);
-    std::unique_ptr<NpyAppender> embeddings;
-    if (!a->embeddings.empty()) {
-      if (spec.task != Task::Embed) throw ConfigError("--embeddings needs an embedding model; " + spec.name + " is a " + to_string(spec.task) + " model");
-      embeddings = std::make_unique<NpyAppender>(a->embeddings);
-      ropt.embeddings = embeddings.get();
-    }
-    StageMetrics decode_metrics("decode"), infer_metrics("infer"), write_metrics("write");
-    // Ctrl-C / SIGTERM: stop taking batches, let the write stage finish what it holds, close
-    // every output. A second signal ends the process at once.
-    g_stop = false;
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
-    bool interrupted = false;
-    int rc = 0;
-    int64_t results = 0;
-    // A live stream: capture thread -> queue (latest by default) -> batch -> model -> lines.
-    auto run_live = [&](const std::string& url, const ReaderOptions& ro) {
-      if (spec.clip_len > 1) throw ConfigError("live input runs frame models; " + spec.name + " takes clips");
-      if (sample.kind == SampleKind::Clips || sample.kind == SampleKind::Scene || sample.kind == SampleKind::Indices)
-        throw ConfigError("live input samples with all, every:N, fps:F, keyframes or times:..., not " + sample.to_string());
-      LiveOptions lo;
-      lo.reader = reader_options_for(spec, ro);
-      lo.reader.open_timeout_ms = lo.reader.read_timeout_ms = static_cast<int>(a->timeout * 1000);
-      lo.policy = parse_queue_policy(a->queue);
-      lo.max_reconnects = a->reconnects;
-      std::mutex gap_mutex;
-      std::vector<Gap> gaps;
-      auto live = std::make_unique<LiveSource>(url, lo, [&](const Gap& g) {
-        std::lock_guard lock(gap_mutex);
-        gaps.push_back(g);
-      });
-      ResultStage stage(spec, url, writer, ropt);
-      auto write_gaps = [&] {
-        std::vector<Gap> ready;
-        {
-          std::lock_guard lock(gap_mutex);
-          ready.swap(gaps);
-        }
-        for (const auto& g : ready) stage.gap(g);
-      };
-      StreamSampler sampler(sample);
-      Progress progress("run " + url, 0);
-      const auto started = std::chrono::steady_clock::now();
-      auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
-      const TensorOptions to = spec.tensor_options();
-      const int c = channels(spec.channels);
-      Tensor tensor;
-      std::vector<LiveFrame> frames;
-      while (!g_stop && (a->duration <= 0 || elapsed() < a->duration)) {
-        write_gaps();
-        auto first = live->next(std::chrono::milliseconds(100));
-        if (!first) {
-          if (live->ended()) break;
-          continue;
-        }
-        if (!sampler.accept(first->frame.info)) continue;
-        frames.clear();
-        frames.push_back(std::move(*first));
-        const auto fill_until = std::chrono::steady_clock::now() + std::chrono::duration<double, std::milli>(a->batch_timeout_ms);
-        while (static_cast<int64_t>(frames.size()) < a->batch) {
-          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(fill_until - std::chrono::steady_clock::now());
-          auto more = live->next(std::max(left, std::chrono::milliseconds(0)));
-          if (!more) break;
-          if (sampler.accept(more->frame.info)) frames.push_back(std::move(*more));
-        }
-        const auto t0 = std::chrono::steady_clock::now();
-        const auto n = static_cast<int64_t>(frames.size());
-        const Frame& f0 = frames[0].frame;
-        auto shape = tensor_shape(to, n, 1, f0.height, f0.width, c);
-        if (tensor.shape() != shape) tensor = Tensor::allocate(shape, to.layout, to.dtype);
-        for (int64_t r = 0; r < n; ++r) {
-          const Frame& f = frames[static_cast<size_t>(r)].frame;
-          if (f.width != f0.width || f.height != f0.height) throw DecodeError(url + ": the frame size changed mid-batch");
-          pack_frame(f.data(), f.height, f.width, c, to, 1, tensor, r, 0);
-        }
-        auto preds = postprocess(spec, backend->run(tensor), live->geometry(), a->top_k);
-        preds.resize(static_cast<size_t>(n));
-        const auto t1 = std::chrono::steady_clock::now();
-        infer_metrics.record(std::chrono::duration<double>(t1 - t0).count(), n);
-        for (int64_t r = 0; r < n; ++r) {
-          LiveFrame& lf = frames[static_cast<size_t>(r)];
-          const double age = std::chrono::duration<double>(t1 - lf.arrived).count();
-          write_metrics.record_age(age);
-          RowPrediction row{{lf.frame.info}, std::move(preds[static_cast<size_t>(r)])};
-          stage.row(row, json{{"wall", round_to(lf.wall, 3)},
-                              {"age_ms", round_to(age * 1e3, 1)},
-                              {"connection", lf.connection}});
-        }
-        results += n;
-        writer.flush();
-        write_metrics.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count(), n);
-        progress.update(stage.done());
-      }
-      const bool stopped_by_us = g_stop || (a->duration > 0 && elapsed() >= a->duration);
-      const bool source_gave_up = !stopped_by_us && live->ended();
-      write_metrics.set_queue(live->queue_max_depth(), live->queue_capacity(), live->dropped());
-      live.reset();  // ends the capture thread; a last outage is reported
-      write_gaps();
-      stage.finish();
-      progress.finish();
-      if (g_stop) interrupted = true;
-      if (source_gave_up) {  // a scheduler may retry: exit 4 (transient)
-        std::fprintf(stderr, "framepipe: %s: the stream ended and did not come back\n", url.c_str());
-        if (rc == 0) rc = exit_code_for(ErrorKind::Transient);
-      }
-    };
-
-    for (const auto& video : videos) {
-      try {
-        ReaderOptions ro;
-        ro.threads = a->threads;
-        ro.workers = a->workers;
-        ro.strict = a->strict;
-        if (a->live || is_live_location(video)) {
-          run_live(video, ro);
-          if (interrupted) break;
-          continue;
-        }
-        VideoReader reader(Source(video), reader_options_for(spec, ro));
-        const SamplePlan plan = plan_sample(sample, reader);
-        std::unique_ptr<Annotator> annotator;
-        if (!a->annotate.empty()) annotator = std::make_unique<Annotator>(video, annotated_name(video), ro);
-        ResultStage stage(spec, video, writer, ropt, annotator.get());
-        Progress progress("run " + fs::path(video).filename().string(), static_cast<int64_t>(plan.rows()));
-        // The write stage: results lines, smoothing, tracking, events and the annotated video,
-        // in order, on a thread of its own behind a bounded queue (block: nothing dropped).
-        auto write_rows = [&](std::vector<RowPrediction>& rows) {
-          const auto t0 = std::chrono::steady_clock::now();
-          for (auto& row : rows) stage.row(row);
-          results += static_cast<int64_t>(rows.size());
-          writer.flush();
-          progress.update(stage.done());
-          write_metrics.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-                               static_cast<int64_t>(rows.size()));
-        };
-        BoundedQueue<std::vector<RowPrediction>> queue(4, QueuePolicy::Block);
-        std::exception_ptr write_error;
-        std::thread write_stage([&] {
-          try {
-            while (auto rows = queue.pop()) write_rows(*rows);
-          } catch (...) {
-            write_error = std::current_exception();
-            queue.close();  // the infer stage stops at its next push
-          }
-        });
-        PredictHooks hooks;
-        hooks.cancel = &g_stop;
-        hooks.decoded = [&](double sec, int64_t n) { decode_metrics.record(sec, n); };
-        hooks.inferred = [&](double sec, int64_t n) { infer_metrics.record(sec, n); };
-        bool complete = false;
-        try {
-          complete = predict(
-              reader, *backend, plan, a->batch,
-              [&](std::vector<RowPrediction>& rows) {
-                if (!queue.push(std::move(rows))) throw IoError("the write stage stopped");
-              },
-              a->top_k, hooks);
-        } catch (...) {
-          queue.close();
-          write_stage.join();
-          if (write_error) std::rethrow_exception(write_error);
-          throw;
-        }
-        queue.close();  // the write stage drains what is queued, then ends
-        write_stage.join();
-        if (write_error) std::rethrow_exception(write_error);
-        write_metrics.set_queue(queue.max_depth(), queue.capacity(), queue.dropped());
-        stage.finish();
-        if (annotator) annotator->finish(complete);
-        if (!complete) {
-          interrupted = true;
-          progress.finish();
-          break;
-        }
-        progress.finish();
-        report_damage(reader, video);
-      } catch (const Error& e) {
-        if (videos.size() == 1 || e.kind() == ErrorKind::Model || e.kind() == ErrorKind::Config ||
-            e.kind() == ErrorKind::Io) {
-          writer.close(false);
-          throw;
-        }
-        // One bad video among many: say so in the results and on stderr, go on with the rest.
-        std::fprintf(stderr, "framepipe: %s: %s error: %s\n", video.c_str(), to_string(e.kind()), e.what());
-        writer.line({{"video", video}, {"error", e.what()}, {"kind", to_string(e.kind())}});
-        if (rc == 0) rc = e.exit_code();
-      }
-    }
-    writer.close(true);
-    if (embeddings) embeddings->close();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    for (const StageMetrics* m : {&decode_metrics, &infer_metrics, &write_metrics})
-      std::fprintf(stderr, "framepipe: %s\n", m->line().c_str());
-    if (!a->metrics.empty()) {
-      std::ofstream m(a->metrics);
-      m << "[" << decode_metrics.json() << ",\n " << infer_metrics.json() << ",\n " << write_metrics.json() << "]\n";
-      if (!m) throw IoError("cannot write metrics to '" + a->metrics + "'");
-    }
-    if (a->out != "-")
-      std::fprintf(stderr, "framepipe: %lld results from %zu videos in %s\n", static_cast<long long>(results),
-                   videos.size(), a->out.c_str());
-    if (interrupted) {
-      std::fprintf(stderr, "framepipe: interrupted; every output written so far is complete and closed\n");
-      return 130;
-    }
-    return rc;
-  };
+  return [a] { return Run(*a).execute(); };
 }
 
 }  // namespace framepipe::cli
