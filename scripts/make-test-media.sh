@@ -145,7 +145,7 @@ make midgop.ts cut_head h264.ts @TMP@
 
 # Real footage from Debian's opencv-doc (not made by us). Cached outside the build tree.
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/framepipe/opencv-doc
-REAL=(vtest.avi Megamind.avi Megamind_bugy.avi tree.avi)
+REAL=(vtest.avi Megamind.avi Megamind_bugy.avi tree.avi messi5.jpg)
 need=0
 for f in "${REAL[@]}"; do [ -s "$CACHE/$f" ] || need=1; done
 if [ $need = 1 ]; then
@@ -159,4 +159,7 @@ if [ $need = 1 ]; then
 fi
 mkdir -p "$OUT/real"
 for f in "${REAL[@]}"; do [ -s "$OUT/real/$f" ] || cp "$CACHE/$f" "$OUT/real/$f"; done
+# faces.mp4: opencv-doc's messi5.jpg (a footballer, face seen from the front at about
+# x 222-265, y 85-130, read off the picture by eye) held for 2 frames, for builtin:faces.
+make faces.mp4 "${FF[@]}" -loop 1 -i "$OUT/real/messi5.jpg" -frames:v 2 -r 5 "${X264[@]}" @TMP@
 echo "make-test-media: $(ls "$OUT" | wc -l) files in $OUT"

@@ -272,6 +272,18 @@ def iou(a, b):
 
 
 # ---------------------------------------------------------------- training and export
+def write_description(name, description):
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump({"name": name, **description}, f, indent=2)
+        f.write("\n")
+
+
+def save_reference(name, x, y):
+    """The input and what PyTorch computed from it: what the backend tests compare against."""
+    np.save(os.path.join(OUT, name + ".input.npy"), x.numpy().astype(np.float32))
+    np.save(os.path.join(OUT, name + ".output.npy"), y.numpy().astype(np.float32))
+
+
 def train(model, make_batch, loss_fn, steps, lr):
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
@@ -299,11 +311,8 @@ def export(name, module, example, description, input_names=("input",), output_na
                       input_names=list(input_names), output_names=list(output_names),
                       dynamic_axes={input_names[0]: {0: "batch"}, output_names[0]: {0: "batch"}})
     onnx.checker.check_model(onnx.load(path))
-    with open(os.path.join(OUT, name + ".json"), "w") as f:
-        json.dump(description, f, indent=2)
-        f.write("\n")
-    np.save(os.path.join(OUT, name + ".input.npy"), example.numpy().astype(np.float32))
-    np.save(os.path.join(OUT, name + ".output.npy"), reference_out.numpy().astype(np.float32))
+    write_description(name, description)
+    save_reference(name, example, reference_out)
     for ext in (".pt", ".onnx"):
         print(f"  {name}{ext}: {os.path.getsize(os.path.join(OUT, name + ext)) / 1e6:.2f} MB")
 
@@ -326,11 +335,9 @@ def make_unsupported():
     path = os.path.join(OUT, "unsupported3d.onnx")
     torch.onnx.export(model, torch.zeros(1, 3, 4, 16, 16), path, opset_version=11,
                       input_names=["input"], output_names=["output"])
-    with open(os.path.join(OUT, "unsupported3d.json"), "w") as f:
-        json.dump({"name": "unsupported3d", "task": "clip-classify",
-                   "input": {"width": 16, "height": 16, "clip_len": 4, "layout": "ncthw"},
-                   "labels": ["a", "b", "c", "d"]}, f, indent=2)
-        f.write("\n")
+    write_description("unsupported3d", {"task": "clip-classify",
+                                        "input": {"width": 16, "height": 16, "clip_len": 4, "layout": "ncthw"},
+                                        "labels": ["a", "b", "c", "d"]})
 
 
 def make_darknet():
@@ -349,12 +356,8 @@ def make_darknet():
         f.write(b.numpy().astype(np.float32).tobytes() + w.numpy().astype(np.float32).tobytes())
     x = torch.randn(2, 3, 8, 8, generator=g)
     y = F.leaky_relu(F.conv2d(x, w, b, padding=1), 0.1)
-    np.save(os.path.join(OUT, "tiny_darknet.input.npy"), x.numpy())
-    np.save(os.path.join(OUT, "tiny_darknet.output.npy"), y.numpy())
-    with open(os.path.join(OUT, "tiny_darknet.json"), "w") as f:
-        json.dump({"name": "tiny_darknet", "task": "embed", "config": "tiny_darknet.cfg",
-                   "input": {"width": 8, "height": 8}}, f, indent=2)
-        f.write("\n")
+    save_reference("tiny_darknet", x, y)
+    write_description("tiny_darknet", {"task": "embed", "config": "tiny_darknet.cfg", "input": {"width": 8, "height": 8}})
 
 
 # Protocol buffers by hand (no caffe.proto or TensorFlow here): just the wire format.
@@ -392,8 +395,7 @@ def make_caffe_and_tensorflow():
     x = torch.randn(2, 3, 8, 8, generator=g)
     y = F.relu(F.conv2d(x, w, b, padding=1))
     for name in ("tiny_caffe", "tiny_tf"):
-        np.save(os.path.join(OUT, name + ".input.npy"), x.numpy())
-        np.save(os.path.join(OUT, name + ".output.npy"), y.numpy())
+        save_reference(name, x, y)
 
     # Caffe: NetParameter.layer (100) = LayerParameter {name 1, type 2, blobs 7 = BlobProto
     # {data 5 (packed float), shape 7 = BlobShape {dim 1 (packed int64)}}}.
@@ -409,10 +411,7 @@ def make_caffe_and_tensorflow():
     layer = pb_field(1, "conv") + pb_field(2, "Convolution") + pb_field(7, blob(w)) + pb_field(7, blob(b))
     with open(os.path.join(OUT, "tiny_caffe.caffemodel"), "wb") as f:
         f.write(pb_field(1, "tiny") + pb_field(100, layer))
-    with open(os.path.join(OUT, "tiny_caffe.json"), "w") as f:
-        json.dump({"name": "tiny_caffe", "task": "embed", "config": "tiny_caffe.prototxt",
-                   "input": {"width": 8, "height": 8}}, f, indent=2)
-        f.write("\n")
+    write_description("tiny_caffe", {"task": "embed", "config": "tiny_caffe.prototxt", "input": {"width": 8, "height": 8}})
 
     # TensorFlow: GraphDef.node (1) = NodeDef {name 1, op 2, input 3, attr 5 = {key 1, value 2 =
     # AttrValue {list 1 {i 3}, s 2, type 6, shape 7 {dim 2 {size 1}}, tensor 8 {dtype 1,
@@ -442,9 +441,7 @@ def make_caffe_and_tensorflow():
              node("relu", "Relu", ["biasadd"], attr("T", t_float)))
     with open(os.path.join(OUT, "tiny_tf.pb"), "wb") as f:
         f.write(graph)
-    with open(os.path.join(OUT, "tiny_tf.json"), "w") as f:
-        json.dump({"name": "tiny_tf", "task": "embed", "input": {"width": 8, "height": 8}}, f, indent=2)
-        f.write("\n")
+    write_description("tiny_tf", {"task": "embed", "input": {"width": 8, "height": 8}})
 
 
 def main():
@@ -468,7 +465,7 @@ def main():
         acc = (shapes(to_input(imgs, S_MEAN, S_STD).permute(0, 3, 1, 2)).argmax(1).numpy() == labels).mean()
     print(f"  held-out accuracy {acc:.3f}")
     export("shapes2d", shapes, to_input(shapes_sample(2)[0], S_MEAN, S_STD).permute(0, 3, 1, 2).contiguous(), {
-        "name": "shapes2d", "task": "classify",
+        "task": "classify",
         "input": {"width": 64, "height": 64, "layout": "nchw", "channels": "rgb", "scale": True,
                   "mean": S_MEAN, "std": S_STD, "resize": "letterbox"},
         "output": "logits", "labels": SHAPES})
@@ -486,7 +483,7 @@ def main():
         acc = (motion(to_input(clips, M_MEAN, M_STD).permute(0, 4, 1, 2, 3)).argmax(1).numpy() == labels).mean()
     print(f"  held-out accuracy {acc:.3f}")
     export("motion3d", motion, to_input(motion_sample(2)[0], M_MEAN, M_STD).permute(0, 4, 1, 2, 3).contiguous(), {
-        "name": "motion3d", "task": "clip-classify",
+        "task": "clip-classify",
         "input": {"width": 32, "height": 32, "clip_len": T, "layout": "ncthw", "channels": "rgb", "scale": True,
                   "mean": M_MEAN, "std": M_STD, "resize": "stretch"},
         "output": "logits", "labels": MOTIONS})
@@ -518,9 +515,9 @@ def main():
               "input": {"width": D_SIZE, "height": D_SIZE, "layout": "nchw", "channels": "rgb", "scale": True,
                         "mean": D_MEAN, "std": D_STD, "resize": "letterbox"},
               "labels": SQUARE_COLOURS}
-    export("squares", v5, example, {"name": "squares", **common,
+    export("squares", v5, example, {**common,
                                     "detect": {"layout": "yolov5", "conf": 0.4, "iou": 0.45}})
-    export("squares_v8", v8, example, {"name": "squares_v8", **common,
+    export("squares_v8", v8, example, {**common,
                                        "detect": {"layout": "yolov8", "conf": 0.4, "iou": 0.45}})
 
 

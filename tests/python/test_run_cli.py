@@ -157,6 +157,8 @@ def test_csv_holds_the_same_results_as_json_lines(cli, media, tmp_path):
         [(s["label"], s["start"], s["end"]) for s in segs]
     by_frame = {r["frame"]: r["t"] for r in js if "frame" in r}
     assert all(float(r["t"]) == by_frame[int(r["frame"])] for r in rows if r["kind"] == "object")
+    pts = ffprobe_frames(media / "squares.mp4")  # and where each row was taken, by ffprobe
+    assert all(int(r["pts"]) == pts[int(r["frame"])] for r in rows if r["kind"] == "object")
 
 
 def test_embeddings_go_to_one_npy_whose_rows_the_lines_name(cli, media, tmp_path):
