@@ -9,7 +9,7 @@
 #include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
 #include "framepipe/sinks/frame_writer.hpp"
-#include "progress.hpp"
+#include "framepipe/pipeline/progress.hpp"
 #include "reader_args.hpp"
 
 namespace framepipe::cli {

@@ -9,7 +9,7 @@
 #include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
 #include "framepipe/tensor/tensor.hpp"
-#include "progress.hpp"
+#include "framepipe/pipeline/progress.hpp"
 #include "reader_args.hpp"
 
 namespace framepipe::cli {

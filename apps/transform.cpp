@@ -5,7 +5,7 @@
 #include "commands.hpp"
 #include "framepipe/error.hpp"
 #include "framepipe/pipeline/transform.hpp"
-#include "progress.hpp"
+#include "framepipe/pipeline/progress.hpp"
 
 namespace framepipe::cli {
 

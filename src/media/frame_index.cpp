@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <limits>
 
 #include "framepipe/error.hpp"
@@ -99,39 +100,27 @@ bool get(std::istream& is, T& v) {
 }
 }  // namespace
 
-void FrameIndex::save(const std::string& path, const FileStamp& stamp) const {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-    if (!os) throw IoError("cannot write index '" + tmp + "': " + std::strerror(errno));
-    os.write(kMagic, sizeof kMagic);
-    put(os, kVersion);
-    put(os, stamp.size);
-    put(os, stamp.mtime_ns);
-    put(os, int32_t{stream_index_});
-    put(os, int32_t{time_base_.num});
-    put(os, int32_t{time_base_.den});
-    put(os, static_cast<uint8_t>(method_));
-    put(os, static_cast<uint8_t>(seekable_));
-    put(os, static_cast<uint64_t>(frames_.size()));
-    for (const FrameEntry& e : frames_) {
-      put(os, e.pts);
-      put(os, e.dts);
-      put(os, e.pos);
-      put(os, e.duration);
-      put(os, static_cast<uint8_t>(e.keyframe));
-    }
-    if (!os.flush()) throw IoError("cannot write index '" + tmp + "': " + std::strerror(errno));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IoError("cannot write index '" + path + "': " + std::strerror(errno));
+void FrameIndex::write(std::ostream& os, const FileStamp& stamp) const {
+  os.write(kMagic, sizeof kMagic);
+  put(os, kVersion);
+  put(os, stamp.size);
+  put(os, stamp.mtime_ns);
+  put(os, int32_t{stream_index_});
+  put(os, int32_t{time_base_.num});
+  put(os, int32_t{time_base_.den});
+  put(os, static_cast<uint8_t>(method_));
+  put(os, static_cast<uint8_t>(seekable_));
+  put(os, static_cast<uint64_t>(frames_.size()));
+  for (const FrameEntry& e : frames_) {
+    put(os, e.pts);
+    put(os, e.dts);
+    put(os, e.pos);
+    put(os, e.duration);
+    put(os, static_cast<uint8_t>(e.keyframe));
   }
 }
 
-std::optional<FrameIndex> FrameIndex::load(const std::string& path, const FileStamp& expected) {
-  std::ifstream is(path, std::ios::binary);
-  if (!is) return std::nullopt;
+std::optional<FrameIndex> FrameIndex::read(std::istream& is, const std::optional<FileStamp>& expected) {
   char magic[8];
   uint32_t version = 0;
   FileStamp stamp;
@@ -140,7 +129,7 @@ std::optional<FrameIndex> FrameIndex::load(const std::string& path, const FileSt
   uint64_t count = 0;
   if (!is.read(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof kMagic) != 0) return std::nullopt;
   if (!get(is, version) || version != kVersion) return std::nullopt;
-  if (!get(is, stamp.size) || !get(is, stamp.mtime_ns) || !(stamp == expected)) return std::nullopt;
+  if (!get(is, stamp.size) || !get(is, stamp.mtime_ns) || (expected && !(stamp == *expected))) return std::nullopt;
   if (!get(is, stream) || !get(is, num) || !get(is, den) || !get(is, method) || !get(is, seekable) || !get(is, count))
     return std::nullopt;
   if (den <= 0 || (method != 1 && method != 2) || count > (uint64_t{1} << 34)) return std::nullopt;
@@ -152,6 +141,37 @@ std::optional<FrameIndex> FrameIndex::load(const std::string& path, const FileSt
     e.keyframe = key != 0;
   }
   return FrameIndex(stream, Rational{num, den}, static_cast<Method>(method), seekable != 0, std::move(frames));
+}
+
+void FrameIndex::save(const std::string& path, const FileStamp& stamp) const {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+    if (!os) throw IoError("cannot write index '" + tmp + "': " + std::strerror(errno));
+    write(os, stamp);
+    if (!os.flush()) throw IoError("cannot write index '" + tmp + "': " + std::strerror(errno));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw IoError("cannot write index '" + path + "': " + std::strerror(errno));
+  }
+}
+
+std::optional<FrameIndex> FrameIndex::load(const std::string& path, const FileStamp& expected) {
+  std::ifstream is(path, std::ios::binary);
+  if (!is) return std::nullopt;
+  return read(is, expected);
+}
+
+std::string FrameIndex::to_bytes(const FileStamp& stamp) const {
+  std::ostringstream os(std::ios::binary);
+  write(os, stamp);
+  return std::move(os).str();
+}
+
+std::optional<FrameIndex> FrameIndex::from_bytes(const std::string& bytes, const std::optional<FileStamp>& expected) {
+  std::istringstream is(bytes, std::ios::binary);
+  return read(is, expected);
 }
 
 }  // namespace framepipe

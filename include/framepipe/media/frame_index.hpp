@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,6 +79,9 @@ class FrameIndex {
   static std::string sidecar_path(const std::string& video_path);
   void save(const std::string& path, const FileStamp& stamp) const;
   static std::optional<FrameIndex> load(const std::string& path, const FileStamp& expected);
+  // The same bytes in memory (a pickled reader carries its index); `expected` unset: any stamp.
+  std::string to_bytes(const FileStamp& stamp) const;
+  static std::optional<FrameIndex> from_bytes(const std::string& bytes, const std::optional<FileStamp>& expected);
 
  private:
   int stream_index_ = -1;
@@ -88,6 +92,8 @@ class FrameIndex {
   std::vector<int64_t> keyframes_;          // indices of keyframes, ascending
   std::vector<std::pair<int64_t, int64_t>> by_pts_;  // (pts, index) sorted by pts
   void build_lookups();
+  void write(std::ostream& os, const FileStamp& stamp) const;
+  static std::optional<FrameIndex> read(std::istream& is, const std::optional<FileStamp>& expected);
 };
 
 }  // namespace framepipe

@@ -1,13 +1,13 @@
-#include "progress.hpp"
+#include "framepipe/pipeline/progress.hpp"
 
 #include <unistd.h>
 
 #include <cstdio>
 
-namespace framepipe::cli {
+namespace framepipe {
 
-Progress::Progress(std::string label, int64_t total)
-    : label_(std::move(label)), total_(total), enabled_(::isatty(STDERR_FILENO) == 1) {
+Progress::Progress(std::string label, int64_t total, bool enabled)
+    : label_(std::move(label)), total_(total), enabled_(enabled && ::isatty(STDERR_FILENO) == 1) {
   start_ = last_ = std::chrono::steady_clock::now();
 }
 
@@ -42,4 +42,4 @@ void Progress::finish() {
   std::fputc('\n', stderr);
 }
 
-}  // namespace framepipe::cli
+}  // namespace framepipe

@@ -5,11 +5,12 @@
 #include <cstdint>
 #include <string>
 
-namespace framepipe::cli {
+namespace framepipe {
 
 class Progress {
  public:
-  Progress(std::string label, int64_t total);  // total <= 0: unknown
+  // total <= 0: unknown; enabled false: never draws (a caller that reports otherwise)
+  Progress(std::string label, int64_t total, bool enabled = true);
   ~Progress();
   void update(int64_t done);
   void finish();
@@ -24,4 +25,4 @@ class Progress {
   void draw();
 };
 
-}  // namespace framepipe::cli
+}  // namespace framepipe

@@ -1,0 +1,95 @@
+// The main job: a model over video files, folders, lists or live streams. Decoding and
+// packing run on a loader thread, the model on the caller's, results on a write thread
+// behind a bounded queue; results go to JSON Lines or CSV (DESIGN.md), to a callback, or both,
+// and an annotated copy of each file keeps its timestamps and audio.
+//
+//   framepipe::RunOptions o;
+//   o.out = "results.jsonl";
+//   o.track = true;
+//   framepipe::Runner runner("builtin:hog-people", o);   // the model is loaded once
+//   framepipe::RunSummary s = runner.run({"a.mp4", "b.mp4"});
+//
+// The CLI's `framepipe run` and the Python module's `framepipe.run` are this class.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framepipe/reader/video_reader.hpp"
+
+namespace framepipe {
+
+class Backend;
+
+struct RunOptions {
+  std::string sample;        // a sample spec; empty: every frame (clip models: consecutive clips)
+  int64_t batch = 8;         // rows (frames or clips) per model call
+  std::string out;           // results file: JSON Lines, or CSV for *.csv; "-": stdout; empty: none
+  std::string annotate;      // annotated copy (H.264, source timestamps and audio); a folder
+                             // for NAME.mp4 files when there are several inputs
+  std::string embeddings;    // embed models: every embedding as one N x D .npy here
+  std::string metrics;       // per-stage metrics as JSON here
+  int top_k = 5;
+  std::string aggregate = "none";  // none | vote | mean | ema
+  int window = 5;
+  float alpha = 0.3f;
+  bool track = false;
+  bool segments = false;
+  float on = 0.6f, off = 0.4f;
+  double min_duration = 0.0;
+  float conf = -1.f, iou = -1.f;   // detectors; < 0: the model description's
+  std::string engine = "auto";     // auto | torchscript | opencv
+  int model_threads = 0;
+  ReaderOptions reader;            // decoder threads, workers, strict
+  // live
+  bool live = false;               // read inputs as live streams (implied by a URL)
+  std::string queue = "latest";    // latest | drop-oldest | block
+  double duration = 0;             // seconds; 0: until the stream ends or cancel
+  double timeout = 10;             // seconds to open or deliver data
+  int reconnects = -1;             // tries per outage (-1: keep trying)
+  double batch_timeout_ms = 0;     // wait for a batch to fill once its first frame is in
+
+  const std::atomic<bool>* cancel = nullptr;  // set: stop between batches, close every output
+  // Every result line (JSON text, the same as in the results file), in order, on the write
+  // thread. An exception thrown here stops the run.
+  std::function<void(const std::string&)> on_result;
+  bool report = true;              // progress on a terminal, metrics and notes on stderr
+};
+
+struct RunSummary {
+  int64_t results = 0;     // result lines written (rows of every video)
+  int64_t videos = 0;      // inputs after expanding folders and lists
+  bool interrupted = false;
+  int exit_code = 0;       // 0, or the exit code of the first failed input or of a stream that gave up
+  std::string metrics_json;  // [decode, infer, write] stage metrics
+};
+
+// INPUT arguments to videos: a folder gives its video files (sorted, not recursive), a .txt
+// or .list file one video per line (# comments), anything else is itself (a file or a URL).
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs);
+
+class Runner {
+ public:
+  // `model`: a model file with its description, a description, or builtin:NAME.
+  Runner(const std::string& model, RunOptions options);
+  // A backend made elsewhere (e.g. a Python callable): used as it is.
+  Runner(std::unique_ptr<Backend> backend, RunOptions options);
+  ~Runner();
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  // Every input through the model, one after another, into one results file. One bad input
+  // among several becomes an "error" line and the rest go on; with one input, or a model,
+  // config or I/O error, it throws (the results so far are kept in OUT.part).
+  RunSummary run(const std::vector<std::string>& inputs);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace framepipe
