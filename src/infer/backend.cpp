@@ -40,12 +40,44 @@ std::vector<NamedTensor> Backend::run(const Tensor& batch) {
   return forward(batch);
 }
 
+namespace {
+class FunctionBackend final : public Backend {
+ public:
+  FunctionBackend(ModelSpec spec, ModelFunction fn, std::string engine)
+      : Backend(std::move(spec)), fn_(std::move(fn)), engine_(std::move(engine)) {}
+  const char* engine() const override { return engine_.c_str(); }
+  void set_threads(int) override {}
+
+ protected:
+  std::vector<NamedTensor> forward(const Tensor& batch) override {
+    std::vector<NamedTensor> out = fn_(batch);
+    if (out.empty()) throw ModelError("model " + spec_.name + ": the function returned no outputs");
+    for (const auto& o : out)
+      if (o.tensor.dtype() != DType::F32)
+        throw ModelError("model " + spec_.name + ": output '" + o.name + "' is not float32");
+    return out;
+  }
+
+ private:
+  ModelFunction fn_;
+  std::string engine_;
+};
+}  // namespace
+
+std::unique_ptr<Backend> function_backend(ModelSpec spec, ModelFunction fn, std::string engine) {
+  if (!fn) throw ConfigError("function_backend: no function given");
+  return std::make_unique<FunctionBackend>(std::move(spec), std::move(fn), std::move(engine));
+}
+
 bool torchscript_available() { return detail::torchscript_engine_built(); }
 
 std::unique_ptr<Backend> open_backend(const ModelSpec& spec, const BackendOptions& options) {
   std::unique_ptr<Backend> backend;
   if (spec.format == ModelFormat::Builtin) {
     backend = detail::open_builtin(spec);
+  } else if (spec.format == ModelFormat::Function) {
+    throw ModelError("model " + spec.name + ": its description names no model file (a function model is run "
+                     "through function_backend)");
   } else {
     std::string engine = options.engine;
     if (engine == "auto") engine = spec.format == ModelFormat::TorchScript ? "torchscript" : "opencv";

@@ -20,12 +20,13 @@ constexpr std::array<std::pair<const char*, Task>, 4> kTask{{{"classify", Task::
                                                              {"embed", Task::Embed}}};
 constexpr std::array<std::pair<const char*, DetectLayout>, 3> kDetect{
     {{"yolov5", DetectLayout::YoloV5}, {"yolov8", DetectLayout::YoloV8}, {"boxes", DetectLayout::Boxes}}};
-constexpr std::array<std::pair<const char*, ModelFormat>, 6> kFormat{{{"torchscript", ModelFormat::TorchScript},
+constexpr std::array<std::pair<const char*, ModelFormat>, 7> kFormat{{{"torchscript", ModelFormat::TorchScript},
                                                                       {"onnx", ModelFormat::Onnx},
                                                                       {"caffe", ModelFormat::Caffe},
                                                                       {"tensorflow", ModelFormat::TensorFlow},
                                                                       {"darknet", ModelFormat::Darknet},
-                                                                      {"builtin", ModelFormat::Builtin}}};
+                                                                      {"builtin", ModelFormat::Builtin},
+                                                                      {"function", ModelFormat::Function}}};
 
 // The file extensions each format is known by; the description's "format" overrides.
 ModelFormat format_of(const std::string& path) {
@@ -145,7 +146,8 @@ ModelSpec parse_model_spec(const std::string& json_text, const std::string& orig
     if (!j.is_object()) throw ConfigError("the description must be a JSON object");
     s.name = get_or<std::string>(j, "name", fs::path(model_path).stem().string());
     s.format = j.contains("format") ? detail::parse_enum(j.at("format").get<std::string>(), kFormat, "format")
-                                    : format_of(model_path);
+                    : model_path.empty() ? ModelFormat::Function  // a description for function_backend
+                                         : format_of(model_path);
     s.config_path = beside(origin, get_or<std::string>(j, "config", ""));
     if (!j.contains("task")) throw ConfigError("'task' is missing (classify, clip-classify, detect or embed)");
     s.task = parse_task(j.at("task").get<std::string>());

@@ -11,6 +11,7 @@
 // time; builtin:motion keeps state from frame to frame, so feed it frames in order.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +53,11 @@ struct BackendOptions {
 
 std::unique_ptr<Backend> open_backend(const ModelSpec& spec, const BackendOptions& options = {});
 std::unique_ptr<Backend> open_backend(const std::string& model, const BackendOptions& options = {});
+// A model that is a function (a Python callable, a hand-written C++ model): `spec` says what it
+// takes and what it answers, as a description file would. The function gets each batch as
+// the spec's shape and dtype (valid during the call only) and returns the outputs, f32.
+using ModelFunction = std::function<std::vector<NamedTensor>(const Tensor& batch)>;
+std::unique_ptr<Backend> function_backend(ModelSpec spec, ModelFunction fn, std::string engine = "function");
 // Whether this build carries the LibTorch engine (FRAMEPIPE_TORCH).
 bool torchscript_available();
 

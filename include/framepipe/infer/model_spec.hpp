@@ -32,7 +32,8 @@ enum class Task { Classify, ClipClassify, Detect, Embed };
 // YOLOv8 [N, 4 + C, A] (cx, cy, w, h, class scores); Boxes [K, 7] (row, x1, y1, x2, y2,
 // score, class) already decoded, in the model's input pixels (the built-in detectors).
 enum class DetectLayout { YoloV5, YoloV8, Boxes };
-enum class ModelFormat { TorchScript, Onnx, Caffe, TensorFlow, Darknet, Builtin };
+// Function: a description without a model file, for function_backend (e.g. a Python callable).
+enum class ModelFormat { TorchScript, Onnx, Caffe, TensorFlow, Darknet, Builtin, Function };
 
 Task parse_task(const std::string& s);
 DetectLayout parse_detect_layout(const std::string& s);
@@ -88,7 +89,7 @@ struct ModelSpec {
 // Throws ModelError naming the model and what is missing or wrong.
 ModelSpec load_model_spec(const std::string& model);
 // Parses description text (JSON; // and /* */ comments allowed); `origin` names it in
-// errors, `model_path` is the model file.
+// errors, `model_path` is the model file (empty: a description for function_backend).
 ModelSpec parse_model_spec(const std::string& json_text, const std::string& origin, const std::string& model_path);
 // The names `builtin:` accepts, for --help and errors.
 std::vector<std::string> builtin_models();

@@ -71,4 +71,9 @@ struct MediaInfo {
   std::vector<OtherStreamInfo> other;
 };
 
+// As JSON (`framepipe probe --json`): the selected video stream's fields at the top level
+// (frames, frames_header, width, height, fps, duration, codec, pix_fmt, color_*, rotation),
+// then video, other_video, audio and other_streams. indent < 0: one line.
+std::string media_info_json(const MediaInfo& m, int indent = -1);
+
 }  // namespace framepipe

@@ -1,0 +1,82 @@
+// MediaInfo as JSON: what `framepipe probe --json` prints and Python's `metadata` holds.
+#include <nlohmann/json.hpp>
+
+#include "framepipe/media/media_info.hpp"
+
+namespace framepipe {
+
+namespace {
+
+std::string rate(Rational r) { return std::to_string(r.num) + "/" + std::to_string(r.den); }
+
+nlohmann::ordered_json video_json(const VideoStreamInfo& v) {
+  nlohmann::ordered_json j;
+  j["index"] = v.index;
+  j["codec"] = v.codec;
+  j["profile"] = v.profile;
+  j["width"] = v.width;
+  j["height"] = v.height;
+  j["pix_fmt"] = v.pix_fmt;
+  j["bits_per_sample"] = v.bits_per_sample;
+  j["frames"] = v.frames >= 0 ? nlohmann::ordered_json(v.frames) : nlohmann::ordered_json(nullptr);
+  j["frames_header"] = v.frames_header >= 0 ? nlohmann::ordered_json(v.frames_header) : nlohmann::ordered_json(nullptr);
+  j["keyframes"] = v.keyframes >= 0 ? nlohmann::ordered_json(v.keyframes) : nlohmann::ordered_json(nullptr);
+  j["fps"] = v.fps;
+  j["avg_frame_rate"] = rate(v.avg_frame_rate);
+  j["r_frame_rate"] = rate(v.real_frame_rate);
+  j["time_base"] = rate(v.time_base);
+  j["start_time"] = v.start_time;
+  j["duration"] = v.duration;
+  j["sample_aspect_ratio"] = rate(v.sample_aspect_ratio);
+  j["color_matrix"] = v.color_matrix;
+  j["color_range"] = v.color_range;
+  j["color_primaries"] = v.color_primaries;
+  j["color_transfer"] = v.color_transfer;
+  j["color_matrix_used"] = v.color_matrix_used;
+  j["color_range_used"] = v.color_range_used;
+  j["rotation"] = v.rotation;
+  j["index_method"] = v.index_method;
+  return j;
+}
+
+nlohmann::ordered_json probe_json(const MediaInfo& m) {
+  nlohmann::ordered_json j;
+  j["source"] = m.source;
+  j["container"] = m.container;
+  j["container_long"] = m.container_long;
+  j["size_bytes"] = m.size_bytes;
+  j["bit_rate"] = m.bit_rate;
+  j["container_duration"] = m.duration;
+  j["container_start_time"] = m.start_time;
+  // The selected video stream's fields at the top level too, for `jq .frames` and the like.
+  const nlohmann::ordered_json video = m.video.index >= 0 ? video_json(m.video) : nlohmann::ordered_json(nullptr);
+  if (!video.is_null())
+    for (auto it = video.begin(); it != video.end(); ++it) j[it.key()] = *it;
+  j["video"] = video;
+  j["other_video"] = nlohmann::ordered_json::array();
+  for (const auto& v : m.other_video) j["other_video"].push_back(video_json(v));
+  j["audio"] = nlohmann::ordered_json::array();
+  for (const auto& a : m.audio) {
+    nlohmann::ordered_json aj;
+    aj["index"] = a.index;
+    aj["codec"] = a.codec;
+    aj["sample_rate"] = a.sample_rate;
+    aj["channels"] = a.channels;
+    aj["channel_layout"] = a.channel_layout;
+    aj["sample_fmt"] = a.sample_fmt;
+    aj["time_base"] = rate(a.time_base);
+    aj["start_time"] = a.start_time;
+    aj["duration"] = a.duration;
+    aj["bit_rate"] = a.bit_rate;
+    j["audio"].push_back(aj);
+  }
+  j["other_streams"] = nlohmann::ordered_json::array();
+  for (const auto& o : m.other) j["other_streams"].push_back({{"index", o.index}, {"type", o.type}, {"codec", o.codec}});
+  return j;
+}
+
+}  // namespace
+
+std::string media_info_json(const MediaInfo& m, int indent) { return probe_json(m).dump(indent); }
+
+}  // namespace framepipe
