@@ -4,7 +4,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test demo test-asan bench bench-infer bench-pipeline models clean
+.PHONY: all deps build test demo test-asan install-python bench bench-infer bench-pipeline bench-python models clean
 
 all: build
 
@@ -28,6 +28,12 @@ test-asan: deps
 	@cmake --build $(BUILD_ASAN) -j$(JOBS)
 	@ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(JOBS)
 
+# The Python module into Debian's interpreter (/usr/local/lib/python3.X/dist-packages).
+install-python: build
+	@dest=$$(/usr/bin/python3 -c "import sysconfig; print(sysconfig.get_path('platlib'))"); \
+	  mkdir -p "$$dest" && install -m 0644 $(BUILD)/python/framepipe*.so "$$dest"/ && \
+	  cd / && /usr/bin/python3 -c "import framepipe; print('framepipe', framepipe.__version__, 'installed in', framepipe.__file__)"
+
 bench: build
 	@bash scripts/install-deps.sh bench
 	@bash bench/run.sh $(BUILD)
@@ -43,6 +49,12 @@ bench-pipeline: build
 	@bash bench/run.sh $(BUILD) --only none >/dev/null  # makes the 1080p file
 	@/usr/bin/python3 bench/bench_pipeline.py --build $(BUILD) --threads $(JOBS) \
 	  $(BUILD)/media/real/vtest.avi $(BUILD)/bench/vtest_1080p.mp4
+
+# The Python module against PyAV and cv2 (get_batch of 32 random frames, a full pass) on the 1080p file.
+bench-python: build
+	@bash scripts/install-deps.sh bench
+	@bash bench/run.sh $(BUILD) --only none >/dev/null  # makes the 1080p file
+	@/usr/bin/python3 bench/bench_python.py --build $(BUILD) $(BUILD)/bench/vtest_1080p.mp4
 
 # Retrains the committed test models (tests/models), about 8 minutes on 2 cores.
 models:

@@ -2,7 +2,10 @@
 // sample specs, clips, tensors), on the C++ VideoReader. Decoding runs without the GIL; a
 // reader pickles as its source, options and index, so it re-opens in a DataLoader worker
 // without scanning again.
+#include <pthread.h>
+
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -16,6 +19,13 @@
 namespace framepipe::python {
 
 namespace {
+
+// fork() copies a reader but not its threads (FFmpeg's decoder threads, a read-ahead): a
+// forked child (DataLoader's default on Linux) that used the copy would wait for them
+// forever. Each fork bumps this; a reader from an older generation re-opens itself, with the
+// index it has, on first use in the child.
+std::atomic<uint64_t> g_fork_generation{0};
+extern "C" void framepipe_after_fork_in_child() { g_fork_generation.fetch_add(1); }
 
 // What the Python constructor was given, kept to re-open (pickling) and to open readers at
 // other sizes for tensor().
@@ -51,7 +61,26 @@ struct ReaderArgs {
 class PyReader {
  public:
   PyReader(Source source, ReaderArgs args, std::shared_ptr<const FrameIndex> known = nullptr)
-      : source_(std::move(source)), args_(std::move(args)) {
+      : source_(std::move(source)), args_(std::move(args)), generation_(g_fork_generation.load()) {
+    ReaderOptions o = args_.options();
+    o.known_index = std::move(known);
+    py::gil_scoped_release nogil;
+    reader_ = std::make_unique<VideoReader>(source_, o);
+  }
+
+  // Called (with the GIL held) before every use: see g_fork_generation.
+  void ensure_own_process() {
+    if (generation_ == g_fork_generation.load()) return;
+    // The index the parent's reader has is plain memory, still good; its other objects are
+    // left alone, not destroyed, since their threads do not exist here.
+    std::shared_ptr<const FrameIndex> known;
+    if (reader_->size_is_exact()) known = std::make_shared<FrameIndex>(reader_->index());
+    (void)reader_.release();
+    for (auto& [key, r] : sized_) (void)r.release();
+    sized_.clear();
+    (void)mutex_.release();
+    mutex_ = std::make_unique<std::mutex>();
+    generation_ = g_fork_generation.load();
     ReaderOptions o = args_.options();
     o.known_index = std::move(known);
     py::gil_scoped_release nogil;
@@ -74,33 +103,40 @@ class PyReader {
     return std::make_unique<PyReader>(std::move(s), std::move(args));
   }
 
-  int64_t size() const { return reader_->size(); }
+  int64_t size() {
+    ensure_own_process();
+    return reader_->size();
+  }
 
   // Python's negative indices; anything else out of range is the library's OutOfRangeError.
-  int64_t normalize(int64_t i) const { return i < 0 ? i + size() : i; }
-  std::vector<int64_t> normalize(const std::vector<int64_t>& v) const {
+  int64_t normalize(int64_t i) { return i < 0 ? i + size() : i; }
+  std::vector<int64_t> normalize(const std::vector<int64_t>& v) {
     std::vector<int64_t> out(v.size());
     for (size_t k = 0; k < v.size(); ++k) out[k] = normalize(v[k]);
     return out;
   }
 
   std::shared_ptr<FrameBatch> batch(const std::vector<int64_t>& indices, int64_t clip_len = 1) {
+    ensure_own_process();
     auto b = std::make_shared<FrameBatch>();
+    const std::vector<int64_t> wanted = normalize(indices);
     {
       py::gil_scoped_release nogil;
-      std::lock_guard lock(mutex_);
-      reader_->frames(normalize(indices), b->batch);
+      std::lock_guard lock(*mutex_);
+      reader_->frames(wanted, b->batch);
     }
     shape_batch(*b, clip_len);
     return b;
   }
 
   std::shared_ptr<FrameBatch> frame(int64_t i) {
+    ensure_own_process();
     auto b = std::make_shared<FrameBatch>();
+    const int64_t wanted = normalize(i);
     {
       py::gil_scoped_release nogil;
-      std::lock_guard lock(mutex_);
-      reader_->frame(normalize(i), frame_);
+      std::lock_guard lock(*mutex_);
+      reader_->frame(wanted, frame_);
       take_frame(*b);
     }
     b->shape = {b->batch.height, b->batch.width, b->batch.channels};
@@ -108,10 +144,11 @@ class PyReader {
   }
 
   std::shared_ptr<FrameBatch> frames_at(const std::vector<double>& seconds) {
+    ensure_own_process();
     auto b = std::make_shared<FrameBatch>();
     {
       py::gil_scoped_release nogil;
-      std::lock_guard lock(mutex_);
+      std::lock_guard lock(*mutex_);
       b->batch = reader_->frames_at(seconds);
     }
     shape_batch(*b, 1);
@@ -119,13 +156,14 @@ class PyReader {
   }
 
   std::shared_ptr<FrameBatch> sample(const std::string& spec_text, bool clips_only) {
+    ensure_own_process();
     const SampleSpec spec = SampleSpec::parse(spec_text);
     if (clips_only && !spec.is_clips())
       throw ConfigError("clips() takes a clips spec (clips:LEN:INTERVAL:COUNT[...]), not '" + spec_text + "'");
     auto b = std::make_shared<FrameBatch>();
     {
       py::gil_scoped_release nogil;
-      std::lock_guard lock(mutex_);
+      std::lock_guard lock(*mutex_);
       SamplePlan plan = plan_sample(spec, *reader_);
       reader_->frames(plan.frames, b->batch);
       b->scenes = std::move(plan.scenes);
@@ -137,10 +175,11 @@ class PyReader {
 
   // The rows of `plan` at `image` size, packed as `t` says, in one tensor.
   std::shared_ptr<TensorBatch> tensor(const SamplePlan& plan, const ImageOptions& image, const TensorOptions& t) {
+    ensure_own_process();
     auto out = std::make_shared<TensorBatch>();
     out->clip_len = plan.clip_len;
     py::gil_scoped_release nogil;
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(*mutex_);
     VideoReader& r = reader_at(image);
     Batch frames;
     r.frames(plan.frames, frames);
@@ -160,24 +199,28 @@ class PyReader {
   }
 
   SamplePlan plan(const std::string& spec_text) {
+    ensure_own_process();
     const SampleSpec spec = SampleSpec::parse(spec_text);
     py::gil_scoped_release nogil;
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(*mutex_);
     return plan_sample(spec, *reader_);
   }
 
   void seek(int64_t i) {
+    ensure_own_process();
+    const int64_t wanted = normalize(i);
     py::gil_scoped_release nogil;
-    std::lock_guard lock(mutex_);
-    reader_->seek(normalize(i));
+    std::lock_guard lock(*mutex_);
+    reader_->seek(wanted);
   }
 
   std::shared_ptr<FrameBatch> next() {
+    ensure_own_process();
     auto b = std::make_shared<FrameBatch>();
     bool got = false;
     {
       py::gil_scoped_release nogil;
-      std::lock_guard lock(mutex_);
+      std::lock_guard lock(*mutex_);
       got = reader_->next(frame_);
       if (got) take_frame(*b);
     }
@@ -186,10 +229,16 @@ class PyReader {
     return b;
   }
 
-  VideoReader& reader() { return *reader_; }
+  VideoReader& reader() {
+    ensure_own_process();
+    return *reader_;
+  }
   const Source& source() const { return source_; }
   const ReaderArgs& args() const { return args_; }
-  std::mutex& mutex() { return mutex_; }
+  std::mutex& mutex() {
+    ensure_own_process();
+    return *mutex_;
+  }
 
  private:
   static void shape_batch(FrameBatch& b, int64_t clip_len) {
@@ -234,7 +283,8 @@ class PyReader {
   std::unique_ptr<VideoReader> reader_;
   std::map<std::tuple<int, int, int, int, int>, std::unique_ptr<VideoReader>> sized_;
   Frame frame_;
-  std::mutex mutex_;  // one call at a time, whichever Python thread makes it
+  std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();  // one call at a time, from any thread
+  uint64_t generation_;
 };
 
 std::vector<int64_t> to_indices(py::handle obj) {
@@ -284,6 +334,7 @@ std::array<float, 3> triple(py::handle v, std::array<float, 3> fallback, const c
 }  // namespace
 
 void bind_reader(py::module_& m) {
+  pthread_atfork(nullptr, nullptr, framepipe_after_fork_in_child);
   py::class_<PyReader>(m, "VideoReader", R"doc(
 Exact frames of one video stream: frame i is the i-th frame ``ffmpeg -i X -vsync passthrough``
 decodes, in RGB (or BGR, gray) H x W x C uint8.
@@ -370,7 +421,9 @@ their own without scanning again.)doc")
       .def("get_avg_fps", [](PyReader& r) { return r.reader().info().video.fps; },
            "average frame rate: frames / measured duration (the header's with index='header')")
       .def("seek", &PyReader::seek, py::arg("i"), "next() returns frame i, then i+1, ... (decoded ahead on a thread)")
-      .def("next", &PyReader::next, "the next frame as a framepipe.Frames of one (H, W, C); StopIteration at the end")
+      .def("next", [](PyReader& r) { return frames_array(r.next()); },
+           "the next frame as an (H, W, C) array (its base, a framepipe.Frames, says which); StopIteration at the "
+           "end")
       .def("__iter__", [](PyReader& r) -> PyReader& {
              r.seek(0);
              return r;

@@ -15,8 +15,10 @@ build_pkgs=(
   opencv-data       # the Haar cascade of builtin:faces
   ffmpeg            # the CLI makes test media and references; the product never calls it
   python3 python3-numpy python3-pytest   # tests check outputs against numpy (/usr/bin/python3)
+  python3-dev pybind11-dev                # the Python module, built for /usr/bin/python3
+  python3-torch     # the Python module's tests: a PyTorch callable as the model, DLPack, DataLoader
 )
-models_pkgs=(python3-torch python3-torchvision python3-onnx)
+models_pkgs=(python3-torchvision python3-onnx)
 bench_pkgs=(python3-av python3-opencv time "${models_pkgs[@]}")
 
 pkgs=("${build_pkgs[@]}")

@@ -40,3 +40,56 @@ def ffmpeg_rgb(path, indices, width, height, matrix="bt601", rng="tv", pix="rgb2
         ch = 1 if pix == "gray" else 3
         frames[i] = np.frombuffer(raw, dtype=np.uint8).reshape(height, width, ch)
     return frames
+
+
+@pytest.fixture(scope="session")
+def fp():
+    """The framepipe module of the build tree ($FRAMEPIPE_PYTHON_DIR, else build/python)."""
+    import sys
+    where = os.environ.get("FRAMEPIPE_PYTHON_DIR", str(ROOT / "build" / "python"))
+    if not list(pathlib.Path(where).glob("framepipe*.so")):
+        pytest.skip(f"the Python module is not built in {where} (FRAMEPIPE_PYTHON off)")
+    if where not in sys.path:
+        sys.path.insert(0, where)
+    import framepipe
+    return framepipe
+
+
+def contract_colour(path):
+    """The matrix and range DESIGN.md's colour contract applies to this file, for ffmpeg's scale."""
+    import json
+    s = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "stream=height,pix_fmt,color_space,color_range", "-of", "json", str(path)],
+        check=True, capture_output=True, text=True).stdout)["streams"][0]
+    space = s.get("color_space", "unknown")
+    matrix = {"bt709": "bt709", "smpte170m": "bt601", "bt470bg": "bt601", "bt2020nc": "bt2020"}.get(
+        space, "bt709" if s["height"] > 576 else "bt601")
+    full = s.get("color_range") == "pc" or s["pix_fmt"].startswith("yuvj")
+    return matrix, "pc" if full else "tv"
+
+
+def ffmpeg_all_rgb(path, pix="rgb24"):
+    """Every frame the ffmpeg CLI decodes (-vsync passthrough), as an (N, H, W, C) array."""
+    import json
+    import numpy as np
+    s = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
+         "-of", "json", str(path)], check=True, capture_output=True, text=True).stdout)["streams"][0]
+    matrix, rng = contract_colour(path)
+    vf = f"scale=in_color_matrix={matrix}:in_range={rng}" + (":out_range=pc" if pix == "gray" else "")
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-noautorotate", "-i", str(path), "-map", "0:v:0",
+                          "-vf", vf, "-vsync", "passthrough", "-pix_fmt", pix, "-f", "rawvideo", "-"],
+                         check=True, capture_output=True).stdout
+    ch = 1 if pix == "gray" else 3
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, s["height"], s["width"], ch)
+
+
+def ffprobe_frame_table(path):
+    """(pts_time, key_frame) of every frame, from ffprobe."""
+    import json
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "frame=best_effort_timestamp_time,key_frame", "-of", "json", str(path)],
+        check=True, capture_output=True, text=True).stdout
+    return [(float(f["best_effort_timestamp_time"]), int(f["key_frame"])) for f in json.loads(out)["frames"]]
