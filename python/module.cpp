@@ -64,26 +64,31 @@ void bind_errors(py::module_& m) {
 
 // ---- arrays -------------------------------------------------------------------------------
 
-py::array batch_array(const FrameBatch& b, py::handle owner) {
-  std::vector<py::ssize_t> strides(b.shape.size());
-  py::ssize_t step = 1;
-  for (size_t i = b.shape.size(); i-- > 0;) {
-    strides[i] = step;
-    step *= b.shape[i];
+namespace {
+// Byte strides of a C-order array.
+std::vector<py::ssize_t> c_strides(const std::vector<py::ssize_t>& shape, py::ssize_t item) {
+  std::vector<py::ssize_t> strides(shape.size());
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = item;
+    item *= shape[i];
   }
+  return strides;
+}
+std::vector<py::ssize_t> tensor_shape_of(const TensorBatch& t) {
+  return {t.tensor.shape().begin(), t.tensor.shape().end()};
+}
+py::ssize_t item_size(const TensorBatch& t) { return static_cast<py::ssize_t>(dtype_size(t.tensor.dtype())); }
+}  // namespace
+
+py::array batch_array(const FrameBatch& b, py::handle owner) {
+  const auto strides = c_strides(b.shape, 1);
   // A const_cast: numpy wants a mutable pointer; the array is writable and the batch is its.
   return py::array(py::dtype::of<uint8_t>(), b.shape, strides, const_cast<uint8_t*>(b.batch.pixels.data()), owner);
 }
 
 py::array tensor_array(const TensorBatch& t, py::handle owner) {
-  const auto& shape = t.tensor.shape();
-  const auto item = static_cast<py::ssize_t>(dtype_size(t.tensor.dtype()));
-  std::vector<py::ssize_t> shp(shape.begin(), shape.end()), strides(shape.size());
-  py::ssize_t step = item;
-  for (size_t i = shape.size(); i-- > 0;) {
-    strides[i] = step;
-    step *= shp[i];
-  }
+  const auto shp = tensor_shape_of(t);
+  const auto strides = c_strides(shp, item_size(t));
   py::dtype dt = t.tensor.dtype() == DType::F32 ? py::dtype::of<float>() : py::dtype::of<uint8_t>();
   return py::array(dt, shp, strides, const_cast<void*>(t.tensor.data()), owner);
 }
@@ -203,14 +208,8 @@ an (N, H, W, C) uint8 array, (N, T, H, W, C) for clips, sharing this object's me
 ``index``, ``pts``, ``t`` (seconds, as ffprobe's pts_time) and ``keyframe`` are per frame,
 shaped (N,) or (N, T).)doc")
       .def_buffer([](FrameBatch& b) {
-        std::vector<py::ssize_t> strides(b.shape.size());
-        py::ssize_t step = 1;
-        for (size_t i = b.shape.size(); i-- > 0;) {
-          strides[i] = step;
-          step *= b.shape[i];
-        }
         return py::buffer_info(b.batch.pixels.data(), 1, py::format_descriptor<uint8_t>::format(),
-                               static_cast<py::ssize_t>(b.shape.size()), b.shape, strides);
+                               static_cast<py::ssize_t>(b.shape.size()), b.shape, c_strides(b.shape, 1));
       })
       .def_property_readonly("array", [](py::object self) { return batch_array(self.cast<FrameBatch&>(), self); },
                              "the frames as a numpy array (no copy)")
@@ -240,14 +239,9 @@ A preprocessed batch, ready for a model: float32 (or uint8) in layout NCHW, NHWC
 share its memory. ``index``, ``pts`` and ``t`` give each row's frame (or each clip's
 frames).)doc")
       .def_buffer([](TensorBatch& t) {
-        const auto& shape = t.tensor.shape();
-        const auto item = static_cast<py::ssize_t>(dtype_size(t.tensor.dtype()));
-        std::vector<py::ssize_t> shp(shape.begin(), shape.end()), strides(shape.size());
-        py::ssize_t step = item;
-        for (size_t i = shape.size(); i-- > 0;) {
-          strides[i] = step;
-          step *= shp[i];
-        }
+        const auto shp = tensor_shape_of(t);
+        const auto item = item_size(t);
+        const auto strides = c_strides(shp, item);
         const std::string fmt = t.tensor.dtype() == DType::F32 ? py::format_descriptor<float>::format()
                                                                 : py::format_descriptor<uint8_t>::format();
         return py::buffer_info(t.tensor.data(), item, fmt, static_cast<py::ssize_t>(shp.size()), shp, strides);
