@@ -101,7 +101,7 @@ Runner add_run(CLI::App& app) {
   cmd->add_option("--workers", o.reader.workers, "decoders for separate keyframe groups (0: one per core, 1: off)");
   cmd->add_flag("--strict", o.reader.strict, "damaged data in a video is an error instead of being concealed");
   cmd->add_flag("--live", o.live,
-                "read INPUT as a live stream (implied by a URL): captured on its own thread, "
+                "read INPUT as a live stream (implied by a URL or /dev/videoN): captured on its own thread, "
                 "reconnected with back-off when it drops, a \"gap\" line for each outage");
   cmd->add_option("--queue", o.queue,
                   "live: latest (the model always gets the newest frame) | drop-oldest | block")

@@ -3,6 +3,7 @@
 // any Python callable; decoding, sampling, packing, post-processing, temporal aggregation and
 // the sinks stay in C++ threads, and only the callable itself takes the GIL.
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <fstream>
 #include <sstream>
@@ -160,11 +161,7 @@ class PyRun {
   }
 
   py::object next() {
-    std::optional<std::string> line;
-    {
-      py::gil_scoped_release nogil;
-      line = lines_.pop();
-    }
+    std::optional<std::string> line = take();
     if (!line) {
       finish();
       throw py::stop_iteration();
@@ -174,10 +171,7 @@ class PyRun {
 
   // Runs to the end (result lines not taken are dropped) and returns the summary.
   py::dict wait() {
-    {
-      py::gil_scoped_release nogil;
-      while (lines_.pop()) {
-      }
+    while (take()) {
     }
     finish();
     return summary();
@@ -204,6 +198,26 @@ class PyRun {
   }
 
  private:
+  // The next line; nullopt at the end. Waits without the GIL, a tenth of a second at a time,
+  // so that Ctrl-C reaches Python: it stops the run (outputs closed) and raises.
+  std::optional<std::string> take() {
+    for (;;) {
+      std::optional<std::string> line;
+      bool ended = false;
+      {
+        py::gil_scoped_release nogil;
+        line = lines_.pop_for(std::chrono::milliseconds(100));
+        ended = !line && lines_.closed() && lines_.size() == 0;
+      }
+      if (line || ended) return line;
+      if (PyErr_CheckSignals() != 0) {
+        py::error_already_set interrupted;  // KeyboardInterrupt, or what a handler raised
+        close();
+        throw interrupted;
+      }
+    }
+  }
+
   void finish() {
     {
       py::gil_scoped_release nogil;

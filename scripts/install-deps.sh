@@ -10,6 +10,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake pkg-config ccache
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev
+  libavdevice-dev   # V4L2 capture devices as live input
   libopencv-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
   libtorch-dev      # the TorchScript engine (CPU)
   opencv-data       # the Haar cascade of builtin:faces

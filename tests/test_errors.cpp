@@ -156,6 +156,17 @@ TEST(BadInput, UndamagedFilesReportNoDamage) {
 
 namespace {
 
+// V4L2 goes through libavdevice's v4l2 input (were it not built in, this would be an
+// UnsupportedError); a camera that is not there is an open error naming it, not a retry.
+TEST(BadInput, MissingCameraIsAnOpenErrorNamingTheDevice) {
+  const std::string dev = "/dev/video97";
+  if (std::filesystem::exists(dev)) GTEST_SKIP() << dev << " exists here";
+  for (const std::string& where : {dev, "v4l2://" + dev}) {
+    const std::string msg = error_of<framepipe::OpenError>([&] { VideoReader r(where); });
+    EXPECT_TRUE(has(msg, where) && has(msg, "V4L2 device")) << msg;
+  }
+}
+
 TEST(BadInput, RefusedStreamIsTransient) {
   fpt::LoopbackPort closed(false);
   const std::string url = closed.url("/live.ts");

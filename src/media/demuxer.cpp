@@ -3,6 +3,10 @@
 #include <cstring>
 #include <mutex>
 
+extern "C" {
+#include <libavdevice/avdevice.h>
+}
+
 namespace framepipe {
 
 namespace {
@@ -15,7 +19,12 @@ int64_t now_ns() {
 }
 }  // namespace
 
-bool is_network_location(const std::string& location) {
+bool is_device_location(const std::string& location) {
+  return location.rfind("/dev/video", 0) == 0 || location.rfind("v4l2://", 0) == 0;
+}
+
+bool is_stream_location(const std::string& location) {
+  if (is_device_location(location)) return true;
   auto p = location.find("://");
   if (p == std::string::npos) return false;
   return location.compare(0, p, "file") != 0;
@@ -62,10 +71,20 @@ void Demuxer::arm_deadline(int ms) {
 Demuxer::Demuxer(const Source& source, const DemuxerOptions& options)
     : source_(source), options_(options) {
   av::init_logging();
-  const bool network = is_network_location(source.location) && !source.in_memory();
+  const bool network = is_stream_location(source.location) && !source.in_memory();
+  const bool device = is_device_location(source.location) && !source.in_memory();
   if (network) {
     static std::once_flag net_once;
     std::call_once(net_once, [] { avformat_network_init(); });
+  }
+  const AVInputFormat* input_format = nullptr;
+  std::string location = source.location;
+  if (device) {  // V4L2 through libavdevice
+    static std::once_flag dev_once;
+    std::call_once(dev_once, [] { avdevice_register_all(); });
+    input_format = av_find_input_format("v4l2");
+    if (!input_format) throw UnsupportedError("cannot open '" + source.name() + "': this FFmpeg has no v4l2 input");
+    if (location.rfind("v4l2://", 0) == 0) location.erase(0, 7);
   }
 
   av::FormatAlloc ctx(avformat_alloc_context());
@@ -83,7 +102,7 @@ Demuxer::Demuxer(const Source& source, const DemuxerOptions& options)
   }
 
   AVDictionary* opts = nullptr;
-  if (network) {
+  if (network && !device) {
     // Protocol-level timeouts as a second line behind the interrupt callback.
     const std::string us = std::to_string(int64_t{options.read_timeout_ms} * 1000);
     av_dict_set(&opts, "rw_timeout", us.c_str(), 0);
@@ -91,12 +110,13 @@ Demuxer::Demuxer(const Source& source, const DemuxerOptions& options)
   arm_deadline(network ? options.open_timeout_ms : 0);
   // avformat_open_input frees the context on failure (never a custom pb), so hand it over.
   AVFormatContext* raw = ctx.release();
-  int ret = avformat_open_input(&raw, source.in_memory() ? nullptr : source.location.c_str(), nullptr, &opts);
+  int ret = avformat_open_input(&raw, source.in_memory() ? nullptr : location.c_str(), input_format, &opts);
   av::Dictionary leftover(opts);
   if (ret < 0) {
-    const bool transient = network && (ret == AVERROR_EXIT || ret == AVERROR(ETIMEDOUT) ||
+    const bool transient = network && !device && (ret == AVERROR_EXIT || ret == AVERROR(ETIMEDOUT) ||
                                        ret == AVERROR(ECONNREFUSED) || ret == AVERROR(EIO));
-    av::throw_error(transient ? ErrorKind::Transient : ErrorKind::Open, ret, "cannot open", source.name());
+    av::throw_error(transient ? ErrorKind::Transient : ErrorKind::Open, ret,
+                    device ? "cannot open the V4L2 device" : "cannot open", source.name());
   }
   fmt_.reset(raw);
 
@@ -124,7 +144,7 @@ Demuxer::Demuxer(const Source& source, const DemuxerOptions& options)
 Demuxer::~Demuxer() = default;
 
 bool Demuxer::read_video(AVPacket* packet) {
-  const bool network = is_network_location(source_.location) && !source_.in_memory();
+  const bool network = is_stream_location(source_.location) && !source_.in_memory();
   for (;;) {
     arm_deadline(network ? options_.read_timeout_ms : 0);
     int ret = av_read_frame(fmt_.get(), packet);

@@ -19,7 +19,11 @@ struct DemuxerOptions {
   bool require_video = true;  // throw OpenError when there is no video stream
 };
 
-bool is_network_location(const std::string& location);
+// A location read as a stream, never seeked or scanned: a network URL (anything with a
+// scheme but file://) or a capture device.
+bool is_stream_location(const std::string& location);
+// A V4L2 capture device: /dev/videoN, or v4l2:///dev/videoN.
+bool is_device_location(const std::string& location);
 
 class Demuxer {
  public:

@@ -340,9 +340,9 @@ class ResultStage {
   double last_t_ = 0, last_step_ = 0;
 };
 
-// A URL other than file:// is a stream. (V4L2 devices are not wired: that needs libavdevice.)
+// A URL other than file://, or a V4L2 capture device (/dev/videoN, v4l2://...), is a stream.
 bool is_live_location(const std::string& s) {
-  return s.find("://") != std::string::npos && s.rfind("file://", 0) != 0;
+  return s.rfind("/dev/video", 0) == 0 || (s.find("://") != std::string::npos && s.rfind("file://", 0) != 0);
 }
 
 }  // namespace

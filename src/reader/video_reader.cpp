@@ -40,7 +40,7 @@ std::string fmt_seconds(double t) {
   return os.str();
 }
 
-bool sidecar_allowed(const Source& s) { return !s.in_memory() && !is_network_location(s.location); }
+bool sidecar_allowed(const Source& s) { return !s.in_memory() && !is_stream_location(s.location); }
 
 std::optional<FrameIndex> load_sidecar(const Source& s, int stream) {
   if (!sidecar_allowed(s)) return std::nullopt;
@@ -87,7 +87,7 @@ struct VideoReader::Impl {
     if (opt.workers < 0) throw ConfigError("workers must be >= 0, got " + std::to_string(opt.workers));
     open_stream();
     if (opt.known_index) index = *opt.known_index;
-    if (opt.index == IndexMode::Exact && is_network_location(source.location) && !source.in_memory())
+    if (opt.index == IndexMode::Exact && is_stream_location(source.location) && !source.in_memory())
       opt.index = IndexMode::Header;  // a live stream has no end to scan to
     if (opt.index == IndexMode::Exact) ensure_index();
     refresh_info();
@@ -385,7 +385,7 @@ struct VideoReader::Impl {
   }
 
   bool pool_allowed() const {
-    return pool_size() > 1 && index && index->timestamps_reliable() && !is_network_location(source.location);
+    return pool_size() > 1 && index && index->timestamps_reliable() && !is_stream_location(source.location);
   }
 
   // Splits sorted targets where the next one is better reached by a seek than by decoding
@@ -732,7 +732,7 @@ bool VideoReader::next(Frame& out) {
 MediaInfo probe(const Source& source, bool header_only) {
   Demuxer demux(source, DemuxerOptions{-1, 10000, 10000, false});
   std::optional<FrameIndex> index;
-  if (demux.video_index() >= 0 && !header_only && !is_network_location(source.location)) {
+  if (demux.video_index() >= 0 && !header_only && !is_stream_location(source.location)) {
     index = load_sidecar(source, demux.video_index());
     if (!index) index = scan_frame_index(source, ScanOptions{demux.video_index(), 0});
   }

@@ -1,6 +1,7 @@
 """`framepipe run` on live streams: a server on loopback made with the ffmpeg CLI (MPEG-TS over
 TCP), killed and restarted mid-run; a slow model in `latest` mode; a slow reader of the results."""
 import json
+import os
 import socket
 import subprocess
 import time
@@ -192,3 +193,15 @@ def test_other_protocols_deliver_frames(cli, tmp_path, proto):
     frames = [r for r in lines(out) if "frame" in r]
     assert len(frames) >= 10, err
     assert all(r["t"] >= 0 and r["age_ms"] >= 0 for r in frames)
+
+
+def test_a_missing_camera_fails_at_once_naming_it(cli, tmp_path):
+    # /dev/videoN is live input through libavdevice's v4l2; a camera that is not there is not
+    # retried: exit 3 (input unusable), the device named.
+    dev = "/dev/video97"
+    if os.path.exists(dev):
+        pytest.skip(f"{dev} exists here")
+    p = subprocess.run([cli, "run", "builtin:motion", dev, "--duration", "20", "--out", str(tmp_path / "r.jsonl")],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 3, p.stderr
+    assert dev in p.stderr and "V4L2" in p.stderr

@@ -377,3 +377,25 @@ def test_errors_are_typed(fp, media, tmp_path):
     with pytest.raises(fp.ConfigError):
         fp.VideoReader(str(media / "h264_bframes.mp4"), width=64)
     assert issubclass(fp.OutOfRangeError, fp.Error) and issubclass(fp.ConfigError, fp.Error)
+
+
+def test_ctrl_c_stops_a_run_and_keeps_whole_lines(fp, media, tmp_path):
+    import os
+    import signal
+    import time
+
+    def slow(batch):
+        time.sleep(0.3)
+        return np.zeros((batch.shape[0], 2), np.float32)
+    spec = {"task": "classify", "input": {"width": 16, "height": 16}, "labels": ["a", "b"]}
+    out = tmp_path / "r.jsonl"
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    seen = []
+    with pytest.raises(KeyboardInterrupt):
+        for r in fp.run(str(media / "h264_bframes.mp4"), slow, spec=spec, batch=1, out=str(out)):
+            seen.append(r["frame"])
+    timer.join()
+    assert 0 < len(seen) < 100
+    rows = [json.loads(line) for line in out.read_text().splitlines()]  # closed, whole lines
+    assert [r["frame"] for r in rows][:len(seen)] == seen
