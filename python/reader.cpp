@@ -289,13 +289,12 @@ class PyReader {
 
 std::vector<int64_t> to_indices(py::handle obj) {
   if (py::isinstance<py::int_>(obj)) return {obj.cast<int64_t>()};
-  try {
-    return py::cast<std::vector<int64_t>>(py::module_::import("numpy").attr("asarray")(obj, "int64").attr("ravel")());
-  } catch (const py::error_already_set&) {
-    throw;
-  } catch (const py::cast_error&) {
-    throw ConfigError("indices must be integers (a list, range or numpy array)");
-  }
+  py::array a = py::module_::import("numpy").attr("asarray")(obj);
+  const char kind = a.dtype().kind();
+  if (a.size() > 0 && kind != 'i' && kind != 'u')
+    throw ConfigError("indices must be integers (a list, range or integer numpy array), not " +
+                      py::str(a.dtype()).cast<std::string>() + " values");
+  return py::cast<std::vector<int64_t>>(a.attr("astype")("int64").attr("ravel")());
 }
 
 py::array frames_array(std::shared_ptr<FrameBatch> b) {
@@ -312,12 +311,15 @@ void parse_size(py::handle size, int& w, int& h) {
   if (size.is_none()) return;
   if (py::isinstance<py::int_>(size)) {
     w = h = size.cast<int>();
+    if (w <= 0) throw ConfigError("size must be positive, given " + std::to_string(w));
     return;
   }
   auto v = py::cast<std::vector<int>>(size);
   if (v.size() != 2) throw ConfigError("size must be N or (width, height)");
   w = v[0];
   h = v[1];
+  if (w <= 0 || h <= 0)
+    throw ConfigError("size must be positive, given (" + std::to_string(w) + ", " + std::to_string(h) + ")");
 }
 
 std::array<float, 3> triple(py::handle v, std::array<float, 3> fallback, const char* what) {

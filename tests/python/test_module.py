@@ -376,6 +376,11 @@ def test_errors_are_typed(fp, media, tmp_path):
         fp.run(str(media / "h264_bframes.mp4"), str(tmp_path / "missing.pt"))
     with pytest.raises(fp.ConfigError):
         fp.VideoReader(str(media / "h264_bframes.mp4"), width=64)
+    with pytest.raises(fp.ConfigError, match="integers"):
+        r.get_batch([1.5, 2])
+    with pytest.raises(fp.ConfigError, match="positive"):
+        r.tensor([1], size=(0, 10))
+    assert r.get_batch([]).shape == (0, 240, 320, 3)
     assert issubclass(fp.OutOfRangeError, fp.Error) and issubclass(fp.ConfigError, fp.Error)
 
 
