@@ -45,12 +45,18 @@ void LiveSource::open_reader() {
   auto reader = std::make_unique<VideoReader>(Source(url_), live_reader_options(opt_.reader));
   std::lock_guard lock(mutex_);
   geometry_ = reader->geometry();
+  time_base_ = reader->info().video.time_base;
   reader_ = std::move(reader);
 }
 
 Geometry LiveSource::geometry() const {
   std::lock_guard lock(mutex_);
   return geometry_;
+}
+
+Rational LiveSource::time_base() const {
+  std::lock_guard lock(mutex_);
+  return time_base_;
 }
 
 double LiveSource::seconds_since_open() const {

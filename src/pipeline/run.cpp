@@ -236,6 +236,51 @@ class Annotator {
   std::vector<ClassScore> classes_;
 };
 
+// A live stream's annotated copy: the frames the model was given, at the size it was given
+// them (the source's for the built-in detectors), with its results drawn, each at its own pts;
+// a reconnect that restarts the stream's clock is shifted to follow on. Frames the queue
+// dropped are not in it, and there is no audio (live audio is not captured).
+class LiveAnnotator {
+ public:
+  LiveAnnotator(std::string out, PixelFormat order) : out_(std::move(out)), order_(order) {}
+  void frame(Frame& f, const Prediction& p, const Geometry& g, Rational time_base) {
+    if (!writer_) {
+      VideoWriterOptions w;
+      w.input = order_;
+      writer_ = std::make_unique<VideoWriter>(out_, f.width, f.height, time_base, w);
+      width_ = f.width;
+      height_ = f.height;
+      time_base_ = time_base;
+    }
+    if (f.width != width_ || f.height != height_) return;  // a reconnect at another size: not this file's
+    std::vector<Detection> objects = p.objects;
+    for (auto& d : objects) d.box = g.box_to_output(d.box);
+    draw_objects(f, objects, order_);
+    draw_classes(f, p.top.size() > 3 ? std::vector<ClassScore>(p.top.begin(), p.top.begin() + 3) : p.top, order_);
+    // In this file's time base; a clock that went back (a new connection) continues after the last.
+    int64_t pts = av_rescale(f.info.pts, time_base.num, time_base.den, time_base_);
+    if (pts + offset_ <= last_) offset_ = last_ + 1 - pts;
+    last_ = pts + offset_;
+    writer_->write(f.data(), last_);
+  }
+  void finish() {
+    if (writer_) writer_->close();
+  }
+
+ private:
+  static int64_t av_rescale(int64_t pts, int num, int den, Rational to) {
+    if (num == to.num && den == to.den) return pts;
+    const long double seconds = static_cast<long double>(pts) * num / den;
+    return static_cast<int64_t>(std::llround(seconds * to.den / to.num));
+  }
+  std::string out_;
+  PixelFormat order_;
+  std::unique_ptr<VideoWriter> writer_;
+  int width_ = 0, height_ = 0;
+  Rational time_base_;
+  int64_t offset_ = 0, last_ = INT64_MIN;
+};
+
 struct ResultOptions {
   NpyAppender* embeddings = nullptr;  // embed models: rows go here, lines name the row
   Aggregate aggregate = Aggregate::None;
@@ -537,6 +582,12 @@ struct Runner::Impl {
       gaps.push_back(g);
     });
     ResultStage stage(spec_, url, *writer_, ropt_);
+    std::unique_ptr<LiveAnnotator> annotator;
+    if (!a_.annotate.empty()) {
+      if (spec_.channels == PixelFormat::Gray)
+        throw ConfigError("--annotate draws on colour frames; " + spec_.name + " takes gray ones");
+      annotator = std::make_unique<LiveAnnotator>(annotated_name(url), spec_.channels);
+    }
     auto write_gaps = [&] {
       std::vector<Gap> ready;
       {
@@ -584,6 +635,7 @@ struct Runner::Impl {
         stage.row(row, json{{"wall", round_to(batch[r].wall, 3)},
                             {"age_ms", round_to(age * 1e3, 1)},
                             {"connection", batch[r].connection}});
+        if (annotator) annotator->frame(batch[r].frame, row.prediction, live->geometry(), live->time_base());
       }
       results_ += n;
       writer_->flush();
@@ -595,6 +647,7 @@ struct Runner::Impl {
     live.reset();  // ends the capture thread; a last outage is reported
     write_gaps();
     stage.finish();
+    if (annotator) annotator->finish();
     progress.finish();
     if (stopped()) interrupted_ = true;
     if (source_gave_up) {  // a scheduler may retry: exit 4 (transient)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, ffprobe_frames
 
 
 def free_port():
@@ -57,7 +57,7 @@ def test_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_path):
     out = tmp_path / "live.jsonl"
     try:
         wait_listening(port)
-        run = run_motion(cli, port, out, "--duration", "9")
+        run = run_motion(cli, port, out, "--duration", "9", "--annotate", str(tmp_path / "live.mp4"))
         time.sleep(2.5)
         stop(server)              # the connection drops
         time.sleep(1.5)           # reconnects are refused for a while
@@ -79,6 +79,11 @@ def test_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_path):
     assert before and after, "results on both sides of the outage"
     # nothing invented: no result was received during the outage
     assert all(not (g["start"] < r["wall"] < g["end"]) for r in frames)
+    # the annotated copy holds exactly the frames that have results, its clock rising across
+    # the reconnect (the new connection's clock starts again; it is shifted to follow on)
+    pts = ffprobe_frames(tmp_path / "live.mp4")
+    assert len(pts) == len(frames)
+    assert all(b > a for a, b in zip(pts, pts[1:]))
 
 
 def test_latest_mode_keeps_a_slow_model_on_the_newest_frames(cli, tmp_path):

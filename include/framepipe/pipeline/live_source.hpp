@@ -67,6 +67,7 @@ class LiveSource {
 
   const std::string& url() const { return url_; }
   Geometry geometry() const;  // of the current connection
+  Rational time_base() const;  // of the current connection's video stream
   int64_t dropped() const { return queue_.dropped(); }
   int64_t received() const { return received_; }
   int64_t reconnects() const { return reconnects_; }
@@ -87,6 +88,7 @@ class LiveSource {
   mutable std::mutex mutex_;
   std::condition_variable stop_cv_;
   Geometry geometry_;
+  Rational time_base_{1, 90000};
   std::atomic<bool> stop_{false}, ended_{false};
   std::atomic<int64_t> received_{0}, reconnects_{0};
   std::chrono::steady_clock::time_point opened_;
