@@ -173,28 +173,20 @@ class PyReader {
     return b;
   }
 
-  // The rows of `plan` at `image` size, packed as `t` says, in one tensor.
-  std::shared_ptr<TensorBatch> tensor(const SamplePlan& plan, const ImageOptions& image, const TensorOptions& t) {
+  // The rows of `plan` at `image` size, packed as `t` says, in one tensor: the library's
+  // TensorLoader, one batch of every row, no prefetch.
+  std::shared_ptr<TensorBatch> tensor(SamplePlan plan, const ImageOptions& image, const TensorOptions& t) {
     ensure_own_process();
     auto out = std::make_shared<TensorBatch>();
     out->clip_len = plan.clip_len;
     py::gil_scoped_release nogil;
     std::lock_guard lock(*mutex_);
     VideoReader& r = reader_at(image);
-    Batch frames;
-    r.frames(plan.frames, frames);
     const int64_t rows = static_cast<int64_t>(plan.rows());
-    out->tensor = Tensor::allocate(tensor_shape(t, rows, plan.clip_len, frames.height, frames.width, frames.channels),
-                                   t.layout, t.dtype);
-    for (int64_t n = 0; n < rows; ++n) {
-      for (int64_t k = 0; k < plan.clip_len; ++k) {
-        const size_t f = static_cast<size_t>(n * plan.clip_len + k);
-        pack_frame(frames.frame_data(f), frames.height, frames.width, frames.channels, t, plan.clip_len, out->tensor, n,
-                   k);
-      }
-      if (t.clip_norm) normalize_clip(t, plan.clip_len, frames.height, frames.width, frames.channels, out->tensor, n);
-    }
-    out->rows = std::move(frames.info);
+    TensorLoader loader(r, std::move(plan), t, std::max<int64_t>(rows, 1), /*prefetch=*/false);
+    if (!loader.next(out->tensor, out->rows))  // nothing sampled: an empty batch of the right shape
+      out->tensor = Tensor::allocate(tensor_shape(t, 0, out->clip_len, r.out_height(), r.out_width(), r.out_channels()),
+                                     t.layout, t.dtype);
     return out;
   }
 
@@ -480,12 +472,10 @@ their own without scanning again.)doc")
              t.scale = scale;
              t.mean = triple(mean, t.mean, "mean");
              t.std = triple(std, t.std, "std");
-             for (float s : t.std)
-               if (s == 0.f) throw ConfigError("std must not contain 0");
              t.clip_norm = clip_norm;
              if (t.layout == Layout::NCTHW && plan.clip_len <= 1)
                throw ConfigError("layout ncthw is for clips; sample with a clips spec, or use nchw / nhwc");
-             return r.tensor(plan, image, t);
+             return r.tensor(std::move(plan), image, t);
            },
            py::arg("what"), py::kw_only(), py::arg("size") = py::none(), py::arg("resize") = "stretch",
            py::arg("layout") = "nchw", py::arg("dtype") = "f32", py::arg("mean") = py::none(),

@@ -183,6 +183,11 @@ class ResultWriter {
   bool csv_ = false, closed_ = false;
 };
 
+// The classes an annotated frame shows: the best three.
+std::vector<ClassScore> drawn_classes(const Prediction& p) {
+  return {p.top.begin(), p.top.begin() + static_cast<ptrdiff_t>(std::min<size_t>(p.top.size(), 3))};
+}
+
 // The annotated copy of a video: every source frame, with the latest result drawn on it, the
 // source's timestamps and its audio. A second reader streams the video at its own size in
 // step with the results (results come in frame order), so memory stays bounded.
@@ -202,7 +207,7 @@ class Annotator {
     advance_to(index);
     last_ = index;
     objects_ = p.objects;
-    classes_ = p.top.size() > 3 ? std::vector<ClassScore>(p.top.begin(), p.top.begin() + 3) : p.top;
+    classes_ = drawn_classes(p);
   }
   // Complete: the frames after the last result get it too. Interrupted: the video ends at the
   // last frame written.
@@ -256,9 +261,9 @@ class LiveAnnotator {
     std::vector<Detection> objects = p.objects;
     for (auto& d : objects) d.box = g.box_to_output(d.box);
     draw_objects(f, objects, order_);
-    draw_classes(f, p.top.size() > 3 ? std::vector<ClassScore>(p.top.begin(), p.top.begin() + 3) : p.top, order_);
+    draw_classes(f, drawn_classes(p), order_);
     // In this file's time base; a clock that went back (a new connection) continues after the last.
-    int64_t pts = av_rescale(f.info.pts, time_base.num, time_base.den, time_base_);
+    int64_t pts = rescale_pts(f.info.pts, time_base, time_base_);
     if (pts + offset_ <= last_) offset_ = last_ + 1 - pts;
     last_ = pts + offset_;
     writer_->write(f.data(), last_);
@@ -268,9 +273,10 @@ class LiveAnnotator {
   }
 
  private:
-  static int64_t av_rescale(int64_t pts, int num, int den, Rational to) {
-    if (num == to.num && den == to.den) return pts;
-    const long double seconds = static_cast<long double>(pts) * num / den;
+  // Another connection may have another time base (rare): rounded to the nearest unit.
+  static int64_t rescale_pts(int64_t pts, Rational from, Rational to) {
+    if (from == to) return pts;
+    const long double seconds = static_cast<long double>(pts) * from.num / from.den;
     return static_cast<int64_t>(std::llround(seconds * to.den / to.num));
   }
   std::string out_;

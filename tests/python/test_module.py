@@ -381,6 +381,11 @@ def test_errors_are_typed(fp, media, tmp_path):
     with pytest.raises(fp.ConfigError, match="positive"):
         r.tensor([1], size=(0, 10))
     assert r.get_batch([]).shape == (0, 240, 320, 3)
+    assert r.tensor([], size=(16, 16)).shape == (0, 3, 16, 16)
+    with pytest.raises(fp.ConfigError, match="f32"):
+        r.tensor([1], dtype="u8", mean=0.5)
+    with pytest.raises(fp.ConfigError, match="std"):
+        r.tensor([1], std=0)
     assert issubclass(fp.OutOfRangeError, fp.Error) and issubclass(fp.ConfigError, fp.Error)
 
 
