@@ -111,6 +111,9 @@ Runner add_run(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--reconnects", o.reconnects, "live: tries per outage before giving up (-1: keep trying)")
       ->capture_default_str();
+  cmd->add_option("--rtsp-transport", o.reader.rtsp_transport,
+                  "rtsp:// input: tcp (RTP inside the RTSP connection: nothing lost) | udp | udp_multicast | http | https")
+      ->capture_default_str();
   cmd->add_option("--batch-timeout", o.batch_timeout_ms,
                   "live: milliseconds to wait for a batch to fill once its first frame is in (0: run what is there)")
       ->capture_default_str();

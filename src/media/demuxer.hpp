@@ -17,6 +17,8 @@ struct DemuxerOptions {
   int open_timeout_ms = 10000;
   int read_timeout_ms = 10000;
   bool require_video = true;  // throw OpenError when there is no video stream
+  bool live = false;          // a live stream: no frame-rate probing before the first frame
+  std::string rtsp_transport = "tcp";  // rtsp:// only: tcp, udp, udp_multicast, http or https
 };
 
 // A location read as a stream, never seeked or scanned: a network URL (anything with a

@@ -11,6 +11,7 @@ ReaderOptions live_reader_options(ReaderOptions o) {
   o.index = IndexMode::Header;  // a stream has no end to scan to
   o.use_sidecar = false;
   o.workers = 1;
+  o.live = true;
   return o;
 }
 }  // namespace

@@ -102,7 +102,7 @@ struct VideoReader::Impl {
     if (dec) damage_before_reopen += dec->damage();
     dec.reset();
     demux = std::make_unique<Demuxer>(
-        source, DemuxerOptions{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true});
+        source, DemuxerOptions{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true, opt.live, opt.rtsp_transport});
     dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict});
     dec->set_wanted(wanted_pts);
     dec->set_key_only(key_only);

@@ -1,5 +1,6 @@
 """`framepipe run` on live streams: a server on loopback made with the ffmpeg CLI (MPEG-TS over
-TCP), killed and restarted mid-run; a slow model in `latest` mode; a slow reader of the results."""
+TCP; HTTP, RTMP, UDP) or GStreamer's RTSP server, killed and restarted mid-run; a slow model in
+`latest` mode; a slow reader of the results."""
 import json
 import os
 import socket
@@ -210,3 +211,55 @@ def test_a_missing_camera_fails_at_once_naming_it(cli, tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 3, p.stderr
     assert dev in p.stderr and "V4L2" in p.stderr
+
+
+def serve_rtsp(port, size="320x240"):
+    """A real RTSP server (GStreamer's rtsp-server) on loopback: rtsp://127.0.0.1:port/s."""
+    return subprocess.Popen(["/usr/bin/python3", str(ROOT / "tests" / "support" / "rtsp_server.py"), str(port), size],
+                            stdout=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_rtsp_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_path, transport):
+    """RTSP as a camera speaks it: DESCRIBE/SETUP/PLAY, H.264 over RTP, inside the RTSP
+    connection (tcp, the default) or on UDP ports. The server is killed and restarted mid-run:
+    over TCP the drop is seen at once, over UDP only when the read times out."""
+    port = free_port()
+    url = f"rtsp://127.0.0.1:{port}/s"
+    server = serve_rtsp(port)
+    out = tmp_path / "rtsp.jsonl"
+    try:
+        wait_listening(port)
+        run = subprocess.Popen([cli, "run", "builtin:motion", url, "--rtsp-transport", transport, "--timeout", "2",
+                                "--duration", "10", "--out", str(out)], stderr=subprocess.PIPE, text=True)
+        time.sleep(3.5)
+        stop(server)
+        time.sleep(1.5)
+        server = serve_rtsp(port)
+        _, err = run.communicate(timeout=40)
+    finally:
+        stop(server)
+    assert run.returncode == 0, err
+    rows = lines(out)
+    gaps = [r["gap"] for r in rows if "gap" in r]
+    assert len(gaps) == 1, (gaps, err)
+    g = gaps[0]
+    assert g["attempts"] >= 1 and g["end"] - g["start"] >= 1.0 and g["last_t"] >= 0 and g["next_t"] >= 0
+    frames = [r for r in rows if "frame" in r]
+    before = [r for r in frames if r["connection"] == 0]
+    after = [r for r in frames if r["connection"] == 1]
+    assert len(before) >= 10 and len(after) >= 10, (len(before), len(after), err)
+    assert all(not (g["start"] < r["wall"] < g["end"]) for r in frames)
+    # the ball moves: the motion model sees it on both connections
+    assert any(r["objects"] for r in before) and any(r["objects"] for r in after)
+    # a connection's stream times rise
+    for conn in (before, after):
+        ts = [r["t"] for r in conn]
+        assert all(b > a for a, b in zip(ts, ts[1:])), ts[:10]
+
+
+def test_a_bad_rtsp_transport_is_a_config_error(cli):
+    p = subprocess.run([cli, "run", "builtin:motion", "rtsp://127.0.0.1:9/s", "--rtsp-transport", "carrier-pigeon"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2, p.stderr
+    assert "carrier-pigeon" in p.stderr and "tcp" in p.stderr

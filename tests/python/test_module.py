@@ -386,6 +386,8 @@ def test_errors_are_typed(fp, media, tmp_path):
         r.tensor([1], dtype="u8", mean=0.5)
     with pytest.raises(fp.ConfigError, match="std"):
         r.tensor([1], std=0)
+    with pytest.raises(fp.ConfigError, match="pigeon"):
+        fp.run("rtsp://127.0.0.1:9/s", "builtin:motion", rtsp_transport="pigeon").wait()
     assert issubclass(fp.OutOfRangeError, fp.Error) and issubclass(fp.ConfigError, fp.Error)
 
 

@@ -52,6 +52,12 @@ struct ReaderOptions {
   int stream = -1;            // video stream index; -1: FFmpeg's best video stream
   int open_timeout_ms = 10000;  // network sources only
   int read_timeout_ms = 10000;
+  // A live stream (LiveSource sets it): open without probing the frame rate, which costs up
+  // to a second of waiting before the first frame and is not used (time comes from pts).
+  bool live = false;
+  // rtsp:// sources: RTP over the RTSP connection (tcp, the default: no lost packets, so no
+  // smeared frames reach a model), or udp, udp_multicast, http, https (tunnelled).
+  std::string rtsp_transport = "tcp";
   bool strict = false;        // corrupt packets are fatal instead of counted
   // Batches whose frames lie in separate keyframe groups are decoded by this many workers at
   // once, each with its own demuxer and single-threaded decoder. 0: one per core; 1: off.
