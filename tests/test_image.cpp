@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "framepipe/error.hpp"
+#include "framepipe/image/frame_ops.hpp"
 #include "framepipe/image/geometry.hpp"
 #include "framepipe/reader/video_reader.hpp"
 #include "support/reference.hpp"
@@ -192,3 +193,91 @@ TEST(PixelConverter, RebuildsOnlyWhenItsKeyChanges) {
 }
 
 }  // namespace
+
+namespace {
+// A W x H RGB frame whose pixel (x, y) is (x, y, 7): every value says where it came from.
+framepipe::Frame coordinate_frame(int w, int h) {
+  framepipe::Frame f;
+  f.width = w;
+  f.height = h;
+  f.channels = 3;
+  f.pixels.resize(f.size_bytes());
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      uint8_t* p = f.data() + (static_cast<size_t>(y) * w + x) * 3;
+      p[0] = static_cast<uint8_t>(x);
+      p[1] = static_cast<uint8_t>(y);
+      p[2] = 7;
+    }
+  return f;
+}
+}  // namespace
+
+// resize_frame (a live run's model input from a source-size frame) puts each source pixel
+// where the geometry says: known answers with nearest-neighbour sampling.
+TEST(ResizeFrame, LetterboxPadsAndPlacesThePictureWhereTheGeometrySays) {
+  ImageOptions o;
+  o.width = o.height = 100;
+  o.resize = ResizeMode::Letterbox;
+  o.interpolation = framepipe::Interpolation::Nearest;
+  o.pad_rgb[0] = 10;
+  o.pad_rgb[1] = 20;
+  o.pad_rgb[2] = 30;
+  const auto src = coordinate_frame(200, 100);
+  const auto g = framepipe::make_geometry(200, 100, o);  // scaled by 1/2 into rows 25..74
+  ASSERT_EQ(g.dst_rect.y, 25);
+  ASSERT_EQ(g.dst_rect.height, 50);
+  framepipe::Frame out;
+  out.info.index = 41;
+  framepipe::Frame in = src;
+  in.info.index = 42;
+  framepipe::resize_frame(in, g, o, out);
+  ASSERT_EQ(out.width, 100);
+  ASSERT_EQ(out.height, 100);
+  EXPECT_EQ(out.info.index, 42);
+  for (int y = 0; y < 100; ++y)
+    for (int x = 0; x < 100; ++x) {
+      const uint8_t* p = out.data() + (static_cast<size_t>(y) * 100 + x) * 3;
+      if (y < 25 || y >= 75) {
+        ASSERT_EQ(p[0], 10);
+        ASSERT_EQ(p[1], 20);
+        ASSERT_EQ(p[2], 30);
+      } else {  // output (x, y) shows source (2x, 2(y - 25))
+        ASSERT_EQ(p[0], 2 * x) << x << "," << y;
+        ASSERT_EQ(p[1], 2 * (y - 25)) << x << "," << y;
+        ASSERT_EQ(p[2], 7);
+      }
+    }
+}
+
+TEST(ResizeFrame, CropKeepsTheCentreAndBgrPadsInItsOwnOrder) {
+  ImageOptions o;
+  o.width = o.height = 50;
+  o.resize = ResizeMode::Crop;
+  o.interpolation = framepipe::Interpolation::Nearest;
+  const auto src = coordinate_frame(100, 50);  // the centre 50 x 50: columns 25..74
+  const auto g = framepipe::make_geometry(100, 50, o);
+  framepipe::Frame out;
+  framepipe::resize_frame(src, g, o, out);
+  for (int y = 0; y < 50; ++y)
+    for (int x = 0; x < 50; ++x) {
+      const uint8_t* p = out.data() + (static_cast<size_t>(y) * 50 + x) * 3;
+      ASSERT_EQ(p[0], x + 25);
+      ASSERT_EQ(p[1], y);
+    }
+  o.pix = framepipe::PixelFormat::Bgr;
+  o.resize = ResizeMode::Letterbox;
+  o.pad_rgb[0] = 200;  // red
+  const auto lg = framepipe::make_geometry(100, 50, o);
+  framepipe::resize_frame(src, lg, o, out);
+  EXPECT_EQ(out.data()[0], 0);  // B, G, R of the pad
+  EXPECT_EQ(out.data()[2], 200);
+  // a frame that is not the geometry's source is refused, naming both sizes
+  try {
+    framepipe::resize_frame(coordinate_frame(64, 64), lg, o, out);
+    FAIL() << "no error";
+  } catch (const framepipe::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("64x64"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("100x50"), std::string::npos);
+  }
+}

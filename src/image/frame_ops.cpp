@@ -158,4 +158,41 @@ void FrameOps::apply(Frame& frame, PixelFormat order) const {
   cur.copyTo(cv::Mat(cur.rows, cur.cols, CV_8UC3, frame.pixels.data()));
 }
 
+namespace {
+int cv_interpolation(Interpolation i) {
+  switch (i) {
+    case Interpolation::Bilinear: return cv::INTER_LINEAR;
+    case Interpolation::Area: return cv::INTER_AREA;
+    case Interpolation::Lanczos: return cv::INTER_LANCZOS4;
+    case Interpolation::Nearest: return cv::INTER_NEAREST;
+    case Interpolation::Bicubic: break;
+  }
+  return cv::INTER_CUBIC;
+}
+}  // namespace
+
+void resize_frame(const Frame& src, const Geometry& g, const ImageOptions& opt, Frame& dst) {
+  const int c = channels(opt.pix);
+  if (src.channels != c || src.width != g.src_width || src.height != g.src_height)
+    throw ConfigError("resize_frame: a " + std::to_string(src.width) + "x" + std::to_string(src.height) + "x" +
+                      std::to_string(src.channels) + " frame does not match the geometry's " +
+                      std::to_string(g.src_width) + "x" + std::to_string(g.src_height) + "x" + std::to_string(c));
+  dst.info = src.info;
+  dst.width = g.out_width;
+  dst.height = g.out_height;
+  dst.channels = c;
+  dst.pixels.resize(dst.size_bytes());
+  const int type = CV_8UC(c);
+  const cv::Mat in(src.height, src.width, type, const_cast<uint8_t*>(src.data()));
+  cv::Mat out(dst.height, dst.width, type, dst.data());
+  const Rect& r = g.dst_rect;
+  if (r.x != 0 || r.y != 0 || r.width != g.out_width || r.height != g.out_height) {
+    const auto px = pad_pixel(opt);
+    out.setTo(cv::Scalar(px[0], px[1], px[2]));
+  }
+  const Rect& s = g.src_rect;
+  cv::Mat roi = out(cv::Rect(r.x, r.y, r.width, r.height));
+  cv::resize(in(cv::Rect(s.x, s.y, s.width, s.height)), roi, roi.size(), 0, 0, cv_interpolation(opt.interpolation));
+}
+
 }  // namespace framepipe

@@ -75,10 +75,7 @@ bool aligned(const void* p, size_t stride) {
 
 void fill_padding(const Geometry& g, const ImageOptions& opt, uint8_t* dst, size_t stride) {
   const int c = channels(opt.pix);
-  uint8_t px[3] = {opt.pad_rgb[0], opt.pad_rgb[1], opt.pad_rgb[2]};
-  if (opt.pix == PixelFormat::Bgr) std::swap(px[0], px[2]);
-  if (opt.pix == PixelFormat::Gray)
-    px[0] = static_cast<uint8_t>((299 * opt.pad_rgb[0] + 587 * opt.pad_rgb[1] + 114 * opt.pad_rgb[2] + 500) / 1000);
+  const auto px = pad_pixel(opt);
   const Rect& r = g.dst_rect;
   for (int y = 0; y < g.out_height; ++y) {
     uint8_t* row = dst + static_cast<size_t>(y) * stride;
@@ -88,7 +85,7 @@ void fill_padding(const Geometry& g, const ImageOptions& opt, uint8_t* dst, size
         x = r.x + r.width - 1;  // skip the picture itself
         continue;
       }
-      std::memcpy(row + static_cast<size_t>(x) * c, px, static_cast<size_t>(c));
+      std::memcpy(row + static_cast<size_t>(x) * c, px.data(), static_cast<size_t>(c));
     }
   }
 }

@@ -48,4 +48,12 @@ const char* to_string(ColorRange r) { return enum_name(r, kRange); }
 const char* to_string(ResizeMode m) { return enum_name(m, kResize); }
 const char* to_string(Interpolation i) { return enum_name(i, kInterp); }
 
+std::array<unsigned char, 3> pad_pixel(const ImageOptions& opt) {
+  std::array<unsigned char, 3> px{opt.pad_rgb[0], opt.pad_rgb[1], opt.pad_rgb[2]};
+  if (opt.pix == PixelFormat::Bgr) std::swap(px[0], px[2]);
+  if (opt.pix == PixelFormat::Gray)
+    px[0] = static_cast<unsigned char>((299 * opt.pad_rgb[0] + 587 * opt.pad_rgb[1] + 114 * opt.pad_rgb[2] + 500) / 1000);
+  return px;
+}
+
 }  // namespace framepipe

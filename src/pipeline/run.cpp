@@ -11,11 +11,13 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <nlohmann/json.hpp>
 
 #include "framepipe/error.hpp"
 #include "framepipe/image/annotate.hpp"
+#include "framepipe/image/frame_ops.hpp"
 #include "framepipe/infer/predict.hpp"
 #include "framepipe/pipeline/bounded_queue.hpp"
 #include "framepipe/pipeline/live_source.hpp"
@@ -241,10 +243,10 @@ class Annotator {
   std::vector<ClassScore> classes_;
 };
 
-// A live stream's annotated copy: the frames the model was given, at the size it was given
-// them (the source's for the built-in detectors), with its results drawn, each at its own pts;
-// a reconnect that restarts the stream's clock is shifted to follow on. Frames the queue
-// dropped are not in it, and there is no audio (live audio is not captured).
+// A live stream's annotated copy: the frames the model was given, at the source's size, with
+// its results drawn, each at its own pts; a reconnect that restarts the stream's clock is
+// shifted to follow on. Frames the queue dropped are not in it, and there is no audio (live
+// audio is not captured).
 class LiveAnnotator {
  public:
   LiveAnnotator(std::string out, PixelFormat order) : out_(std::move(out)), order_(order) {}
@@ -578,6 +580,17 @@ struct Runner::Impl {
       throw ConfigError("live input samples with all, every:N, fps:F, keyframes or times:..., not " + sample_.to_string());
     LiveOptions lo;
     lo.reader = reader_options_for(spec_, ro);
+    // An annotated copy is recorded at the source's size: frames are captured at that size
+    // and each one the model takes is resized to its input here (the decoder's fused resize
+    // serves runs without a copy).
+    const ImageOptions model_image = lo.reader.image;
+    const bool resize_here = !a_.annotate.empty() && model_image.width > 0;
+    if (resize_here) {
+      lo.reader.image = ImageOptions{};
+      lo.reader.image.pix = model_image.pix;
+      lo.reader.image.matrix = model_image.matrix;
+      lo.reader.image.range = model_image.range;
+    }
     lo.reader.open_timeout_ms = lo.reader.read_timeout_ms = static_cast<int>(a_.timeout * 1000);
     lo.policy = parse_queue_policy(a_.queue);
     lo.max_reconnects = a_.reconnects;
@@ -608,15 +621,20 @@ struct Runner::Impl {
     auto out_of_time = [&] { return a_.duration > 0 && seconds_since(started) >= a_.duration; };
     Tensor buffer;
     std::vector<LiveFrame> batch;
+    std::vector<Frame> resized;  // the model's input, when frames come at the source size
+    std::optional<LiveFrame> carried;  // accepted, but of another size than the batch before it
     std::vector<const Frame*> frames;
     while (!stopped() && !out_of_time()) {
       write_gaps();
-      auto first = live->next(std::chrono::milliseconds(100));
+      std::optional<LiveFrame> first;
+      const bool was_carried = carried.has_value();  // then the sampler has taken it already
+      if (was_carried) first.swap(carried);
+      else first = live->next(std::chrono::milliseconds(100));
       if (!first) {
         if (live->ended()) break;
         continue;
       }
-      if (!sampler.accept(first->frame.info)) continue;
+      if (!was_carried && !sampler.accept(first->frame.info)) continue;
       batch.clear();
       batch.push_back(std::move(*first));
       const auto fill_until =
@@ -625,12 +643,29 @@ struct Runner::Impl {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(fill_until - std::chrono::steady_clock::now());
         auto more = live->next(std::max(left, std::chrono::milliseconds(0)));
         if (!more) break;
-        if (sampler.accept(more->frame.info)) batch.push_back(std::move(*more));
+        if (!sampler.accept(more->frame.info)) continue;
+        const Frame& f0 = batch.front().frame;
+        if (more->frame.width != f0.width || more->frame.height != f0.height) {
+          carried = std::move(more);  // a reconnect at another size: the next batch's first
+          break;
+        }
+        batch.push_back(std::move(*more));
       }
       const auto t0 = std::chrono::steady_clock::now();
       frames.clear();
-      for (const auto& lf : batch) frames.push_back(&lf.frame);
-      auto preds = predict_frames(*backend_, frames, live->geometry(), buffer, a_.top_k);
+      Geometry model_geometry = live->geometry();
+      if (resize_here) {
+        const Frame& f0 = batch.front().frame;
+        model_geometry = make_geometry(f0.width, f0.height, model_image);
+        resized.resize(batch.size());
+        for (size_t r = 0; r < batch.size(); ++r) {
+          resize_frame(batch[r].frame, model_geometry, model_image, resized[r]);
+          frames.push_back(&resized[r]);
+        }
+      } else {
+        for (const auto& lf : batch) frames.push_back(&lf.frame);
+      }
+      auto preds = predict_frames(*backend_, frames, model_geometry, buffer, a_.top_k);
       const auto t1 = std::chrono::steady_clock::now();
       const auto n = static_cast<int64_t>(batch.size());
       infer_metrics_.record(std::chrono::duration<double>(t1 - t0).count(), n);
@@ -641,7 +676,8 @@ struct Runner::Impl {
         stage.row(row, json{{"wall", round_to(batch[r].wall, 3)},
                             {"age_ms", round_to(age * 1e3, 1)},
                             {"connection", batch[r].connection}});
-        if (annotator) annotator->frame(batch[r].frame, row.prediction, live->geometry(), live->time_base());
+        if (annotator)
+          annotator->frame(batch[r].frame, row.prediction, resize_here ? Geometry{} : model_geometry, live->time_base());
       }
       results_ += n;
       writer_->flush();

@@ -263,3 +263,48 @@ def test_a_bad_rtsp_transport_is_a_config_error(cli):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 2, p.stderr
     assert "carrier-pigeon" in p.stderr and "tcp" in p.stderr
+
+
+def test_a_live_annotated_copy_is_at_the_source_size_with_boxes_in_source_pixels(cli, media, tmp_path):
+    """A detector with a 128x128 letterboxed input on a 160x120 stream: the copy is recorded at
+    160x120 (frames are captured at the source size and resized for the model), and the boxes
+    land where the objects are. The stream shows one still picture (frame 12 of squares.mp4,
+    taken out with the ffmpeg CLI), so every recorded frame can be held against it."""
+    from test_transform_cli import decode, stream_info
+    import numpy as np
+    still = tmp_path / "still.png"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(media / "squares.mp4"), "-vf", "select=eq(n\\,12)",
+                    "-vsync", "passthrough", "-frames:v", "1", str(still)], check=True)
+    port = free_port()
+    server = subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-v", "quiet", "-re", "-loop", "1", "-framerate", "25", "-i", str(still),
+         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
+         "-f", "mpegts", f"tcp://127.0.0.1:{port}?listen=1"])
+    out, video = tmp_path / "live.jsonl", tmp_path / "live.mp4"
+    try:
+        wait_listening(port)
+        p = subprocess.run([cli, "run", str(ROOT / "tests" / "models" / "squares.pt"), f"tcp://127.0.0.1:{port}",
+                            "--duration", "3", "--timeout", "5", "--annotate", str(video), "--out", str(out)],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        stop(server)
+    assert p.returncode == 0, p.stderr
+    frames = [r for r in lines(out) if "frame" in r]
+    assert len(frames) >= 5
+    v = [s for s in stream_info(video) if s["codec_type"] == "video"][0]
+    assert (v["width"], v["height"]) == (160, 120)
+    assert len(ffprobe_frames(video)) == len(frames)
+    # the objects of the still, found in source pixels
+    green = [o for o in frames[-1]["objects"] if o["label"] == "green"]
+    assert len(green) == 1, frames[-1]
+    x1, y1, x2, y2 = (int(round(v)) for v in green[0]["box"])
+    assert 0 <= x1 < x2 <= 160 and 0 <= y1 < y2 <= 120
+    # where the same model puts it in the file's frame 12 (the decoder's fused resize there)
+    subprocess.run([cli, "run", str(ROOT / "tests" / "models" / "squares.pt"), str(media / "squares.mp4"),
+                    "--sample", "indices:12", "--out", str(tmp_path / "file.jsonl")], check=True, capture_output=True)
+    in_file = [o for o in lines(tmp_path / "file.jsonl")[0]["objects"] if o["label"] == "green"][0]
+    assert max(abs(a - b) for a, b in zip(green[0]["box"], in_file["box"])) < 3, (green, in_file)
+    drawn, src = decode(video, len(frames) - 1, 160, 120), decode(still, 0, 160, 120)
+    edge = np.abs(drawn[y1 + 12:y2 - 2, x2 - 1:x2 + 1] - src[y1 + 12:y2 - 2, x2 - 1:x2 + 1]).mean()
+    corner = np.abs(drawn[70:120, 135:160] - src[70:120, 135:160]).mean()
+    assert edge > 30 and corner < 6, (edge, corner)

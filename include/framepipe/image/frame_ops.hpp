@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "framepipe/image/geometry.hpp"
 #include "framepipe/image/pixel_format.hpp"
 #include "framepipe/reader/frame.hpp"
 
@@ -31,5 +32,11 @@ class FrameOps {
  private:
   std::vector<std::shared_ptr<const Op>> ops_;
 };
+
+// Fits an 8-bit frame whose channels are already in opt.pix order into g's canvas as the
+// decoder's fused resize does (g.src_rect scaled into g.dst_rect, the rest the pad colour),
+// with opt.interpolation; for frames that must exist at two sizes (a live run's annotated
+// copy at the source size, the model's input at its own). dst's buffer is reused.
+void resize_frame(const Frame& src, const Geometry& g, const ImageOptions& opt, Frame& dst);
 
 }  // namespace framepipe

@@ -1,6 +1,7 @@
 // The vocabulary of image output: channel order, colour matrix and range, resize modes.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,5 +50,8 @@ struct ImageOptions {
   ColorMatrix matrix = ColorMatrix::Auto;
   ColorRange range = ColorRange::Auto;
 };
+
+// The letterbox pad colour as a pixel of opt.pix (its first channels(opt.pix) bytes).
+std::array<unsigned char, 3> pad_pixel(const ImageOptions& opt);
 
 }  // namespace framepipe
