@@ -213,20 +213,21 @@ def test_a_missing_camera_fails_at_once_naming_it(cli, tmp_path):
     assert dev in p.stderr and "V4L2" in p.stderr
 
 
-def serve_rtsp(port, size="320x240"):
+def serve_rtsp(port, size="320x240", audio=False):
     """A real RTSP server (GStreamer's rtsp-server) on loopback: rtsp://127.0.0.1:port/s."""
-    return subprocess.Popen(["/usr/bin/python3", str(ROOT / "tests" / "support" / "rtsp_server.py"), str(port), size],
-                            stdout=subprocess.DEVNULL)
+    return subprocess.Popen(["/usr/bin/python3", str(ROOT / "tests" / "support" / "rtsp_server.py"), str(port), size,
+                             "25", "audio" if audio else "none"], stdout=subprocess.DEVNULL)
 
 
-@pytest.mark.parametrize("transport", ["tcp", "udp"])
-def test_rtsp_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_path, transport):
-    """RTSP as a camera speaks it: DESCRIBE/SETUP/PLAY, H.264 over RTP, inside the RTSP
-    connection (tcp, the default) or on UDP ports. The server is killed and restarted mid-run:
-    over TCP the drop is seen at once, over UDP only when the read times out."""
+@pytest.mark.parametrize("transport,audio", [("tcp", True), ("udp", False)])
+def test_rtsp_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_path, transport, audio):
+    """RTSP as a camera speaks it: DESCRIBE/SETUP/PLAY, H.264 over RTP (with an Opus track
+    beside it, which is set up and ignored), inside the RTSP connection (tcp, the default) or on
+    UDP ports. The server is killed and restarted mid-run: over TCP the drop is seen at once,
+    over UDP only when the read times out."""
     port = free_port()
     url = f"rtsp://127.0.0.1:{port}/s"
-    server = serve_rtsp(port)
+    server = serve_rtsp(port, audio=audio)
     out = tmp_path / "rtsp.jsonl"
     try:
         wait_listening(port)
@@ -235,7 +236,7 @@ def test_rtsp_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_pat
         time.sleep(3.5)
         stop(server)
         time.sleep(1.5)
-        server = serve_rtsp(port)
+        server = serve_rtsp(port, audio=audio)
         _, err = run.communicate(timeout=40)
     finally:
         stop(server)
