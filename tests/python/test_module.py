@@ -3,6 +3,7 @@
 # and errors as exceptions.
 import json
 import multiprocessing
+import pathlib
 import pickle
 import threading
 
@@ -411,3 +412,50 @@ def test_ctrl_c_stops_a_run_and_keeps_whole_lines(fp, media, tmp_path):
     assert 0 < len(seen) < 100
     rows = [json.loads(line) for line in out.read_text().splitlines()]  # closed, whole lines
     assert [r["frame"] for r in rows][:len(seen)] == seen
+
+
+def test_the_type_stubs_describe_the_module(fp):
+    """python/framepipe.pyi (copied beside the module) names every public class, function and
+    method of the module, nothing that is not there, and the same parameters in the same order
+    as the bindings' own signatures."""
+    import ast
+    import inspect
+    stub_path = pathlib.Path(fp.__file__).with_name("framepipe.pyi")
+    tree = ast.parse(stub_path.read_text())
+    dunders = {"__init__", "__len__", "__getitem__", "__iter__", "__next__", "__enter__", "__exit__", "__dlpack__",
+               "__dlpack_device__", "__getstate__", "__setstate__"}
+
+    def public(names):
+        return {n for n in names if not n.startswith("_") or n in dunders}
+
+    def params(fn):  # (name, ...) without self
+        return [a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs if a.arg != "self"]
+
+    def bound_params(obj):  # from pybind11's signature line: name(self: T, a: int = 1, *, b: ...) -> R
+        first = (obj.__doc__ or "").strip().splitlines()[0]
+        inside = first[first.index("(") + 1:first.rindex(")")]
+        names = [p.split(":")[0].split("=")[0].strip() for p in inside.split(", ")]
+        return [n for n in names if n and n not in ("self", "*", "*args", "**kwargs")]
+
+    top = {n.name: n for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    assigned = {t.target.id for t in tree.body if isinstance(t, ast.AnnAssign)}
+    module_names = {n for n in dir(fp) if not n.startswith("_")}
+    assert module_names == (set(top) | assigned) - {"Source", "Indices"} - {"__version__"}, \
+        module_names ^ (set(top) | assigned)
+    for name, node in top.items():
+        obj = getattr(fp, name)
+        if isinstance(node, ast.FunctionDef):
+            assert params(node) == bound_params(obj), name
+            continue
+        if issubclass(obj, BaseException):
+            assert [b.id for b in node.bases] == [b.__name__ for b in obj.__bases__], name
+            continue
+        stubbed = {f.name: f for f in node.body if isinstance(f, ast.FunctionDef)}
+        have = public(k for k in vars(obj))
+        assert set(stubbed) - {"__init__"} == have - {"__init__"}, (name, set(stubbed) ^ have)
+        for m, f in stubbed.items():
+            member = getattr(obj, m)
+            if isinstance(member, property) or m.startswith("__") or not callable(member):
+                continue  # dunders are not called by keyword
+            if inspect.isbuiltin(member) or "(" in ((member.__doc__ or "").splitlines() or [""])[0]:
+                assert params(f) == bound_params(member), f"{name}.{m}: {params(f)} != {bound_params(member)}"
