@@ -18,12 +18,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def serve(port, size="320x240", rate=25):
+def serve(port, size="320x240", rate=25, still=None):
     """An ffmpeg CLI that waits for one client on tcp://127.0.0.1:port and streams a test
-    pattern to it in real time (H.264 in MPEG-TS)."""
+    pattern (or one still picture, over and over) to it in real time (H.264 in MPEG-TS)."""
+    source = (["-loop", "1", "-framerate", str(rate), "-i", str(still)] if still else
+              ["-f", "lavfi", "-i", f"testsrc2=s={size}:r={rate}"])
     return subprocess.Popen(
-        ["ffmpeg", "-nostdin", "-v", "quiet", "-re", "-f", "lavfi", "-i", f"testsrc2=s={size}:r={rate}",
-         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", str(rate), "-f", "mpegts",
+        ["ffmpeg", "-nostdin", "-v", "quiet", "-re", *source, "-c:v", "libx264", "-preset", "ultrafast",
+         "-tune", "zerolatency", "-g", str(rate), "-pix_fmt", "yuv420p", "-f", "mpegts",
          f"tcp://127.0.0.1:{port}?listen=1"])
 
 
@@ -277,10 +279,7 @@ def test_a_live_annotated_copy_is_at_the_source_size_with_boxes_in_source_pixels
     subprocess.run(["ffmpeg", "-v", "error", "-i", str(media / "squares.mp4"), "-vf", "select=eq(n\\,12)",
                     "-vsync", "passthrough", "-frames:v", "1", str(still)], check=True)
     port = free_port()
-    server = subprocess.Popen(
-        ["ffmpeg", "-nostdin", "-v", "quiet", "-re", "-loop", "1", "-framerate", "25", "-i", str(still),
-         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
-         "-f", "mpegts", f"tcp://127.0.0.1:{port}?listen=1"])
+    server = serve(port, still=still)
     out, video = tmp_path / "live.jsonl", tmp_path / "live.mp4"
     try:
         wait_listening(port)
