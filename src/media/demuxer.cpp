@@ -103,18 +103,20 @@ Demuxer::Demuxer(const Source& source, const DemuxerOptions& options)
     ctx->flags |= AVFMT_FLAG_CUSTOM_IO;
   }
 
+  // Checked before anything is allocated for the open (a throw below would leak the options).
+  const bool rtsp = network && (location.rfind("rtsp://", 0) == 0 || location.rfind("rtsps://", 0) == 0);
+  if (rtsp) {
+    static const char* const transports[] = {"tcp", "udp", "udp_multicast", "http", "https"};
+    if (std::find(std::begin(transports), std::end(transports), options.rtsp_transport) == std::end(transports))
+      throw ConfigError("cannot open '" + source.name() + "': RTSP transport '" + options.rtsp_transport +
+                        "' is not one of tcp, udp, udp_multicast, http, https");
+  }
   AVDictionary* opts = nullptr;
   if (network && !device) {
     // Protocol-level timeouts as a second line behind the interrupt callback.
     const std::string us = std::to_string(int64_t{options.read_timeout_ms} * 1000);
     av_dict_set(&opts, "rw_timeout", us.c_str(), 0);
-    if (location.rfind("rtsp://", 0) == 0 || location.rfind("rtsps://", 0) == 0) {
-      static const char* const transports[] = {"tcp", "udp", "udp_multicast", "http", "https"};
-      if (std::find(std::begin(transports), std::end(transports), options.rtsp_transport) == std::end(transports))
-        throw ConfigError("cannot open '" + source.name() + "': RTSP transport '" + options.rtsp_transport +
-                          "' is not one of tcp, udp, udp_multicast, http, https");
-      av_dict_set(&opts, "rtsp_transport", options.rtsp_transport.c_str(), 0);
-    }
+    if (rtsp) av_dict_set(&opts, "rtsp_transport", options.rtsp_transport.c_str(), 0);
   }
   if (options.live) av_dict_set(&opts, "fpsprobesize", "0", 0);
   arm_deadline(network ? options.open_timeout_ms : 0);
