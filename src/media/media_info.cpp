@@ -9,6 +9,9 @@ namespace {
 
 std::string rate(Rational r) { return std::to_string(r.num) + "/" + std::to_string(r.den); }
 
+// A count that is not known (-1) is null.
+nlohmann::ordered_json count_or_null(int64_t n) { return n >= 0 ? nlohmann::ordered_json(n) : nlohmann::ordered_json(nullptr); }
+
 nlohmann::ordered_json video_json(const VideoStreamInfo& v) {
   nlohmann::ordered_json j;
   j["index"] = v.index;
@@ -18,9 +21,9 @@ nlohmann::ordered_json video_json(const VideoStreamInfo& v) {
   j["height"] = v.height;
   j["pix_fmt"] = v.pix_fmt;
   j["bits_per_sample"] = v.bits_per_sample;
-  j["frames"] = v.frames >= 0 ? nlohmann::ordered_json(v.frames) : nlohmann::ordered_json(nullptr);
-  j["frames_header"] = v.frames_header >= 0 ? nlohmann::ordered_json(v.frames_header) : nlohmann::ordered_json(nullptr);
-  j["keyframes"] = v.keyframes >= 0 ? nlohmann::ordered_json(v.keyframes) : nlohmann::ordered_json(nullptr);
+  j["frames"] = count_or_null(v.frames);
+  j["frames_header"] = count_or_null(v.frames_header);
+  j["keyframes"] = count_or_null(v.keyframes);
   j["fps"] = v.fps;
   j["avg_frame_rate"] = rate(v.avg_frame_rate);
   j["r_frame_rate"] = rate(v.real_frame_rate);

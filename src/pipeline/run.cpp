@@ -585,12 +585,7 @@ struct Runner::Impl {
     // serves runs without a copy).
     const ImageOptions model_image = lo.reader.image;
     const bool resize_here = !a_.annotate.empty() && model_image.width > 0;
-    if (resize_here) {
-      lo.reader.image = ImageOptions{};
-      lo.reader.image.pix = model_image.pix;
-      lo.reader.image.matrix = model_image.matrix;
-      lo.reader.image.range = model_image.range;
-    }
+    if (resize_here) lo.reader.image.width = lo.reader.image.height = 0;  // colour options stay
     lo.reader.open_timeout_ms = lo.reader.read_timeout_ms = static_cast<int>(a_.timeout * 1000);
     lo.policy = parse_queue_policy(a_.queue);
     lo.max_reconnects = a_.reconnects;

@@ -48,27 +48,41 @@ def lines(path):
     return [json.loads(line) for line in open(path)]
 
 
-def run_motion(cli, port, out, *args):
-    """`framepipe run builtin:motion` on the loopback TCP stream, in the background."""
-    return subprocess.Popen([cli, "run", "builtin:motion", f"tcp://127.0.0.1:{port}", "--timeout", "2", *args,
-                             "--out", str(out)], stderr=subprocess.PIPE, text=True)
+def run_while_serving(server, port, cmd, timeout=60):
+    """Runs `cmd` to its end against `server` (listening on `port`), then stops the server."""
+    try:
+        wait_listening(port)
+        return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout)
+    finally:
+        stop(server)
+
+
+def run_through_an_outage(start_server, port, cmd, up_s, down_s=1.5):
+    """Runs `cmd` in the background; the server it reads is killed after `up_s` seconds (the
+    connection drops), refuses connections for `down_s`, then comes back. Returns (exit code,
+    stderr)."""
+    server = start_server()
+    try:
+        wait_listening(port)
+        run = subprocess.Popen([str(c) for c in cmd], stderr=subprocess.PIPE, text=True)
+        time.sleep(up_s)
+        stop(server)
+        time.sleep(down_s)
+        server = start_server()
+        _, err = run.communicate(timeout=40)
+    finally:
+        stop(server)
+    return run.returncode, err
 
 
 def test_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_path):
     port = free_port()
-    server = serve(port)
     out = tmp_path / "live.jsonl"
-    try:
-        wait_listening(port)
-        run = run_motion(cli, port, out, "--duration", "9", "--annotate", str(tmp_path / "live.mp4"))
-        time.sleep(2.5)
-        stop(server)              # the connection drops
-        time.sleep(1.5)           # reconnects are refused for a while
-        server = serve(port)      # and the stream comes back
-        _, err = run.communicate(timeout=40)
-    finally:
-        stop(server)
-    assert run.returncode == 0, err
+    rc, err = run_through_an_outage(
+        lambda: serve(port), port,
+        [cli, "run", "builtin:motion", f"tcp://127.0.0.1:{port}", "--timeout", "2", "--duration", "9",
+         "--annotate", tmp_path / "live.mp4", "--out", out], up_s=2.5)
+    assert rc == 0, err
     rows = lines(out)  # every line whole: the file was closed and renamed
     gaps = [r["gap"] for r in rows if "gap" in r]
     assert len(gaps) == 1, rows[:3]
@@ -93,14 +107,10 @@ def test_latest_mode_keeps_a_slow_model_on_the_newest_frames(cli, tmp_path):
     port = free_port()
     server = serve(port, size="640x480", rate=25)
     out, metrics = tmp_path / "slow.jsonl", tmp_path / "metrics.json"
-    try:
-        wait_listening(port)
-        # HOG on 640x480 takes several frame intervals per frame on this machine
-        p = subprocess.run([cli, "run", "builtin:hog-people", f"tcp://127.0.0.1:{port}", "--duration", "6",
-                            "--timeout", "3", "--model-threads", "1", "--out", str(out), "--metrics", str(metrics)],
-                           capture_output=True, text=True, timeout=60)
-    finally:
-        stop(server)
+    # HOG on 640x480 takes several frame intervals per frame on this machine
+    p = run_while_serving(server, port, [cli, "run", "builtin:hog-people", f"tcp://127.0.0.1:{port}", "--duration",
+                                         "6", "--timeout", "3", "--model-threads", "1", "--out", out,
+                                         "--metrics", metrics])
     assert p.returncode == 0, p.stderr
     frames = [r for r in lines(out) if "frame" in r]
     assert len(frames) >= 5
@@ -152,7 +162,8 @@ def test_a_stream_that_does_not_come_back_ends_the_run_as_transient(cli, tmp_pat
     out = tmp_path / "gone.jsonl"
     try:
         wait_listening(port)
-        run = run_motion(cli, port, out, "--reconnects", "2")
+        run = subprocess.Popen([cli, "run", "builtin:motion", f"tcp://127.0.0.1:{port}", "--timeout", "2",
+                                "--reconnects", "2", "--out", str(out)], stderr=subprocess.PIPE, text=True)
         time.sleep(1.5)
     finally:
         stop(server)
@@ -228,21 +239,12 @@ def test_rtsp_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_pat
     UDP ports. The server is killed and restarted mid-run: over TCP the drop is seen at once,
     over UDP only when the read times out."""
     port = free_port()
-    url = f"rtsp://127.0.0.1:{port}/s"
-    server = serve_rtsp(port, audio=audio)
     out = tmp_path / "rtsp.jsonl"
-    try:
-        wait_listening(port)
-        run = subprocess.Popen([cli, "run", "builtin:motion", url, "--rtsp-transport", transport, "--timeout", "2",
-                                "--duration", "10", "--out", str(out)], stderr=subprocess.PIPE, text=True)
-        time.sleep(3.5)
-        stop(server)
-        time.sleep(1.5)
-        server = serve_rtsp(port, audio=audio)
-        _, err = run.communicate(timeout=40)
-    finally:
-        stop(server)
-    assert run.returncode == 0, err
+    rc, err = run_through_an_outage(
+        lambda: serve_rtsp(port, audio=audio), port,
+        [cli, "run", "builtin:motion", f"rtsp://127.0.0.1:{port}/s", "--rtsp-transport", transport,
+         "--timeout", "2", "--duration", "10", "--out", out], up_s=3.5)
+    assert rc == 0, err
     rows = lines(out)
     gaps = [r["gap"] for r in rows if "gap" in r]
     assert len(gaps) == 1, (gaps, err)
@@ -281,13 +283,9 @@ def test_a_live_annotated_copy_is_at_the_source_size_with_boxes_in_source_pixels
     port = free_port()
     server = serve(port, still=still)
     out, video = tmp_path / "live.jsonl", tmp_path / "live.mp4"
-    try:
-        wait_listening(port)
-        p = subprocess.run([cli, "run", str(ROOT / "tests" / "models" / "squares.pt"), f"tcp://127.0.0.1:{port}",
-                            "--duration", "3", "--timeout", "5", "--annotate", str(video), "--out", str(out)],
-                           capture_output=True, text=True, timeout=60)
-    finally:
-        stop(server)
+    p = run_while_serving(server, port, [cli, "run", ROOT / "tests" / "models" / "squares.pt",
+                                         f"tcp://127.0.0.1:{port}", "--duration", "3", "--timeout", "5",
+                                         "--annotate", video, "--out", out])
     assert p.returncode == 0, p.stderr
     frames = [r for r in lines(out) if "frame" in r]
     assert len(frames) >= 5
