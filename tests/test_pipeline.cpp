@@ -7,6 +7,7 @@
 
 #include "framepipe/pipeline/bounded_queue.hpp"
 #include "framepipe/pipeline/metrics.hpp"
+#include "media/audio_relay.hpp"
 
 using namespace framepipe;
 using namespace std::chrono_literals;
@@ -87,4 +88,100 @@ TEST(StageMetrics, PercentilesAndCountsByHand) {
   EXPECT_NEAR(s.latency_p95_ms, 95, 1e-9);
   EXPECT_EQ(s.age_p50_ms, -1);
   EXPECT_NE(m.json().find("\"dropped\":1"), std::string::npos) << m.json();
+}
+
+// AudioRelay: a live stream's audio on its way to a recording, against packets made by hand.
+namespace {
+struct FakeInput {  // a demuxer's streams: video 0, then the audio streams asked for
+  av::FormatAlloc fmt{avformat_alloc_context()};
+  explicit FakeInput(std::vector<int> audio_rates) {
+    AVStream* v = avformat_new_stream(fmt.get(), nullptr);
+    v->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
+    v->time_base = {1, 90000};
+    for (int rate : audio_rates) {
+      AVStream* a = avformat_new_stream(fmt.get(), nullptr);
+      a->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
+      a->codecpar->codec_id = AV_CODEC_ID_AAC;
+      a->codecpar->sample_rate = rate;
+      av_channel_layout_default(&a->codecpar->ch_layout, 1);
+      a->codecpar->frame_size = 1024;
+      a->time_base = {1, rate};
+    }
+  }
+};
+
+av::PacketPtr packet(int stream, int64_t pts, uint8_t byte) {
+  av::PacketPtr p = av::make_packet();
+  EXPECT_EQ(av_new_packet(p.get(), 8), 0);
+  std::fill(p->data, p->data + 8, byte);
+  p->stream_index = stream;
+  p->pts = p->dts = pts;
+  return p;
+}
+
+std::vector<av::PacketPtr> drain(AudioRelay& relay) {
+  std::vector<av::PacketPtr> out;
+  for (av::PacketPtr p = av::make_packet(); relay.pop(p.get()); p = av::make_packet()) out.push_back(std::move(p));
+  return out;
+}
+}  // namespace
+
+TEST(AudioRelay, TimesFollowOnWherePacketsHaveNoneAndEveryPacketMovesAlike) {
+  FakeInput in({48000});
+  AudioRelay relay;
+  relay.connect(in.fmt.get());
+  ASSERT_EQ(relay.streams().size(), 1u);
+  std::vector<double> asked;
+  auto offset = [&](double stream_s) {
+    asked.push_back(stream_s);
+    return 2.5;  // the recording runs 2.5 s ahead of this connection's clock
+  };
+  relay.push(packet(1, 4800, 1).get(), offset);                   // 0.1 s
+  relay.push(packet(1, AV_NOPTS_VALUE, 2).get(), offset);         // a split PES: no time
+  relay.push(packet(1, AV_NOPTS_VALUE, 3).get(), offset);
+  relay.push(packet(0, 7, 9).get(), offset);                      // video: not the relay's
+  const auto got = drain(relay);
+  ASSERT_EQ(got.size(), 3u);
+  for (size_t k = 0; k < got.size(); ++k) {
+    // 1024 samples per AAC frame at 48 kHz, then 2.5 s = 120000 ticks later on the recording
+    EXPECT_EQ(got[k]->pts, 4800 + 1024 * static_cast<int64_t>(k) + 120000) << k;
+    EXPECT_EQ(got[k]->dts, got[k]->pts);
+    EXPECT_EQ(got[k]->duration, 1024);
+    EXPECT_EQ(got[k]->stream_index, 0);
+    EXPECT_EQ(got[k]->data[0], k + 1) << "the packet's own bytes, in order";
+  }
+  ASSERT_EQ(asked.size(), 3u);  // the clock is asked with each packet's time on its connection
+  for (size_t k = 0; k < asked.size(); ++k) EXPECT_NEAR(asked[k], (4800 + 1024.0 * k) / 48000, 1e-9) << k;
+}
+
+TEST(AudioRelay, OverCapacityTheOldestAreDroppedAndCounted) {
+  FakeInput in({48000});
+  AudioRelay relay(4);
+  relay.connect(in.fmt.get());
+  for (int k = 0; k < 10; ++k) relay.push(packet(1, 1024 * k, static_cast<uint8_t>(k)).get(), [](double) { return 0.0; });
+  const auto got = drain(relay);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got.front()->data[0], 6);
+  EXPECT_EQ(got.back()->data[0], 9);
+  EXPECT_EQ(relay.dropped(), 6);
+  EXPECT_FALSE(relay.finished()) << "open: more may come";
+  relay.close();
+  EXPECT_TRUE(relay.finished());
+}
+
+TEST(AudioRelay, ALaterConnectionsAudioGoesInOnlyWhereItsSetupMatches) {
+  FakeInput first({48000});
+  AudioRelay relay;
+  relay.connect(first.fmt.get());
+  // the camera comes back with its audio at another rate, then as it was
+  FakeInput other({44100});
+  relay.connect(other.fmt.get());
+  relay.push(packet(1, 0, 1).get(), [](double) { return 0.0; });
+  EXPECT_TRUE(drain(relay).empty());
+  EXPECT_EQ(relay.left_out(), 1);
+  FakeInput same({48000});
+  relay.connect(same.fmt.get());
+  relay.push(packet(1, 0, 2).get(), [](double) { return 0.0; });
+  EXPECT_EQ(drain(relay).size(), 1u);
+  EXPECT_EQ(relay.streams().size(), 1u) << "the recording's streams stay the first connection's";
 }

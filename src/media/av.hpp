@@ -52,6 +52,9 @@ struct SwrDeleter {
 struct AudioFifoDeleter {
   void operator()(AVAudioFifo* p) const { av_audio_fifo_free(p); }
 };
+struct CodecParametersDeleter {
+  void operator()(AVCodecParameters* p) const { avcodec_parameters_free(&p); }
+};
 struct DictionaryDeleter {
   void operator()(AVDictionary* p) const { av_dict_free(&p); }
 };
@@ -64,6 +67,7 @@ using FormatInput = std::unique_ptr<AVFormatContext, FormatInputDeleter>;
 using FormatAlloc = std::unique_ptr<AVFormatContext, FormatAllocDeleter>;
 using Dictionary = std::unique_ptr<AVDictionary, DictionaryDeleter>;
 using CodecContext = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
+using CodecParameters = std::unique_ptr<AVCodecParameters, CodecParametersDeleter>;
 using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
 using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 using SwsPtr = std::unique_ptr<SwsContext, SwsDeleter>;

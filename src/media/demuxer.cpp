@@ -155,6 +155,13 @@ Demuxer::Demuxer(const Source& source, const DemuxerOptions& options)
 
 Demuxer::~Demuxer() = default;
 
+void Demuxer::set_other_packets(std::function<void(AVPacket*)> tap) {
+  other_packets_ = std::move(tap);
+  for (unsigned i = 0; i < fmt_->nb_streams; ++i)
+    if (static_cast<int>(i) != video_index_)
+      fmt_->streams[i]->discard = other_packets_ ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+}
+
 bool Demuxer::read_video(AVPacket* packet) {
   const bool network = is_stream_location(source_.location) && !source_.in_memory();
   for (;;) {
@@ -167,6 +174,7 @@ bool Demuxer::read_video(AVPacket* packet) {
     }
     at_start_ = false;
     if (packet->stream_index == video_index_) return true;
+    if (other_packets_) other_packets_(packet);
     av_packet_unref(packet);
   }
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,10 @@ class Demuxer {
   // Next packet of the video stream; false at the end of the input. A read error in the
   // middle of a network stream is a TransientError; elsewhere the input ends there.
   bool read_video(AVPacket* packet);
+  // Packets of the other streams, which read_video() skips, go here as they are read (the
+  // callback may take a reference; the packet is unreferenced after it returns). Those
+  // streams are no longer discarded then.
+  void set_other_packets(std::function<void(AVPacket*)> tap);
   // Seeks the video stream to the last keyframe at or before `ts` (stream time base).
   // Returns false where the input cannot seek there.
   bool seek(int64_t ts);
@@ -67,6 +72,7 @@ class Demuxer {
   av::IOContext io_;
   av::FormatInput fmt_;
   int video_index_ = -1;
+  std::function<void(AVPacket*)> other_packets_;
   bool at_start_ = true;
 };
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "framepipe/error.hpp"
+#include "media/audio_relay.hpp"
+#include "reader/reader_internals.hpp"
 
 namespace framepipe {
 
@@ -22,7 +24,8 @@ LiveSource::LiveSource(std::string url, LiveOptions options, std::function<void(
       on_gap_(std::move(on_gap)),
       queue_(opt_.policy == QueuePolicy::Latest ? 1 : opt_.queue_capacity, opt_.policy),
       opened_(std::chrono::steady_clock::now()) {
-  open_reader();
+  if (opt_.audio) audio_ = std::make_shared<AudioRelay>(opt_.audio_capacity);
+  open_reader(0);
   thread_ = std::thread([this] { capture(); });
 }
 
@@ -30,6 +33,7 @@ LiveSource::~LiveSource() {
   stop();
   queue_.close();  // a capture thread blocked on a full queue gives up its frame
   if (thread_.joinable()) thread_.join();
+  if (audio_) audio_->close();
 }
 
 void LiveSource::stop() {
@@ -42,8 +46,14 @@ void LiveSource::stop() {
 
 bool LiveSource::ended() const { return ended_; }
 
-void LiveSource::open_reader() {
+void LiveSource::open_reader(int64_t connection) {
   auto reader = std::make_unique<VideoReader>(Source(url_), live_reader_options(opt_.reader));
+  if (audio_) {
+    audio_->connect(ReaderInternals::format(*reader));
+    ReaderInternals::tap_other_packets(*reader, [this, connection](AVPacket* p) {
+      audio_->push(p, [&](double stream_s) { return recording_offset(connection, stream_s); });
+    });
+  }
   std::lock_guard lock(mutex_);
   geometry_ = reader->geometry();
   time_base_ = reader->info().video.time_base;
@@ -58,6 +68,20 @@ Geometry LiveSource::geometry() const {
 Rational LiveSource::time_base() const {
   std::lock_guard lock(mutex_);
   return time_base_;
+}
+
+double LiveSource::recording_offset(int64_t connection, double stream_s) {
+  std::lock_guard lock(clock_mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (connection != clock_connection_) {
+    clock_offset_ = clock_connection_ < 0
+                        ? 0.0
+                        : clock_last_ + std::chrono::duration<double>(now - clock_last_arrival_).count() - stream_s;
+    clock_connection_ = connection;
+  }
+  clock_last_ = std::max(clock_last_, stream_s + clock_offset_);
+  clock_last_arrival_ = now;
+  return clock_offset_;
 }
 
 double LiveSource::seconds_since_open() const {
@@ -88,7 +112,8 @@ void LiveSource::capture() {
         }
         last_t = frame.info.t;
         const auto now = std::chrono::steady_clock::now();
-        LiveFrame lf{frame, now, std::chrono::duration<double>(now - opened_).count(), received_++, connection};
+        LiveFrame lf{frame, now, std::chrono::duration<double>(now - opened_).count(), received_++, connection,
+                     recording_offset(connection, frame.info.t)};
         if (!queue_.push(std::move(lf))) break;  // closed: stopping
       }
     } catch (const Error& e) {
@@ -112,7 +137,7 @@ void LiveSource::capture() {
       ++gap->attempts;
       ++reconnects_;
       try {
-        open_reader();
+        open_reader(connection + 1);
         back = true;
         ++connection;
         break;

@@ -190,6 +190,17 @@ std::vector<ClassScore> drawn_classes(const Prediction& p) {
   return {p.top.begin(), p.top.begin() + static_cast<ptrdiff_t>(std::min<size_t>(p.top.size(), 3))};
 }
 
+// What became of the source's audio in an annotated copy, where not all of it was copied as it is.
+void report_audio(const VideoWriter& w) {
+  const char* out = w.path().c_str();
+  if (!w.audio_transcoded().empty())
+    std::fprintf(stderr, "framepipe: %s cannot hold the audio %s as it is; it was re-encoded to AAC\n", out,
+                 w.audio_transcoded().c_str());
+  if (!w.audio_skipped().empty())
+    std::fprintf(stderr, "framepipe: %s cannot hold the audio %s; it was left out\n", out, w.audio_skipped().c_str());
+  if (!w.audio_lost().empty()) std::fprintf(stderr, "framepipe: %s lacks %s\n", out, w.audio_lost().c_str());
+}
+
 // The annotated copy of a video: every source frame, with the latest result drawn on it, the
 // source's timestamps and its audio. A second reader streams the video at its own size in
 // step with the results (results come in frame order), so memory stays bounded.
@@ -216,13 +227,7 @@ class Annotator {
   void finish(bool complete, bool report) {
     advance_to(complete ? INT64_MAX : last_ + 1);
     writer_->close();
-    if (!report) return;
-    if (!writer_->audio_transcoded().empty())
-      std::fprintf(stderr, "framepipe: %s cannot hold the audio %s as it is; it was re-encoded to AAC\n",
-                   out_.c_str(), writer_->audio_transcoded().c_str());
-    if (!writer_->audio_skipped().empty())
-      std::fprintf(stderr, "framepipe: %s cannot hold the audio %s; it was left out\n", out_.c_str(),
-                   writer_->audio_skipped().c_str());
+    if (report) report_audio(*writer_);
   }
 
  private:
@@ -244,16 +249,20 @@ class Annotator {
 };
 
 // A live stream's annotated copy: the frames the model was given, at the source's size, with
-// its results drawn, each at its own pts; a reconnect that restarts the stream's clock is
-// shifted to follow on. Frames the queue dropped are not in it, and there is no audio (live
-// audio is not captured).
+// its results drawn, and the stream's audio, all on the recording's clock (LiveFrame::
+// recording_offset), so a reconnect that restarts the stream's clock follows on after a pause
+// as long as the outage. Frames the queue dropped are not in it; the audio is all there.
 class LiveAnnotator {
  public:
-  LiveAnnotator(std::string out, PixelFormat order) : out_(std::move(out)), order_(order) {}
-  void frame(Frame& f, const Prediction& p, const Geometry& g, Rational time_base) {
+  LiveAnnotator(std::string out, PixelFormat order, std::shared_ptr<AudioRelay> audio)
+      : out_(std::move(out)), order_(order), audio_(std::move(audio)) {}
+  void frame(LiveFrame& lf, const Prediction& p, const Geometry& g, Rational time_base) {
+    Frame& f = lf.frame;
     if (!writer_) {
       VideoWriterOptions w;
       w.input = order_;
+      w.tune = "zerolatency";  // frames reach the file as they come, with the audio beside them
+      w.audio_relay = audio_;
       writer_ = std::make_unique<VideoWriter>(out_, f.width, f.height, time_base, w);
       width_ = f.width;
       height_ = f.height;
@@ -264,14 +273,17 @@ class LiveAnnotator {
     for (auto& d : objects) d.box = g.box_to_output(d.box);
     draw_objects(f, objects, order_);
     draw_classes(f, drawn_classes(p), order_);
-    // In this file's time base; a clock that went back (a new connection) continues after the last.
-    int64_t pts = rescale_pts(f.info.pts, time_base, time_base_);
-    if (pts + offset_ <= last_) offset_ = last_ + 1 - pts;
-    last_ = pts + offset_;
+    // In this file's time base, on the recording's clock (the same shift as the connection's
+    // audio); never at or before the frame written last.
+    const int64_t pts = rescale_pts(f.info.pts, time_base, time_base_) +
+                        std::llround(lf.recording_offset * time_base_.den / time_base_.num);
+    last_ = std::max(pts, last_ + 1);
     writer_->write(f.data(), last_);
   }
-  void finish() {
-    if (writer_) writer_->close();
+  void finish(bool report) {
+    if (!writer_) return;
+    writer_->close();
+    if (report) report_audio(*writer_);
   }
 
  private:
@@ -283,10 +295,11 @@ class LiveAnnotator {
   }
   std::string out_;
   PixelFormat order_;
+  std::shared_ptr<AudioRelay> audio_;
   std::unique_ptr<VideoWriter> writer_;
   int width_ = 0, height_ = 0;
   Rational time_base_;
-  int64_t offset_ = 0, last_ = INT64_MIN;
+  int64_t last_ = INT64_MIN + 1;
 };
 
 struct ResultOptions {
@@ -589,6 +602,7 @@ struct Runner::Impl {
     lo.reader.open_timeout_ms = lo.reader.read_timeout_ms = static_cast<int>(a_.timeout * 1000);
     lo.policy = parse_queue_policy(a_.queue);
     lo.max_reconnects = a_.reconnects;
+    lo.audio = !a_.annotate.empty();  // the annotated copy keeps the stream's audio
     std::mutex gap_mutex;
     std::vector<Gap> gaps;  // from the capture thread, written out here
     auto live = std::make_unique<LiveSource>(url, lo, [&](const Gap& g) {
@@ -600,7 +614,7 @@ struct Runner::Impl {
     if (!a_.annotate.empty()) {
       if (spec_.channels == PixelFormat::Gray)
         throw ConfigError("--annotate draws on colour frames; " + spec_.name + " takes gray ones");
-      annotator = std::make_unique<LiveAnnotator>(annotated_name(url), spec_.channels);
+      annotator = std::make_unique<LiveAnnotator>(annotated_name(url), spec_.channels, live->audio());
     }
     auto write_gaps = [&] {
       std::vector<Gap> ready;
@@ -672,7 +686,7 @@ struct Runner::Impl {
                             {"age_ms", round_to(age * 1e3, 1)},
                             {"connection", batch[r].connection}});
         if (annotator)
-          annotator->frame(batch[r].frame, row.prediction, resize_here ? Geometry{} : model_geometry, live->time_base());
+          annotator->frame(batch[r], row.prediction, resize_here ? Geometry{} : model_geometry, live->time_base());
       }
       results_ += n;
       writer_->flush();
@@ -684,7 +698,7 @@ struct Runner::Impl {
     live.reset();  // ends the capture thread; a last outage is reported
     write_gaps();
     stage.finish();
-    if (annotator) annotator->finish();
+    if (annotator) annotator->finish(a_.report);
     progress.finish();
     if (stopped()) interrupted_ = true;
     if (source_gave_up) {  // a scheduler may retry: exit 4 (transient)

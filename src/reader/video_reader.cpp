@@ -17,6 +17,7 @@
 #include "media/demuxer.hpp"
 #include "media/describe.hpp"
 #include "media/index_scan.hpp"
+#include "reader/reader_internals.hpp"
 
 extern "C" {
 #include <libavutil/pixdesc.h>
@@ -81,6 +82,7 @@ struct VideoReader::Impl {
   static constexpr int kMaxRetries = 3;  // two groups earlier, then from the start
   int64_t run_key = kRunFromStart;       // keyframe the current decoding run was sought to
   bool seek_by_dts = false;
+  std::function<void(AVPacket*)> other_packets;  // see ReaderInternals::tap_other_packets
 
   Impl(const Source& s, const ReaderOptions& o) : source(s), opt(o) {
     if (opt.threads < 0) throw ConfigError("threads must be >= 0, got " + std::to_string(opt.threads));
@@ -103,6 +105,7 @@ struct VideoReader::Impl {
     dec.reset();
     demux = std::make_unique<Demuxer>(
         source, DemuxerOptions{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true, opt.live, opt.rtsp_transport});
+    demux->set_other_packets(other_packets);
     dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict});
     dec->set_wanted(wanted_pts);
     dec->set_key_only(key_only);
@@ -615,6 +618,13 @@ VideoReader::VideoReader(const Source& source, const ReaderOptions& options)
     : impl_(std::make_unique<Impl>(source, options)) {}
 VideoReader::~VideoReader() = default;
 VideoReader::VideoReader(VideoReader&&) noexcept = default;
+
+void ReaderInternals::tap_other_packets(VideoReader& reader, std::function<void(AVPacket*)> tap) {
+  reader.impl_->other_packets = tap;
+  reader.impl_->demux->set_other_packets(std::move(tap));
+}
+
+const AVFormatContext* ReaderInternals::format(const VideoReader& reader) { return reader.impl_->demux->format(); }
 VideoReader& VideoReader::operator=(VideoReader&&) noexcept = default;
 
 const MediaInfo& VideoReader::info() const { return impl_->info; }

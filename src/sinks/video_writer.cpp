@@ -1,6 +1,7 @@
 #include "framepipe/sinks/video_writer.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <vector>
@@ -10,6 +11,7 @@ extern "C" {
 }
 
 #include "framepipe/error.hpp"
+#include "media/audio_relay.hpp"
 #include "media/av.hpp"
 
 namespace framepipe {
@@ -62,8 +64,10 @@ struct VideoWriter::Impl {
   std::map<int64_t, int64_t> durations;  // pts -> duration of frames the encoder still holds
   bool header_written = false, closed = false;
 
-  // Audio copied from the source, read one packet ahead.
-  av::FormatInput audio_in;
+  // Audio copied from a file or a live source's relay, read one packet ahead.
+  av::FormatInput audio_in;            // the file
+  std::shared_ptr<AudioRelay> relay;   // or the relay
+  std::vector<CopiedStream> audio_streams;  // every stream of the input (only audio is copied)
   std::vector<int> audio_map;  // input stream -> output stream, -1 for not copied
   av::PacketPtr audio_pkt = av::make_packet();
   bool audio_pending = false, audio_done = true;
@@ -71,18 +75,28 @@ struct VideoWriter::Impl {
   std::string audio_skipped;
   std::map<int, std::unique_ptr<AudioTranscoder>> transcoders;  // input stream -> AAC encoder
   std::string audio_transcoded;
+  std::string audio_lost;
 
   [[noreturn]] void fail(int err, const std::string& what) { av::throw_error(ErrorKind::Io, err, what, path); }
 
   void open_audio() {
-    AVFormatContext* raw = nullptr;
-    av::check(avformat_open_input(&raw, opt.audio_from.c_str(), nullptr, nullptr), ErrorKind::Open,
-              "cannot open the audio source", opt.audio_from);
-    audio_in.reset(raw);
-    av::check(avformat_find_stream_info(raw, nullptr), ErrorKind::Open, "cannot read the streams of", opt.audio_from);
-    audio_map.assign(raw->nb_streams, -1);
-    for (unsigned i = 0; i < raw->nb_streams; ++i) {
-      const AVCodecParameters* par = raw->streams[i]->codecpar;
+    if (opt.audio_relay) {
+      relay = opt.audio_relay;
+      audio_streams = relay->streams();
+    } else {
+      AVFormatContext* raw = nullptr;
+      av::check(avformat_open_input(&raw, opt.audio_from.c_str(), nullptr, nullptr), ErrorKind::Open,
+                "cannot open the audio source", opt.audio_from);
+      audio_in.reset(raw);
+      av::check(avformat_find_stream_info(raw, nullptr), ErrorKind::Open, "cannot read the streams of", opt.audio_from);
+      for (unsigned i = 0; i < raw->nb_streams; ++i) {
+        const AVStream* st = raw->streams[i];
+        audio_streams.push_back({st->codecpar, st->time_base, st->metadata, st->disposition});
+      }
+    }
+    audio_map.assign(audio_streams.size(), -1);
+    for (size_t i = 0; i < audio_streams.size(); ++i) {
+      const AVCodecParameters* par = audio_streams[i].params;
       if (par->codec_type != AVMEDIA_TYPE_AUDIO) continue;
       if (avformat_query_codec(out->oformat, par->codec_id, FF_COMPLIANCE_NORMAL) != 1) {
         const std::string what = "stream " + std::to_string(i) + " (" + avcodec_get_name(par->codec_id) + ")";
@@ -97,9 +111,9 @@ struct VideoWriter::Impl {
       if (!s) fail(AVERROR(ENOMEM), "cannot add an audio stream to");
       if (int r = avcodec_parameters_copy(s->codecpar, par); r < 0) fail(r, "cannot copy the audio parameters into");
       s->codecpar->codec_tag = 0;  // let the muxer choose its own tag for the codec
-      s->time_base = raw->streams[i]->time_base;
-      av_dict_copy(&s->metadata, raw->streams[i]->metadata, 0);
-      s->disposition = raw->streams[i]->disposition;
+      s->time_base = audio_streams[i].time_base;
+      av_dict_copy(&s->metadata, audio_streams[i].metadata, 0);
+      s->disposition = audio_streams[i].disposition;
       audio_map[i] = s->index;
     }
     audio_done = false;
@@ -107,14 +121,14 @@ struct VideoWriter::Impl {
 
   // Sets up AAC for input stream i; false where that cannot be done (no decoder, say).
   bool add_transcoder(int i) {
-    const AVStream* st = audio_in->streams[i];
-    const AVCodec* dcodec = avcodec_find_decoder(st->codecpar->codec_id);
+    const CopiedStream& st = audio_streams[static_cast<size_t>(i)];
+    const AVCodec* dcodec = avcodec_find_decoder(st.params->codec_id);
     const AVCodec* ecodec = avcodec_find_encoder(AV_CODEC_ID_AAC);
     if (!dcodec || !ecodec || avformat_query_codec(out->oformat, AV_CODEC_ID_AAC, FF_COMPLIANCE_NORMAL) != 1) return false;
     auto t = std::make_unique<AudioTranscoder>();
     t->dec.reset(avcodec_alloc_context3(dcodec));
-    if (avcodec_parameters_to_context(t->dec.get(), st->codecpar) < 0) return false;
-    t->dec->pkt_timebase = st->time_base;
+    if (avcodec_parameters_to_context(t->dec.get(), st.params) < 0) return false;
+    t->dec->pkt_timebase = st.time_base;
     if (avcodec_open2(t->dec.get(), dcodec, nullptr) < 0) return false;
     AVCodecContext* e = nullptr;
     t->enc.reset(e = avcodec_alloc_context3(ecodec));
@@ -142,7 +156,7 @@ struct VideoWriter::Impl {
     AVStream* s = avformat_new_stream(out.get(), nullptr);
     if (!s || avcodec_parameters_from_context(s->codecpar, e) < 0) return false;
     s->time_base = e->time_base;
-    av_dict_copy(&s->metadata, st->metadata, 0);
+    av_dict_copy(&s->metadata, st.metadata, 0);
     t->out_index = s->index;
     audio_map[static_cast<size_t>(i)] = s->index;
     transcoders[i] = std::move(t);
@@ -183,12 +197,19 @@ struct VideoWriter::Impl {
   }
 
   // One source packet (nullptr: the end) through decoder, resampler and FIFO.
-  void transcode(AudioTranscoder& t, const AVStream* st, AVPacket* p) {
+  void transcode(AudioTranscoder& t, AVRational time_base, AVPacket* p) {
     if (avcodec_send_packet(t.dec.get(), p) < 0) return;  // a damaged packet: its samples are lost
     while (avcodec_receive_frame(t.dec.get(), t.in.get()) >= 0) {
+      const int64_t ts = t.in->best_effort_timestamp;
+      const int64_t at = ts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : av_rescale_q(ts, time_base, t.enc->time_base);
       if (t.next_pts == AV_NOPTS_VALUE) {
-        const int64_t ts = t.in->best_effort_timestamp;
-        t.next_pts = ts == AV_NOPTS_VALUE ? 0 : av_rescale_q(ts, st->time_base, t.enc->time_base);
+        t.next_pts = at == AV_NOPTS_VALUE ? 0 : at;
+      } else if (at != AV_NOPTS_VALUE &&
+                 std::abs(at - (t.next_pts + av_audio_fifo_size(t.fifo.get()))) > t.enc->sample_rate / 10) {
+        // A jump in the source's time (a live stream's outage): the samples go on from there, so
+        // sound and picture stay together; what the FIFO held (less than a frame) is dropped.
+        av_audio_fifo_reset(t.fifo.get());
+        t.next_pts = at;
       }
       const int max_out = swr_get_out_samples(t.swr.get(), t.in->nb_samples);
       if (t.conv->nb_samples < max_out) {
@@ -207,12 +228,20 @@ struct VideoWriter::Impl {
     }
   }
 
+  // The next audio packet: 1, or 0 when a live relay has none yet, or -1 at the end (of a
+  // file, or of a relay whose source has stopped).
+  int read_audio(AVPacket* p) {
+    if (relay) return relay->pop(p) ? 1 : relay->finished() ? -1 : 0;
+    return av_read_frame(audio_in.get(), p) < 0 ? -1 : 1;  // a read error ends the audio too
+  }
+
   // Copies source audio packets whose time is at or before `seconds` (all with infinity).
   void copy_audio_until(double seconds) {
     while (!audio_done) {
       if (!audio_pending) {
-        int r = av_read_frame(audio_in.get(), audio_pkt.get());
-        if (r < 0) {  // end of the source (or a read error): the audio ends here
+        const int r = read_audio(audio_pkt.get());
+        if (r == 0) return;  // the rest has not arrived yet
+        if (r < 0) {
           audio_done = true;
           return;
         }
@@ -222,17 +251,17 @@ struct VideoWriter::Impl {
         }
         audio_pending = true;
       }
-      const AVStream* in = audio_in->streams[audio_pkt->stream_index];
+      const AVRational in_tb = audio_streams[static_cast<size_t>(audio_pkt->stream_index)].time_base;
       const int64_t ts = audio_pkt->dts != AV_NOPTS_VALUE ? audio_pkt->dts : audio_pkt->pts;
-      if (ts != AV_NOPTS_VALUE && ts * av_q2d(in->time_base) > seconds) return;
+      if (ts != AV_NOPTS_VALUE && ts * av_q2d(in_tb) > seconds) return;
       const int o = audio_map[static_cast<size_t>(audio_pkt->stream_index)];
       if (auto t = transcoders.find(audio_pkt->stream_index); t != transcoders.end()) {
-        transcode(*t->second, in, audio_pkt.get());
+        transcode(*t->second, in_tb, audio_pkt.get());
         av_packet_unref(audio_pkt.get());
         audio_pending = false;
         continue;
       }
-      av_packet_rescale_ts(audio_pkt.get(), in->time_base, out->streams[o]->time_base);
+      av_packet_rescale_ts(audio_pkt.get(), in_tb, out->streams[o]->time_base);
       audio_pkt->stream_index = o;
       audio_pkt->pos = -1;
       int r = av_interleaved_write_frame(out.get(), audio_pkt.get());  // takes the packet's reference
@@ -240,6 +269,17 @@ struct VideoWriter::Impl {
       if (r < 0) fail(r, "cannot write audio to");
       ++audio_packets;
     }
+  }
+
+  void note_relay_losses() {
+    auto add = [&](int64_t n, const std::string& what) {
+      if (n == 0) return;
+      if (!audio_lost.empty()) audio_lost += "; ";
+      audio_lost += std::to_string(n);
+      audio_lost += what;
+    };
+    add(relay->dropped(), " audio packets that came while the writer was behind");
+    add(relay->left_out(), " audio streams of a later connection whose codec setup changed");
   }
 
   // Sends a frame (or nullptr to flush) and writes every packet the encoder has ready.
@@ -270,10 +310,11 @@ struct VideoWriter::Impl {
       encode(nullptr);
       copy_audio_until(1e300);
       for (auto& [i, t] : transcoders) {
-        transcode(*t, audio_in->streams[i], nullptr);  // the decoder's last frames
+        transcode(*t, audio_streams[static_cast<size_t>(i)].time_base, nullptr);  // the decoder's last frames
         drain_transcoder(*t, true);
       }
       if (int r = av_write_trailer(out.get()); r < 0) fail(r, "cannot finish");
+      if (relay) note_relay_losses();
     }
     out.reset();  // closes the file
     if (!header_written) {
@@ -341,6 +382,7 @@ void VideoWriter::open(std::string path, int width, int height, Rational time_ba
     if (m.opt.codec == "libx264" || m.opt.codec == "libx265") {
       av_dict_set(&d, "crf", std::to_string(m.opt.crf).c_str(), 0);
       av_dict_set(&d, "preset", m.opt.preset.c_str(), 0);
+      if (!m.opt.tune.empty()) av_dict_set(&d, "tune", m.opt.tune.c_str(), 0);
     }
     opts.reset(d);
   }
@@ -355,7 +397,9 @@ void VideoWriter::open(std::string path, int width, int height, Rational time_ba
   m.video->time_base = c->time_base;
   if (int r = avcodec_parameters_from_context(m.video->codecpar, c); r < 0) m.fail(r, "cannot set up the video stream of");
 
-  if (!m.opt.audio_from.empty()) m.open_audio();
+  if (!m.opt.audio_from.empty() && m.opt.audio_relay)
+    throw ConfigError("video writer " + m.path + ": audio from a file or from a live source, not both");
+  if (!m.opt.audio_from.empty() || m.opt.audio_relay) m.open_audio();
 
   m.sws.reset(sws_getContext(width, height, m.opt.input == PixelFormat::Bgr ? AV_PIX_FMT_BGR24 : AV_PIX_FMT_RGB24, width,
                              height, c->pix_fmt, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr, nullptr,
@@ -409,6 +453,7 @@ void VideoWriter::close() { impl_->finish(); }
 int64_t VideoWriter::frames_written() const { return impl_->frames; }
 int64_t VideoWriter::audio_packets_copied() const { return impl_->audio_packets; }
 const std::string& VideoWriter::audio_skipped() const { return impl_->audio_skipped; }
+const std::string& VideoWriter::audio_lost() const { return impl_->audio_lost; }
 const std::string& VideoWriter::audio_transcoded() const { return impl_->audio_transcoded; }
 const std::string& VideoWriter::path() const { return impl_->path; }
 

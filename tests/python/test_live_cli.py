@@ -18,9 +18,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def serve(port, size="320x240", rate=25, still=None):
+def serve(port, size="320x240", rate=25, still=None, media=None):
     """An ffmpeg CLI that waits for one client on tcp://127.0.0.1:port and streams a test
-    pattern (or one still picture, over and over) to it in real time (H.264 in MPEG-TS)."""
+    pattern (or one still picture, over and over; or a media file's packets as they are) to
+    it in real time (H.264 in MPEG-TS)."""
+    if media:
+        return subprocess.Popen(["ffmpeg", "-nostdin", "-v", "quiet", "-re", "-i", str(media), "-c", "copy", "-f",
+                                 "mpegts", f"tcp://127.0.0.1:{port}?listen=1"])
     source = (["-loop", "1", "-framerate", str(rate), "-i", str(still)] if still else
               ["-f", "lavfi", "-i", f"testsrc2=s={size}:r={rate}"])
     return subprocess.Popen(
@@ -101,6 +105,74 @@ def test_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_path):
     pts = ffprobe_frames(tmp_path / "live.mp4")
     assert len(pts) == len(frames)
     assert all(b > a for a, b in zip(pts, pts[1:]))
+
+
+def audio_packets(path):
+    """(pts seconds, duration seconds, md5 of the data) of every audio packet, from ffprobe."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+                          "packet=pts_time,duration_time,data_hash", "-show_data_hash", "md5", "-of", "json",
+                          str(path)], check=True, capture_output=True, text=True).stdout
+    return [(float(p["pts_time"]), float(p["duration_time"]), p["data_hash"]) for p in json.loads(out)["packets"]]
+
+
+def test_a_live_annotated_copy_keeps_the_stream_audio_across_a_reconnect(cli, tmp_path):
+    """A 20 s H.264 + AAC file is served packet for packet as a live MPEG-TS stream; the server
+    is killed and restarted (from the start of the file) mid-run. The annotated copy holds the
+    stream's audio: every packet byte-identical to the file's, none missing within a connection,
+    the outage a pause of its real length, and audio and video shifted alike on both sides."""
+    src = tmp_path / "av.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25", "-f", "lavfi", "-i",
+                    "sine=f=440:sample_rate=48000", "-t", "20", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", str(src)], check=True)
+    port = free_port()
+    out, video = tmp_path / "live.jsonl", tmp_path / "live.mp4"
+    rc, err = run_through_an_outage(
+        lambda: serve(port, media=src), port,
+        [cli, "run", "builtin:motion", f"tcp://127.0.0.1:{port}", "--timeout", "2", "--duration", "8",
+         "--annotate", video, "--out", out], up_s=3)
+    assert rc == 0, err
+    rows = lines(out)
+    gaps = [r["gap"] for r in rows if "gap" in r]
+    assert len(gaps) == 1, (gaps, err)
+    frames = [r for r in rows if "frame" in r]
+    source = audio_packets(src)
+    copy = audio_packets(video)
+    assert len(copy) > 100, err
+    # split the copy into runs of consecutive packets of the source
+    where = {h: i for i, (_, _, h) in enumerate(source)}
+    assert len(where) == len(source), "the source's packets are told apart by their bytes"
+    runs = []  # [first source index, last source index, first copy index, last copy index]
+    for k, (_, _, h) in enumerate(copy):
+        assert h in where, f"audio packet {k} of the copy is not one of the source's"
+        i = where[h]
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1], runs[-1][3] = i, k
+        else:
+            runs.append([i, i, k, k])
+    # one run per connection, each from the start of the file (the server starts over), none cut
+    assert [r[0] for r in runs] == [0, 0], runs
+    # on the copy's clock: rising, and the outage a pause about as long as it really was
+    times = [t for t, _, _ in copy]
+    assert all(b > a for a, b in zip(times, times[1:]))
+    end0 = copy[runs[0][3]][0] + source[runs[0][1]][1]  # (MP4 stretches the last one over the pause)
+    pause = copy[runs[1][2]][0] - end0
+    outage = gaps[0]["end"] - gaps[0]["start"]
+    assert abs(pause - outage) < 0.5, (pause, outage)
+    # audio and video moved alike: per connection, copy time - source time of each audio
+    # packet, less copy time - stream time of each frame, is the same (the server's own shift
+    # of the file's times); the first connection keeps the stream's clock
+    vpts = ffprobe_frames(video)
+    assert len(vpts) == len(frames)
+    vtb = 1 / 90000
+    shifts = []
+    for conn, (i0, _, k0, k1) in enumerate(runs):
+        audio_shift = {round(copy[k][0] - source[i0 + k - k0][0], 3) for k in range(k0, k1 + 1)}
+        assert len(audio_shift) == 1, audio_shift
+        video_shift = {round(p * vtb - r["t"], 3) for p, r in zip(vpts, frames) if r["connection"] == conn}
+        assert len(video_shift) == 1, video_shift
+        shifts.append((audio_shift.pop(), video_shift.pop()))
+    assert shifts[0][1] == 0, shifts
+    assert abs((shifts[0][0] - shifts[0][1]) - (shifts[1][0] - shifts[1][1])) <= 0.002, shifts
 
 
 def test_latest_mode_keeps_a_slow_model_on_the_newest_frames(cli, tmp_path):
@@ -227,9 +299,11 @@ def test_a_missing_camera_fails_at_once_naming_it(cli, tmp_path):
 
 
 def serve_rtsp(port, size="320x240", audio=False):
-    """A real RTSP server (GStreamer's rtsp-server) on loopback: rtsp://127.0.0.1:port/s."""
+    """A real RTSP server (GStreamer's rtsp-server) on loopback: rtsp://127.0.0.1:port/s, with
+    an Opus tone (audio=True) or a G.711 mu-law one (audio="pcmu") beside the video."""
+    tone = "pcmu" if audio == "pcmu" else "audio" if audio else "none"
     return subprocess.Popen(["/usr/bin/python3", str(ROOT / "tests" / "support" / "rtsp_server.py"), str(port), size,
-                             "25", "audio" if audio else "none"], stdout=subprocess.DEVNULL)
+                             "25", tone], stdout=subprocess.DEVNULL)
 
 
 @pytest.mark.parametrize("transport,audio", [("tcp", True), ("udp", False)])
@@ -261,6 +335,47 @@ def test_rtsp_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_pat
     for conn in (before, after):
         ts = [r["t"] for r in conn]
         assert all(b > a for a, b in zip(ts, ts[1:])), ts[:10]
+
+
+def test_a_camera_with_g711_audio_records_it_as_aac_across_a_reconnect(cli, tmp_path):
+    """An IP camera's usual audio, G.711 mu-law at 8 kHz, cannot go into MP4 as it is: the
+    annotated copy re-encodes it to AAC, says so, and keeps the outage as a pause of its real
+    length; on both sides of it the sound is the camera's 440 Hz tone."""
+    import numpy as np
+    port = free_port()
+    out, video = tmp_path / "cam.jsonl", tmp_path / "cam.mp4"
+    rc, err = run_through_an_outage(
+        lambda: serve_rtsp(port, audio="pcmu"), port,
+        [cli, "run", "builtin:motion", f"rtsp://127.0.0.1:{port}/s", "--timeout", "2", "--duration", "8",
+         "--annotate", video, "--out", out], up_s=3)
+    assert rc == 0, err
+    assert "pcm_mulaw" in err and "re-encoded to AAC" in err, err
+    gaps = [r["gap"] for r in lines(out) if "gap" in r]
+    assert len(gaps) == 1, (gaps, err)
+    from test_transform_cli import stream_info
+    a = [s for s in stream_info(video) if s["codec_type"] == "audio"]
+    assert len(a) == 1 and a[0]["codec_name"] == "aac" and int(a[0]["sample_rate"]) == 8000, a
+    packets = audio_packets(video)
+    times = [t for t, _, _ in packets]
+    assert all(b > a for a, b in zip(times, times[1:]))
+    steps = [b - a for a, b in zip(times, times[1:])]
+    frame = 1024 / 8000
+    assert sum(1 for d in steps if d > 2 * frame) == 1, "one pause: the outage"
+    outage = gaps[0]["end"] - gaps[0]["start"]
+    assert abs(max(steps) - frame - outage) < 0.5, (max(steps), outage)
+    # the tone on each side of the pause, from the ffmpeg CLI's decode of the copy (its
+    # aresample async fills the pause with silence, so a sample's place is its time)
+    pause_at = times[steps.index(max(steps))] + frame
+    pcm = np.frombuffer(subprocess.run(["ffmpeg", "-v", "error", "-i", str(video), "-map", "0:a", "-af", "aresample=async=1", "-f", "s16le",
+                                        "-ac", "1", "-ar", "8000", "-"], check=True, capture_output=True).stdout,
+                        dtype=np.int16).astype(np.float64)
+    start = times[0]
+    for lo, hi in ((start + 0.2, pause_at - 0.2), (pause_at + outage + 0.2, times[-1] - 0.2)):
+        piece = pcm[int((lo - start) * 8000):int((hi - start) * 8000)]
+        assert len(piece) >= 4000, (lo, hi)
+        spectrum = np.abs(np.fft.rfft(piece * np.hanning(len(piece))))
+        peak = np.fft.rfftfreq(len(piece), 1 / 8000)[spectrum.argmax()]
+        assert abs(peak - 440) < 5, peak
 
 
 def test_a_bad_rtsp_transport_is_a_config_error(cli):

@@ -30,7 +30,7 @@ def audio_packets(path):
 
 
 def stream_info(path):
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height",
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height,sample_rate",
                           "-of", "json", str(path)], check=True, capture_output=True, text=True).stdout
     return json.loads(out)["streams"]
 

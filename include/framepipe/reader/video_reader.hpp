@@ -125,6 +125,7 @@ class VideoReader {
   ReaderStats stats() const;
 
  private:
+  friend struct ReaderInternals;  // the library's own access (src/reader/reader_internals.hpp)
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

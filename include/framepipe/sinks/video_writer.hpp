@@ -1,7 +1,8 @@
 // Encodes frames into a video file that keeps the source's timing and audio: every frame
 // is written with the pts it had in the source (variable frame rate stays variable), and
 // the source's audio streams are copied packet for packet, interleaved by time (re-encoded to
-// AAC only where the container cannot hold them, e.g. PCM in MP4).
+// AAC only where the container cannot hold them, e.g. PCM in MP4). The audio comes from a
+// file (audio_from) or, for a live recording, from a LiveSource as it arrives (audio_relay).
 //
 //   framepipe::VideoWriterOptions o;
 //   o.audio_from = "in.mp4";                                   // copy its audio
@@ -23,13 +24,20 @@
 
 namespace framepipe {
 
+class AudioRelay;  // a live stream's audio (see live_source.hpp)
+
 struct VideoWriterOptions {
   std::string codec = "libx264";
   int crf = 20;                     // x264/x265 quality (lower is better)
   std::string preset = "veryfast";
+  std::string tune;                 // x264/x265 tune; "zerolatency": each frame is in the file at
+                                    // once (no look-ahead), as a live recording wants
   int threads = 0;                  // encoder threads; 0: FFmpeg's choice
   PixelFormat input = PixelFormat::Rgb;  // what write() is given: rgb or bgr, H x W x 3
   std::string audio_from;           // copy this file's audio streams (empty: no audio)
+  // Or copy a live stream's audio as it arrives (LiveSource::audio(), on the clock of the
+  // frames' recording_offset); the writer takes what has come at each frame, the rest at close.
+  std::shared_ptr<AudioRelay> audio_relay;
 };
 
 class VideoWriter {
@@ -52,6 +60,9 @@ class VideoWriter {
   // AAC ("stream 1 (pcm_s16le)"), or, where even that cannot be done, left out.
   const std::string& audio_transcoded() const;
   const std::string& audio_skipped() const;
+  // Live audio (audio_relay) that did not reach the file: packets over the relay's limit, and
+  // streams of a later connection whose codec setup changed. Known after close().
+  const std::string& audio_lost() const;
   const std::string& path() const;
 
  private:
