@@ -26,6 +26,25 @@ void parse_size(const std::string& s, ImageOptions& img) {
 
 }  // namespace
 
+void add_input_options(CLI::App* cmd, std::vector<std::string>& raw) {
+  cmd->add_option("--input-option", raw,
+                  "KEY=VALUE, repeatable: an FFmpeg option for opening the input, as the ffmpeg CLI's -KEY VALUE "
+                  "before -i (a camera's video_size=1280x720, framerate=30, input_format=mjpeg; a raw stream's "
+                  "framerate=50)")
+      ->allow_extra_args(false);
+}
+
+InputOptions parse_input_options(const std::vector<std::string>& raw) {
+  InputOptions out;
+  for (const std::string& kv : raw) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw ConfigError("bad --input-option '" + kv + "' (expected KEY=VALUE, e.g. video_size=1280x720)");
+    out.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return out;
+}
+
 void ReaderArgs::add(CLI::App* cmd, bool size_required) {
   auto* o = cmd->add_option("--size", size, "output size WxH (or N: width N keeping aspect; with --resize short, the shorter side)");
   if (size_required) o->required();
@@ -38,6 +57,7 @@ void ReaderArgs::add(CLI::App* cmd, bool size_required) {
   cmd->add_option("--threads", threads, "decoder threads (0: FFmpeg's choice, as the ffmpeg CLI; more can be faster on few cores)")->capture_default_str();
   cmd->add_option("--workers", workers, "decoders working on separate keyframe groups at once (0: one per core; 1: off)")->capture_default_str();
   cmd->add_flag("--strict", strict, "treat corrupt packets as fatal");
+  add_input_options(cmd, input_options);
 }
 
 ReaderOptions ReaderArgs::options() const {
@@ -45,6 +65,7 @@ ReaderOptions ReaderArgs::options() const {
   ro.threads = threads;
   ro.workers = workers;
   ro.strict = strict;
+  ro.input_options = parse_input_options(input_options);
   ro.image.pix = parse_pixel_format(pix);
   ro.image.resize = parse_resize_mode(resize);
   ro.image.interpolation = parse_interpolation(interp);

@@ -29,9 +29,14 @@ std::vector<T> parse_list(const std::string& text, const char* what) {
   return out;
 }
 
+// --input-option KEY=VALUE, repeatable: FFmpeg options for opening the input (InputOptions).
+void add_input_options(CLI::App* cmd, std::vector<std::string>& raw);
+InputOptions parse_input_options(const std::vector<std::string>& raw);
+
 struct ReaderArgs {
   std::string size, resize = "stretch", pix = "rgb", interp = "bicubic", matrix = "auto", range = "auto";
   std::string pad = "0,0,0";
+  std::vector<std::string> input_options;
   int threads = 0, workers = 0;
   bool strict = false;
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "reader_args.hpp"
 #include "framepipe/error.hpp"
 #include "framepipe/infer/model_spec.hpp"
 #include "framepipe/pipeline/run.hpp"
@@ -19,6 +20,7 @@ struct RunArgs {
   std::string model;
   std::vector<std::string> inputs;
   RunOptions o;
+  std::vector<std::string> input_options;
   RunArgs() { o.out = "-"; }  // the CLI writes to stdout unless told
 };
 
@@ -30,6 +32,7 @@ extern "C" void on_stop_signal(int sig) {
 
 int run_command(RunArgs& a) {
   a.o.cancel = &g_stop;
+  a.o.reader.input_options = parse_input_options(a.input_options);
   framepipe::Runner runner(a.model, a.o);
   // Ctrl-C / SIGTERM: stop taking batches, let the write stage finish what it holds, close
   // every output. A second signal ends the process at once.
@@ -100,6 +103,7 @@ Runner add_run(CLI::App& app) {
   cmd->add_option("--threads", o.reader.threads, "decoder threads (0: FFmpeg's choice)");
   cmd->add_option("--workers", o.reader.workers, "decoders for separate keyframe groups (0: one per core, 1: off)");
   cmd->add_flag("--strict", o.reader.strict, "damaged data in a video is an error instead of being concealed");
+  add_input_options(cmd, a->input_options);
   cmd->add_flag("--live", o.live,
                 "read INPUT as a live stream (implied by a URL or /dev/videoN): captured on its own thread, "
                 "reconnected with back-off when it drops, a \"gap\" line for each outage");

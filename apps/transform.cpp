@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "reader_args.hpp"
 #include "framepipe/error.hpp"
 #include "framepipe/pipeline/transform.hpp"
 #include "framepipe/pipeline/progress.hpp"
@@ -17,6 +18,7 @@ Runner add_transform(CLI::App& app) {
     std::string input, output, ops, codec = "libx264", preset = "veryfast";
     int crf = 20, threads = 0;
     bool no_audio = false, strict = false;
+    std::vector<std::string> input_options;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("INPUT", a->input, "video file")->required();
@@ -29,12 +31,14 @@ Runner add_transform(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "decoder and encoder threads (0: FFmpeg's choice)");
   cmd->add_flag("--no-audio", a->no_audio, "leave the audio out (it is copied by default)");
   cmd->add_flag("--strict", a->strict, "damaged data in the input is an error instead of being concealed");
+  add_input_options(cmd, a->input_options);
 
   return [a] {
     const FrameOps ops = FrameOps::parse(a->ops);
     TransformOptions o;
     o.reader.threads = a->threads;
     o.reader.strict = a->strict;
+    o.reader.input_options = parse_input_options(a->input_options);
     o.writer.codec = a->codec;
     o.writer.crf = a->crf;
     o.writer.preset = a->preset;

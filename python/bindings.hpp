@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "framepipe/reader/frame.hpp"
+#include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
 #include "framepipe/tensor/tensor.hpp"
 
@@ -38,6 +39,8 @@ py::array batch_array(const FrameBatch& b, py::handle owner);
 py::array tensor_array(const TensorBatch& t, py::handle owner);
 // index / pts / t / keyframe of every frame, shaped as the rows (N) or (N, T).
 py::array info_array(const std::vector<FrameInfo>& info, int64_t clip_len, const char* field);
+// {"video_size": "1280x720", "framerate": 30} -> FFmpeg's open options, values as str() gives them.
+InputOptions input_options_of(const py::dict& d);
 
 void bind_errors(py::module_& m);
 void bind_batches(py::module_& m);

@@ -93,6 +93,12 @@ py::array tensor_array(const TensorBatch& t, py::handle owner) {
   return py::array(dt, shp, strides, const_cast<void*>(t.tensor.data()), owner);
 }
 
+InputOptions input_options_of(const py::dict& d) {
+  InputOptions out;
+  for (auto [key, value] : d) out.emplace_back(py::str(key).cast<std::string>(), py::str(value).cast<std::string>());
+  return out;
+}
+
 py::array info_array(const std::vector<FrameInfo>& info, int64_t clip_len, const char* field) {
   std::vector<py::ssize_t> shape;
   if (clip_len > 1) {

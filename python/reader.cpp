@@ -33,6 +33,7 @@ struct ReaderArgs {
   int width = -1, height = -1;
   std::string resize = "stretch", pix = "rgb", interpolation = "bicubic", index = "exact";
   int num_threads = 0, workers = 0, stream = -1;
+  InputOptions input_options;
 
   ReaderOptions options() const {
     if ((width > 0) != (height > 0))
@@ -54,6 +55,7 @@ struct ReaderArgs {
     o.threads = num_threads;
     o.workers = workers;
     o.stream = stream;
+    o.input_options = input_options;
     return o;
   }
 };
@@ -349,7 +351,8 @@ reader is used by one thread at a time (calls from several are serialised); open
 thread for parallel work. It pickles (source, options and index), so DataLoader workers get
 their own without scanning again.)doc")
       .def(py::init([](py::object source, int width, int height, std::string resize, std::string pix, int num_threads,
-                       std::string index, std::string interpolation, int workers, int stream) {
+                       std::string index, std::string interpolation, int workers, int stream,
+                       py::dict input_options) {
              ReaderArgs a;
              a.width = width;
              a.height = height;
@@ -360,12 +363,13 @@ their own without scanning again.)doc")
              a.interpolation = std::move(interpolation);
              a.workers = workers;
              a.stream = stream;
+             a.input_options = input_options_of(input_options);
              return PyReader::open(std::move(source), std::move(a));
            }),
            py::arg("source"), py::kw_only(), py::arg("width") = -1, py::arg("height") = -1,
            py::arg("resize") = "stretch", py::arg("pix") = "rgb", py::arg("num_threads") = 0,
            py::arg("index") = "exact", py::arg("interpolation") = "bicubic", py::arg("workers") = 0,
-           py::arg("stream") = -1)
+           py::arg("stream") = -1, py::arg("input_options") = py::dict())
       .def("__len__", &PyReader::size)
       .def("__getitem__",
            [](PyReader& r, int64_t i) { return frames_array(r.frame(i)); }, py::arg("i"),
@@ -528,7 +532,7 @@ then (x - mean) / std per channel (or per-clip normalised), in layout nchw | nhw
                                               : py::object(py::none());
             return py::make_tuple(1, s.location, memory,
                                   py::make_tuple(a.width, a.height, a.resize, a.pix, a.num_threads, a.index,
-                                                 a.interpolation, a.workers, a.stream),
+                                                 a.interpolation, a.workers, a.stream, a.input_options),
                                   py::bytes(index));
           },
           [](py::tuple state) {
@@ -545,6 +549,7 @@ then (x - mean) / std per channel (or per-clip normalised), in layout nchw | nhw
             a.interpolation = o[6].cast<std::string>();
             a.workers = o[7].cast<int>();
             a.stream = o[8].cast<int>();
+            if (o.size() > 9) a.input_options = o[9].cast<InputOptions>();
             Source s;
             std::optional<FileStamp> expected;
             if (state[2].is_none()) {

@@ -275,7 +275,7 @@ leaving a with block, or dropping it) stops it between batches with every output
          py::object conf, py::object iou, py::object out, py::object annotate, py::object embeddings,
          py::object metrics, std::string engine, int model_threads, int num_threads, int workers, bool strict,
          bool live, std::string queue, double duration, double timeout, int reconnects, double batch_timeout_ms,
-         std::string rtsp_transport, bool progress) {
+         std::string rtsp_transport, py::dict input_options, bool progress) {
         RunOptions o;
         o.sample = sample.is_none() ? std::string() : sample.cast<std::string>();
         o.batch = batch;
@@ -306,6 +306,7 @@ leaving a with block, or dropping it) stops it between batches with every output
         o.reconnects = reconnects;
         o.batch_timeout_ms = batch_timeout_ms;
         o.reader.rtsp_transport = std::move(rtsp_transport);
+        o.reader.input_options = input_options_of(input_options);
         o.report = progress;
         return std::make_unique<PyRun>(inputs_of(source), std::move(model), std::move(spec), std::move(o));
       },
@@ -317,7 +318,8 @@ leaving a with block, or dropping it) stops it between batches with every output
       py::arg("metrics") = py::none(), py::arg("engine") = "auto", py::arg("model_threads") = 0,
       py::arg("num_threads") = 0, py::arg("workers") = 0, py::arg("strict") = false, py::arg("live") = false,
       py::arg("queue") = "latest", py::arg("duration") = 0.0, py::arg("timeout") = 10.0, py::arg("reconnects") = -1,
-      py::arg("batch_timeout_ms") = 0.0, py::arg("rtsp_transport") = "tcp", py::arg("progress") = false,
+      py::arg("batch_timeout_ms") = 0.0, py::arg("rtsp_transport") = "tcp",
+      py::arg("input_options") = py::dict(), py::arg("progress") = false,
       R"doc(
 Runs a model over videos as `framepipe run` does, and returns a framepipe.Run: iterate it for
 the result dicts ({"video", "frame", "pts", "t", "classes" | "objects" | "embedding" |

@@ -7,6 +7,7 @@
 
 extern "C" {
 #include <libavdevice/avdevice.h>
+#include <libavutil/opt.h>
 }
 
 namespace framepipe {
@@ -111,6 +112,16 @@ Demuxer::Demuxer(const Source& source, const DemuxerOptions& options)
       throw ConfigError("cannot open '" + source.name() + "': RTSP transport '" + options.rtsp_transport +
                         "' is not one of tcp, udp, udp_multicast, http, https");
   }
+  if (device) {  // no device needed to tell a misspelt option: checked before opening
+    for (const auto& kv : options.input_options) {
+      const AVClass* generic = avformat_get_class();
+      const AVClass* v4l2 = input_format->priv_class;
+      if (!av_opt_find(&generic, kv.first.c_str(), nullptr, 0, AV_OPT_SEARCH_FAKE_OBJ) &&
+          !(v4l2 && av_opt_find(&v4l2, kv.first.c_str(), nullptr, 0, AV_OPT_SEARCH_FAKE_OBJ)))
+        throw ConfigError("cannot open '" + source.name() + "': the V4L2 input has no option '" + kv.first +
+                          "' (a camera takes video_size, framerate, input_format, pixel_format, standard, ...)");
+    }
+  }
   AVDictionary* opts = nullptr;
   if (network && !device) {
     // Protocol-level timeouts as a second line behind the interrupt callback.
@@ -119,6 +130,7 @@ Demuxer::Demuxer(const Source& source, const DemuxerOptions& options)
     if (rtsp) av_dict_set(&opts, "rtsp_transport", options.rtsp_transport.c_str(), 0);
   }
   if (options.live) av_dict_set(&opts, "fpsprobesize", "0", 0);
+  for (const auto& [key, value] : options.input_options) av_dict_set(&opts, key.c_str(), value.c_str(), 0);
   arm_deadline(network ? options.open_timeout_ms : 0);
   // avformat_open_input frees the context on failure (never a custom pb), so hand it over.
   AVFormatContext* raw = ctx.release();
@@ -131,6 +143,13 @@ Demuxer::Demuxer(const Source& source, const DemuxerOptions& options)
                     device ? "cannot open the V4L2 device" : "cannot open", source.name());
   }
   fmt_.reset(raw);
+  // What no one took: the format and the protocol have no such option (a typo, or one of
+  // another input's). The user's are refused rather than ignored.
+  for (const auto& kv : options.input_options) {
+    if (av_dict_get(leftover.get(), kv.first.c_str(), nullptr, 0))
+      throw ConfigError("cannot open '" + source.name() + "': neither its format (" + raw->iformat->name +
+                        ") nor its protocol takes the option '" + kv.first + "'");
+  }
 
   ret = avformat_find_stream_info(fmt_.get(), nullptr);
   if (ret < 0) av::throw_error(network ? ErrorKind::Transient : ErrorKind::Open, ret,

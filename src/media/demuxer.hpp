@@ -20,6 +20,7 @@ struct DemuxerOptions {
   bool require_video = true;  // throw OpenError when there is no video stream
   bool live = false;          // a live stream: no frame-rate probing before the first frame
   std::string rtsp_transport = "tcp";  // rtsp:// only: tcp, udp, udp_multicast, http or https
+  InputOptions input_options;          // the user's, after ours (see ReaderOptions)
 };
 
 // A location read as a stream, never seeked or scanned: a network URL (anything with a

@@ -14,7 +14,7 @@ Rational rational(AVRational r) { return Rational{r.num, r.den}; }
 // Frames are what the decoder outputs, in output order, stamped the way ffprobe stamps them
 // (best-effort timestamp).
 FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options) {
-  Demuxer demuxer(source, DemuxerOptions{options.stream});
+  Demuxer demuxer(source, DemuxerOptions{options.stream, 10000, 10000, true, false, "tcp", options.input_options});
   Decoder decoder(demuxer, DecoderOptions{options.threads, false});
   auto frame = av::make_frame();
   std::vector<FrameEntry> frames;
@@ -44,7 +44,7 @@ FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options) {
 }  // namespace
 
 FrameIndex scan_frame_index(const Source& source, const ScanOptions& options) {
-  Demuxer demuxer(source, DemuxerOptions{options.stream});
+  Demuxer demuxer(source, DemuxerOptions{options.stream, 10000, 10000, true, false, "tcp", options.input_options});
   AVStream* st = demuxer.video_stream();
   auto packet = av::make_packet();
   std::vector<FrameEntry> frames;

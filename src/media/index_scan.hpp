@@ -10,6 +10,7 @@ namespace framepipe {
 struct ScanOptions {
   int stream = -1;
   int threads = 0;  // for the decoding pass
+  InputOptions input_options;  // as the reader opens it
 };
 
 // Opens `source` on its own (the caller's demuxer stays where it is) and scans it.

@@ -85,6 +85,7 @@ struct VideoReader::Impl {
   std::function<void(AVPacket*)> other_packets;  // see ReaderInternals::tap_other_packets
 
   Impl(const Source& s, const ReaderOptions& o) : source(s), opt(o) {
+    if (!opt.input_options.empty()) opt.use_sidecar = false;  // an index made without them would not fit
     if (opt.threads < 0) throw ConfigError("threads must be >= 0, got " + std::to_string(opt.threads));
     if (opt.workers < 0) throw ConfigError("workers must be >= 0, got " + std::to_string(opt.workers));
     open_stream();
@@ -104,7 +105,8 @@ struct VideoReader::Impl {
     if (dec) damage_before_reopen += dec->damage();
     dec.reset();
     demux = std::make_unique<Demuxer>(
-        source, DemuxerOptions{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true, opt.live, opt.rtsp_transport});
+        source, DemuxerOptions{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true, opt.live, opt.rtsp_transport,
+                               opt.input_options});
     demux->set_other_packets(other_packets);
     dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict});
     dec->set_wanted(wanted_pts);
@@ -118,7 +120,7 @@ struct VideoReader::Impl {
     if (index) return;
     if (opt.use_sidecar) index = load_sidecar(source, demux->video_index());
     if (!index) {
-      index = scan_frame_index(source, ScanOptions{demux->video_index(), opt.threads});
+      index = scan_frame_index(source, ScanOptions{demux->video_index(), opt.threads, opt.input_options});
       // A sidecar that exists but is stale is rewritten; none is created unasked.
       if (opt.use_sidecar && sidecar_allowed(source)) {
         const std::string path = FrameIndex::sidecar_path(source.location);
@@ -740,11 +742,11 @@ bool VideoReader::next(Frame& out) {
 }
 
 MediaInfo probe(const Source& source, bool header_only) {
-  Demuxer demux(source, DemuxerOptions{-1, 10000, 10000, false});
+  Demuxer demux(source, DemuxerOptions{-1, 10000, 10000, false, false, "tcp", {}});
   std::optional<FrameIndex> index;
   if (demux.video_index() >= 0 && !header_only && !is_stream_location(source.location)) {
     index = load_sidecar(source, demux.video_index());
-    if (!index) index = scan_frame_index(source, ScanOptions{demux.video_index(), 0});
+    if (!index) index = scan_frame_index(source, ScanOptions{demux.video_index(), 0, {}});
   }
   MediaInfo m = describe(demux, index ? &*index : nullptr);
   if (AVStream* st = demux.video_stream()) {
@@ -757,7 +759,7 @@ MediaInfo probe(const Source& source, bool header_only) {
 FrameIndex write_index_sidecar(const std::string& path, int stream) {
   auto stamp = FileStamp::of(path);
   if (!stamp) throw OpenError("cannot index '" + path + "': not a regular file");
-  FrameIndex idx = scan_frame_index(Source(path), ScanOptions{stream, 0});
+  FrameIndex idx = scan_frame_index(Source(path), ScanOptions{stream, 0, {}});
   idx.save(FrameIndex::sidecar_path(path), *stamp);
   return idx;
 }

@@ -298,6 +298,24 @@ def test_a_missing_camera_fails_at_once_naming_it(cli, tmp_path):
     assert dev in p.stderr and "V4L2" in p.stderr
 
 
+def test_camera_options_are_checked_before_the_camera_is_opened(cli, tmp_path):
+    """A camera's size, rate and pixel format are FFmpeg's v4l2 options (--input-option, as the
+    ffmpeg CLI's -video_size ... before -i). Real ones pass the check and reach the open (exit 3:
+    no such camera here); a misspelt one is a usage error naming it, with no camera needed."""
+    dev = "/dev/video97"
+    if os.path.exists(dev):
+        pytest.skip(f"{dev} exists here")
+    base = [cli, "run", "builtin:motion", dev, "--out", str(tmp_path / "r.jsonl")]
+    good = ["--input-option", "video_size=1280x720", "--input-option", "framerate=30",
+            "--input-option", "input_format=mjpeg"]
+    p = subprocess.run(base + good, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 3 and dev in p.stderr, p.stderr
+    p = subprocess.run(base + ["--input-option", "vidoe_size=1280x720"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "vidoe_size" in p.stderr and "V4L2" in p.stderr, p.stderr
+    p = subprocess.run(base + ["--input-option", "video_size"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "KEY=VALUE" in p.stderr, p.stderr
+
+
 def serve_rtsp(port, size="320x240", audio=False):
     """A real RTSP server (GStreamer's rtsp-server) on loopback: rtsp://127.0.0.1:port/s, with
     an Opus tone (audio=True) or a G.711 mu-law one (audio="pcmu") beside the video."""

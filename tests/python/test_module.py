@@ -5,6 +5,7 @@ import json
 import multiprocessing
 import pathlib
 import pickle
+import subprocess
 import threading
 
 import numpy as np
@@ -104,6 +105,31 @@ def test_timestamps_and_keys_match_ffprobe(fp, media, name):
     f = r.frames([0, 7, 3])
     assert list(f.index) == [0, 7, 3]
     assert np.allclose(f.t, [table[i][0] for i in (0, 7, 3)])
+
+
+def test_input_options_open_the_input_as_the_ffmpeg_cli_would(fp, tmp_path):
+    """input_options are FFmpeg's open options (the CLI's -KEY VALUE before -i). A raw MJPEG
+    stream has no timestamps of its own: its frame rate is an option, and the times follow
+    ffprobe's with the same option. They survive pickling; a misspelt one is a ConfigError."""
+    raw = tmp_path / "cam.mjpeg"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=s=160x120:r=25", "-frames:v", "12",
+                    "-c:v", "mjpeg", "-f", "mjpeg", str(raw)], check=True)
+
+    def ffprobe_times(*opts):
+        out = subprocess.run(["ffprobe", "-v", "error", *opts, "-show_entries", "frame=best_effort_timestamp_time",
+                              "-of", "csv=p=0", str(raw)], check=True, capture_output=True, text=True).stdout
+        return [float(line.strip().rstrip(",")) for line in out.split()]
+
+    r = fp.VideoReader(str(raw), input_options={"framerate": 50})
+    at50 = ffprobe_times("-framerate", "50")
+    assert len(r) == 12 and at50[1] == pytest.approx(0.02)
+    np.testing.assert_allclose(r.get_frame_timestamp(list(range(12)))[:, 0], at50, atol=1e-6)
+    np.testing.assert_allclose(fp.VideoReader(str(raw)).get_frame_timestamp(list(range(12)))[:, 0],
+                               ffprobe_times(), atol=1e-6)
+    again = pickle.loads(pickle.dumps(r))
+    np.testing.assert_allclose(again.get_frame_timestamp([11])[:, 0], [at50[11]], atol=1e-6)
+    with pytest.raises(fp.ConfigError, match="framerat'"):
+        fp.VideoReader(str(raw), input_options={"framerat": 50})
 
 
 def test_frames_at_is_the_frame_on_screen(fp, media, refs):

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "framepipe/error.hpp"
@@ -36,6 +37,12 @@ struct Source {
   const std::string& name() const { return location; }
 };
 
+// FFmpeg options for opening an input, as the ffmpeg CLI takes them before -i: a V4L2
+// camera's video_size, framerate and input_format; a raw H.264 stream's framerate; a
+// protocol's options. An option that neither the input's format nor its protocol takes is a
+// ConfigError naming it.
+using InputOptions = std::vector<std::pair<std::string, std::string>>;
+
 enum class IndexMode {
   Exact,   // scan the packets at open (or load a fresh sidecar); counts are measured
   Header,  // trust the header at open; counts are estimates until random access needs the
@@ -58,6 +65,9 @@ struct ReaderOptions {
   // rtsp:// sources: RTP over the RTSP connection (tcp, the default: no lost packets, so no
   // smeared frames reach a model), or udp, udp_multicast, http, https (tunnelled).
   std::string rtsp_transport = "tcp";
+  // Given as the ffmpeg CLI's `-KEY VALUE` before -i (see InputOptions); they come after
+  // framepipe's own, so they can override them. A sidecar index is not used with them.
+  InputOptions input_options;
   bool strict = false;        // corrupt packets are fatal instead of counted
   // Batches whose frames lie in separate keyframe groups are decoded by this many workers at
   // once, each with its own demuxer and single-threaded decoder. 0: one per core; 1: off.
