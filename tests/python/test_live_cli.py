@@ -3,6 +3,7 @@ TCP; HTTP, RTMP, UDP) or GStreamer's RTSP server, killed and restarted mid-run; 
 `latest` mode; a slow reader of the results."""
 import json
 import os
+import pathlib
 import socket
 import subprocess
 import time
@@ -61,15 +62,29 @@ def run_while_serving(server, port, cmd, timeout=60):
         stop(server)
 
 
+def wait_for_a_result(run, cmd, timeout=30):
+    """Waits until the run started with `cmd` has written its first result line (into
+    OUT.part), or has ended: a build with sanitizers on a busy machine may take seconds to
+    connect, and a server killed before that would test the wrong thing."""
+    out = pathlib.Path(str(cmd[cmd.index("--out") + 1]) + ".part")
+    deadline = time.time() + timeout
+    while time.time() < deadline and run.poll() is None:
+        if out.exists() and b"\n" in out.read_bytes():
+            return
+        time.sleep(0.05)
+
+
 def run_through_an_outage(start_server, port, cmd, up_s, down_s=1.5):
-    """Runs `cmd` in the background; the server it reads is killed after `up_s` seconds (the
-    connection drops), refuses connections for `down_s`, then comes back. Returns (exit code,
-    stderr)."""
+    """Runs `cmd` in the background; the server it reads is killed `up_s` seconds after the
+    start (and not before the first result), so the connection drops; it refuses connections
+    for `down_s`, then comes back. Returns (exit code, stderr)."""
     server = start_server()
     try:
         wait_listening(port)
+        started = time.time()
         run = subprocess.Popen([str(c) for c in cmd], stderr=subprocess.PIPE, text=True)
-        time.sleep(up_s)
+        wait_for_a_result(run, cmd)
+        time.sleep(max(0.0, up_s - (time.time() - started)))
         stop(server)
         time.sleep(down_s)
         server = start_server()
@@ -234,9 +249,11 @@ def test_a_stream_that_does_not_come_back_ends_the_run_as_transient(cli, tmp_pat
     out = tmp_path / "gone.jsonl"
     try:
         wait_listening(port)
-        run = subprocess.Popen([cli, "run", "builtin:motion", f"tcp://127.0.0.1:{port}", "--timeout", "2",
-                                "--reconnects", "2", "--out", str(out)], stderr=subprocess.PIPE, text=True)
-        time.sleep(1.5)
+        cmd = [cli, "run", "builtin:motion", f"tcp://127.0.0.1:{port}", "--timeout", "2", "--reconnects", "2",
+               "--out", str(out)]
+        run = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        wait_for_a_result(run, cmd)
+        time.sleep(0.5)
     finally:
         stop(server)
     _, err = run.communicate(timeout=30)
