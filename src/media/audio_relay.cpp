@@ -17,15 +17,12 @@ bool same_setup(const AVCodecParameters* a, const AVCodecParameters* b) {
 void AudioRelay::connect(const AVFormatContext* input) {
   std::lock_guard lock(mutex_);
   map_.assign(input->nb_streams, -1);
-  input_tb_.assign(input->nb_streams, AVRational{1, 1});
+  inputs_.assign(input->streams, input->streams + input->nb_streams);
   next_ts_.assign(input->nb_streams, AV_NOPTS_VALUE);
-  input_params_.assign(input->nb_streams, nullptr);
   std::vector<bool> taken(streams_.size(), false);
   for (unsigned i = 0; i < input->nb_streams; ++i) {
     const AVStream* st = input->streams[i];
     if (st->codecpar->codec_type != AVMEDIA_TYPE_AUDIO) continue;
-    input_tb_[i] = st->time_base;
-    input_params_[i] = st->codecpar;
     if (!connected_) {
       Stream s{av::CodecParameters(avcodec_parameters_alloc()), st->time_base, nullptr, st->disposition};
       if (!s.params || avcodec_parameters_copy(s.params.get(), st->codecpar) < 0) continue;
@@ -52,8 +49,8 @@ void AudioRelay::push(const AVPacket* packet, const std::function<double(double)
   std::lock_guard lock(mutex_);
   const auto i = static_cast<size_t>(packet->stream_index);
   if (closed_ || i >= map_.size() || map_[i] < 0) return;
-  const AVRational in_tb = input_tb_[i];
-  const AVCodecParameters* par = input_params_[i];
+  const AVRational in_tb = inputs_[i]->time_base;
+  const AVCodecParameters* par = inputs_[i]->codecpar;
   int64_t ts = packet->dts != AV_NOPTS_VALUE ? packet->dts : packet->pts;
   if (ts == AV_NOPTS_VALUE) ts = next_ts_[i];
   int64_t duration = packet->duration;

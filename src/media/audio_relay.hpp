@@ -35,7 +35,7 @@ class AudioRelay {
   void connect(const AVFormatContext* input);
   // A packet of the current connection, referenced (not copied), its timestamps moved onto
   // the recording's clock. Packets of streams that did not match are left out. A packet without a
-  // time (a demuxer that split one timed PES into several frames) follows the one before it.
+  // time (FFmpeg leaves some live AAC packets without one) follows on from the one before it.
   // `offset_for(stream seconds)` gives the shift onto the recording's clock.
   void push(const AVPacket* packet, const std::function<double(double)>& offset_for);
   void close();  // nothing more will come
@@ -61,8 +61,7 @@ class AudioRelay {
   std::vector<Stream> streams_;
   bool connected_ = false, closed_ = false;
   std::vector<int> map_;               // current input's stream -> relay stream, -1: not relayed
-  std::vector<AVRational> input_tb_;   // current input's time bases
-  std::vector<const AVCodecParameters*> input_params_;  // the current input's (alive while it is)
+  std::vector<const AVStream*> inputs_;  // the current input's streams (alive while it is)
   std::vector<int64_t> next_ts_;       // current input's next packet time, for packets without one
   std::deque<av::PacketPtr> queue_;
   int64_t dropped_ = 0, left_out_ = 0;

@@ -11,10 +11,17 @@ namespace {
 
 Rational rational(AVRational r) { return Rational{r.num, r.den}; }
 
+DemuxerOptions demuxer_options(const ScanOptions& o) {
+  DemuxerOptions d;
+  d.stream = o.stream;
+  d.input_options = o.input_options;
+  return d;
+}
+
 // Frames are what the decoder outputs, in output order, stamped the way ffprobe stamps them
 // (best-effort timestamp).
 FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options) {
-  Demuxer demuxer(source, DemuxerOptions{options.stream, 10000, 10000, true, false, "tcp", options.input_options});
+  Demuxer demuxer(source, demuxer_options(options));
   Decoder decoder(demuxer, DecoderOptions{options.threads, false});
   auto frame = av::make_frame();
   std::vector<FrameEntry> frames;
@@ -44,7 +51,7 @@ FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options) {
 }  // namespace
 
 FrameIndex scan_frame_index(const Source& source, const ScanOptions& options) {
-  Demuxer demuxer(source, DemuxerOptions{options.stream, 10000, 10000, true, false, "tcp", options.input_options});
+  Demuxer demuxer(source, demuxer_options(options));
   AVStream* st = demuxer.video_stream();
   auto packet = av::make_packet();
   std::vector<FrameEntry> frames;

@@ -107,7 +107,7 @@ struct VideoReader::Impl {
     demux = std::make_unique<Demuxer>(
         source, DemuxerOptions{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true, opt.live, opt.rtsp_transport,
                                opt.input_options});
-    demux->set_other_packets(other_packets);
+    if (other_packets) demux->set_other_packets(other_packets);  // a reopen keeps the tap
     dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict});
     dec->set_wanted(wanted_pts);
     dec->set_key_only(key_only);
@@ -620,6 +620,7 @@ VideoReader::VideoReader(const Source& source, const ReaderOptions& options)
     : impl_(std::make_unique<Impl>(source, options)) {}
 VideoReader::~VideoReader() = default;
 VideoReader::VideoReader(VideoReader&&) noexcept = default;
+VideoReader& VideoReader::operator=(VideoReader&&) noexcept = default;
 
 void ReaderInternals::tap_other_packets(VideoReader& reader, std::function<void(AVPacket*)> tap) {
   reader.impl_->other_packets = tap;
@@ -627,7 +628,6 @@ void ReaderInternals::tap_other_packets(VideoReader& reader, std::function<void(
 }
 
 const AVFormatContext* ReaderInternals::format(const VideoReader& reader) { return reader.impl_->demux->format(); }
-VideoReader& VideoReader::operator=(VideoReader&&) noexcept = default;
 
 const MediaInfo& VideoReader::info() const { return impl_->info; }
 int64_t VideoReader::size() const { return impl_->size(); }
@@ -742,7 +742,9 @@ bool VideoReader::next(Frame& out) {
 }
 
 MediaInfo probe(const Source& source, bool header_only) {
-  Demuxer demux(source, DemuxerOptions{-1, 10000, 10000, false, false, "tcp", {}});
+  DemuxerOptions dopt;
+  dopt.require_video = false;  // an audio-only file is described too
+  Demuxer demux(source, dopt);
   std::optional<FrameIndex> index;
   if (demux.video_index() >= 0 && !header_only && !is_stream_location(source.location)) {
     index = load_sidecar(source, demux.video_index());
