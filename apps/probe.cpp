@@ -17,19 +17,22 @@ void print_human(const MediaInfo& m) {
   auto video = [](const VideoStreamInfo& v, const char* tag) {
     std::printf("  video #%d%s: %s%s%s %dx%d %s\n", v.index, tag, v.codec.c_str(), v.profile.empty() ? "" : " ",
                 v.profile.c_str(), v.width, v.height, v.pix_fmt.c_str());
-    if (v.frames >= 0)
+    if (v.frames >= 0) {
       std::printf("    frames: %lld measured (%s scan), %lld in header; keyframes: %lld\n",
                   static_cast<long long>(v.frames), v.index_method.c_str(), static_cast<long long>(v.frames_header),
                   static_cast<long long>(v.keyframes));
-    else
+      if (!v.index_provenance.empty()) std::printf("    index: %s\n", v.index_provenance.c_str());
+    } else {
       std::printf("    frames: not measured, %lld in header\n", static_cast<long long>(v.frames_header));
+    }
     std::printf("    fps: %.6g (avg %s, real %s); start %.6f s; duration %.6f s\n", v.fps,
                 rate(v.avg_frame_rate).c_str(), rate(v.real_frame_rate).c_str(), v.start_time, v.duration);
     std::printf("    colour: matrix %s, range %s, primaries %s, transfer %s (converted as %s / %s)\n",
                 v.color_matrix.c_str(), v.color_range.c_str(), v.color_primaries.c_str(), v.color_transfer.c_str(),
                 v.color_matrix_used.c_str(), v.color_range_used.c_str());
     if (v.rotation)
-      std::printf("    rotation: %d (players turn the picture %d degrees counter-clockwise; frames are returned unrotated)\n",
+      std::printf("    rotation: %d (players turn the picture %d degrees counter-clockwise; frames come out turned "
+                  "upright, --no-autorotate gives them as stored)\n",
                   v.rotation, v.rotation);
   };
   if (m.video.index >= 0) video(m.video, " (selected)");
@@ -43,7 +46,7 @@ void print_human(const MediaInfo& m) {
 
 }  // namespace
 
-Runner add_probe(CLI::App& app) {
+Command add_probe(CLI::App& app) {
   auto* cmd = app.add_subcommand("probe", "Describe a video: container, streams, measured and header frame counts");
   auto file = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);

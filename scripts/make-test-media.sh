@@ -36,6 +36,7 @@ make() {  # make NAME CMD...: runs CMD with the argument @TMP@ replaced by a tem
   local args=() a
   for a in "$@"; do [ "$a" = @TMP@ ] && args+=("$TMP") || args+=("$a"); done
   "${args[@]}"
+  [ -e "@TMP@" ] && { echo "make-test-media: '$name' wrote to a file named @TMP@ (a placeholder not replaced)" >&2; rm -f "@TMP@"; exit 1; }
   mv "$TMP" "$OUT/$name"
 }
 
@@ -65,6 +66,9 @@ make vp9_odd.webm "${FF[@]}" -i "$BASE" -vf scale=317:239 -c:v libvpx-vp9 -pix_f
 make av1.mkv "${FF[@]}" -i "$BASE" -c:v libsvtav1 -preset 12 -g 12 -pix_fmt yuv420p @TMP@
 # MPEG-4 Part 2 with B-frames in AVI: packets carry no pts (decode-scanned index).
 make mpeg4_bframes.avi "${FF[@]}" -i "$BASE" -c:v mpeg4 -bf 2 -g 12 -q:v 4 @TMP@
+# MPEG-4 Part 2 by Xvid with B-frames in AVI: packed bitstream (a B-frame rides in the
+# packet of the P-frame before it; placeholder packets of a few bytes stand in its place).
+make mpeg4_packed.avi "${FF[@]}" -i "$BASE" -c:v libxvid -bf 2 -g 12 -q:v 4 @TMP@
 # MJPEG, full range (yuvj420p), AVI.
 make mjpeg_full.avi "${FF[@]}" -i "$BASE" -c:v mjpeg -pix_fmt yuvj420p -q:v 3 @TMP@
 # H.264 in MPEG-TS (starts at 1.4 s).
@@ -100,6 +104,43 @@ make scenes.mp4 "${FF[@]}" "${SHOT[@]}" "testsrc2=s=${W}x${H}:r=${RATE}:d=1.6" \
   "${SHOT[@]}" "mandelbrot=s=${W}x${H}:r=${RATE},trim=end_frame=40" \
   "${SHOT[@]}" "gradients=s=${W}x${H}:r=${RATE}:d=1.8" \
   -filter_complex "[0:v][1:v][2:v][3:v]concat=n=4:v=1:a=0,format=yuv420p" "${X264[@]}" -bf 2 @TMP@
+
+# --- The conformance matrix (tests/support/media_set.hpp lists what each file is) --------
+# pts = dts although the stream has B-frames: decode times stored as pts, as some cameras
+# and muxers write them.
+make h264_ptsdts.mp4 "${FF[@]}" -i "$OUT/h264_bframes.mp4" -c copy -bsf:v "setts=ts=DTS-STARTDTS" @TMP@
+# An edit list with a negative start: cut at 0.5 s on a stream copy, so the kept packets
+# begin at the keyframe before it and the edit list hides the first (discard flags).
+make h264_editlist.mp4 "${FF[@]}" -ss 0.5 -i "$OUT/h264_bframes.mp4" -c copy @TMP@
+# MPEG-TS whose 33-bit clock wraps 1.7 s in (starts at 95442 s; 2^33 / 90 kHz = 95443.7 s).
+make h264_wrap.ts "${FF[@]}" -i "$BASE" "${X264[@]}" -bf 2 -x264-params "$GOP" -f mpegts -output_ts_offset 95442 @TMP@
+# MPEG-TS with a discontinuity: two recordings joined byte for byte, the clock restarting.
+cat_ts() { cat "$OUT/h264.ts" "$OUT/h264.ts" > "$1"; }
+make h264_discontinuity.ts cat_ts @TMP@
+# Interlaced H.264 (x264 codes MBAFF frames; it cannot code fields as separate pictures).
+make h264_interlaced.ts "${FF[@]}" -i "$BASE" "${X264[@]}" -bf 2 -x264-params "$GOP:interlaced=1:tff=1" -f mpegts @TMP@
+# MPEG-2, interlaced (field DCT and motion), B-frames, in MPEG-TS.
+make mpeg2_interlaced.ts "${FF[@]}" -i "$BASE" -c:v mpeg2video -flags +ilme+ildct -top 1 -bf 2 -g 12 -q:v 4 @TMP@
+# HEVC 10-bit, open GOP (CRA keyframes with leading pictures), 4 B-frames.
+make hevc_10bit_opengop.mkv "${FF[@]}" -i "$BASE" -c:v libx265 -pix_fmt yuv420p10le \
+  -x265-params "$GOP:open-gop=1:bframes=4:log-level=error" @TMP@
+make vp8.webm "${FF[@]}" -i "$BASE" -c:v libvpx -g 12 -deadline realtime -cpu-used 8 -b:v 400k @TMP@
+make theora.ogv "${FF[@]}" -i "$BASE" -c:v libtheora -g 12 -q:v 6 @TMP@
+make prores.mov "${FF[@]}" -i "$BASE" -c:v prores_ks -profile:v 2 @TMP@
+# FFV1, odd width and height with 4:2:0 chroma, MKV.
+make ffv1_odd.mkv "${FF[@]}" -i "$BASE" -vf scale=317:239 -c:v ffv1 -pix_fmt yuv420p @TMP@
+# Rotation 180 and 270 (display matrix, MP4), and a phone-style portrait video: 568x320
+# stored, shown 320x568 (turned 90 degrees), AAC audio beside it.
+make h264_rot180.mp4 "${FF[@]}" -i "$OUT/h264_bframes.mp4" -c copy -metadata:s:v:0 rotate=180 @TMP@
+make h264_rot270.mp4 "${FF[@]}" -i "$OUT/h264_bframes.mp4" -c copy -metadata:s:v:0 rotate=270 @TMP@
+make .phone_src.mp4 "${FF[@]}" -i "$BASE" "${SINE[@]}" -vf scale=568:320 -c:v libx264 -preset veryfast -profile:v high \
+  -pix_fmt yuv420p -bf 2 -x264-params "$GOP" -c:a aac -b:a 96k -shortest @TMP@
+make phone_rotated.mp4 "${FF[@]}" -i "$OUT/.phone_src.mp4" -c copy -metadata:s:v:0 rotate=90 @TMP@
+# A packet that decodes to nothing: packet 30's slice NAL units get NAL type 0 (unspecified,
+# which decoders skip), so the file has 100 packets and 99 frames.
+make h264_nopicture.mp4 /usr/bin/python3 "$HERE/damage-media.py" nal "$OUT/h264_bframes.mp4" 30 @TMP@
+# A damaged middle: 3000 bytes zeroed at 45 % of the file (inside the media data).
+make h264_damaged.mp4 /usr/bin/python3 "$HERE/damage-media.py" zero "$OUT/h264_faststart.mp4" 45 @TMP@
 
 # For the test models (tests/models, trained on pictures drawn by numpy): new pictures drawn
 # here by ffmpeg, which the models never saw.
@@ -162,4 +203,9 @@ for f in "${REAL[@]}"; do [ -s "$OUT/real/$f" ] || cp "$CACHE/$f" "$OUT/real/$f"
 # faces.mp4: opencv-doc's messi5.jpg (a footballer, face seen from the front at about
 # x 222-265, y 85-130, read off the picture by eye) held for 2 frames, for builtin:faces.
 make faces.mp4 "${FF[@]}" -loop 1 -i "$OUT/real/messi5.jpg" -frames:v 2 -r 5 "${X264[@]}" @TMP@
+# faces_rotated.mp4: the same picture stored turned a quarter clockwise, with a
+# display matrix that turns it back (as a phone held sideways writes it): upright, the face
+# is where it is in faces.mp4.
+make .faces_turned.mp4 "${FF[@]}" -loop 1 -i "$OUT/real/messi5.jpg" -frames:v 2 -r 5 -vf transpose=clock "${X264[@]}" @TMP@
+make faces_rotated.mp4 "${FF[@]}" -i "$OUT/.faces_turned.mp4" -c copy -metadata:s:v:0 rotate=90 @TMP@
 echo "make-test-media: $(ls "$OUT" | wc -l) files in $OUT"

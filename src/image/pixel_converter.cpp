@@ -172,4 +172,30 @@ void PixelConverter::convert(const AVFrame* src, const Geometry& g, const ImageO
       std::memcpy(target + static_cast<size_t>(y) * dst_stride, out + static_cast<size_t>(y) * out_stride, row_bytes);
 }
 
+void PixelConverter::pack(const uint8_t* src, PixelFormat order, ColorMatrix matrix, AVFrame* dst) {
+  Key key;
+  key.src_w = dst->width;
+  key.src_h = dst->height;
+  key.src_fmt = order == PixelFormat::Bgr ? AV_PIX_FMT_BGR24 : AV_PIX_FMT_RGB24;
+  key.dst_fmt = dst->format;
+  key.flags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
+  key.matrix = matrix;
+  key.range = ColorRange::Limited;
+  if (!sws_ || !(key == key_)) rebuild_pack(key);
+  const uint8_t* planes[1] = {src};
+  const int stride[1] = {dst->width * 3};
+  sws_scale(sws_.get(), planes, stride, 0, dst->height, dst->data, dst->linesize);
+}
+
+void PixelConverter::rebuild_pack(const Key& key) {
+  sws_.reset(sws_getContext(key.src_w, key.src_h, static_cast<AVPixelFormat>(key.src_fmt), key.src_w, key.src_h,
+                            static_cast<AVPixelFormat>(key.dst_fmt), key.flags, nullptr, nullptr, nullptr));
+  if (!sws_) throw UnsupportedError("no conversion from packed RGB to " +
+                                    std::string(av_get_pix_fmt_name(static_cast<AVPixelFormat>(key.dst_fmt))));
+  const int* coeffs = sws_getCoefficients(sws_colorspace(key.matrix));
+  sws_setColorspaceDetails(sws_.get(), coeffs, 1, coeffs, 0, 0, 1 << 16, 1 << 16);
+  key_ = key;
+  ++rebuilds_;
+}
+
 }  // namespace framepipe

@@ -20,8 +20,13 @@ constexpr std::array<std::pair<const char*, ColorMatrix>, 6> kMatrix{{{"auto", C
                                                                        {"bt2020", ColorMatrix::Bt2020},
                                                                        {"smpte240m", ColorMatrix::Smpte240m},
                                                                        {"fcc", ColorMatrix::Fcc}}};
-constexpr std::array<std::pair<const char*, ColorRange>, 3> kRange{
-    {{"auto", ColorRange::Auto}, {"tv", ColorRange::Limited}, {"pc", ColorRange::Full}}};
+constexpr std::array<std::pair<const char*, ColorRange>, 7> kRange{{{"auto", ColorRange::Auto},
+                                                                     {"tv", ColorRange::Limited},
+                                                                     {"pc", ColorRange::Full},
+                                                                     {"limited", ColorRange::Limited},
+                                                                     {"mpeg", ColorRange::Limited},
+                                                                     {"full", ColorRange::Full},
+                                                                     {"jpeg", ColorRange::Full}}};
 constexpr std::array<std::pair<const char*, ResizeMode>, 4> kResize{{{"stretch", ResizeMode::Stretch},
                                                                       {"letterbox", ResizeMode::Letterbox},
                                                                       {"crop", ResizeMode::Crop},
@@ -35,11 +40,7 @@ constexpr std::array<std::pair<const char*, Interpolation>, 5> kInterp{{{"biline
 
 PixelFormat parse_pixel_format(std::string_view s) { return parse_enum(s, kPix, "pixel format"); }
 ColorMatrix parse_color_matrix(std::string_view s) { return parse_enum(s, kMatrix, "colour matrix"); }
-ColorRange parse_color_range(std::string_view s) {
-  if (s == "limited" || s == "mpeg") return ColorRange::Limited;
-  if (s == "full" || s == "jpeg") return ColorRange::Full;
-  return parse_enum(s, kRange, "colour range");
-}
+ColorRange parse_color_range(std::string_view s) { return parse_enum(s, kRange, "colour range"); }
 ResizeMode parse_resize_mode(std::string_view s) { return parse_enum(s, kResize, "resize mode"); }
 Interpolation parse_interpolation(std::string_view s) { return parse_enum(s, kInterp, "interpolation"); }
 const char* to_string(PixelFormat p) { return enum_name(p, kPix); }

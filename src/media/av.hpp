@@ -27,6 +27,12 @@ struct FormatInputDeleter {
 struct FormatAllocDeleter {  // a context not (yet) opened by avformat_open_input
   void operator()(AVFormatContext* p) const { avformat_free_context(p); }
 };
+struct FormatOutputDeleter {  // an output context and the file it opened
+  void operator()(AVFormatContext* p) const {
+    if (p->pb && !(p->oformat->flags & AVFMT_NOFILE)) avio_closep(&p->pb);
+    avformat_free_context(p);
+  }
+};
 struct CodecContextDeleter {
   void operator()(AVCodecContext* p) const { avcodec_free_context(&p); }
 };
@@ -65,6 +71,7 @@ struct AvFreeDeleter {
 using AlignedBytes = std::unique_ptr<uint8_t, AvFreeDeleter>;  // av_malloc'd, SIMD-aligned
 using FormatInput = std::unique_ptr<AVFormatContext, FormatInputDeleter>;
 using FormatAlloc = std::unique_ptr<AVFormatContext, FormatAllocDeleter>;
+using FormatOutput = std::unique_ptr<AVFormatContext, FormatOutputDeleter>;
 using Dictionary = std::unique_ptr<AVDictionary, DictionaryDeleter>;
 using CodecContext = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
 using CodecParameters = std::unique_ptr<AVCodecParameters, CodecParametersDeleter>;

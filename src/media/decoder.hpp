@@ -40,6 +40,8 @@ class Decoder {
   // produce it; only a seek (which forgets all this) can.
   bool may_have_skipped(int64_t pts) const { return skipped_.count(pts) != 0; }
   bool skipped_pending() const { return !skipped_.empty(); }
+  // Whether any packet went in skipped (or not at all) since the decoder opened or flushed.
+  bool skipped_any() const { return skipped_any_; }
   // Frames the decoder holds in flight (frame threads and reordering): decoding forward
   // over fewer than these costs less than a seek, which throws them away.
   int in_flight_depth() const { return std::max(1, ctx_->thread_count) + ctx_->has_b_frames + 1; }
@@ -57,6 +59,7 @@ class Decoder {
   bool key_only_ = false;
   std::atomic<int64_t> packets_skipped_{0};
   std::set<int64_t> skipped_;  // pts sent with skip_frame NONREF, not yet passed by the output
+  bool skipped_any_ = false;
   static constexpr int kMaxDrainErrors = 64;  // a decoder failing every frame at the end
   bool draining_ = false;
   int drain_errors_ = 0;
@@ -71,5 +74,9 @@ int64_t frame_timestamp(const AVFrame* f);  // best-effort pts (AV_NOPTS_VALUE i
 int64_t frame_duration(const AVFrame* f);
 int64_t frame_packet_pos(const AVFrame* f);
 bool frame_is_key(const AVFrame* f);
+// A 64-bit hash of a decoded frame's pixels (every plane, row by row, padding left out):
+// never 0, so that 0 can mean "no hash". Two decodes of one frame hash alike only if they
+// gave the same picture.
+uint64_t frame_hash(const AVFrame* f);
 
 }  // namespace framepipe

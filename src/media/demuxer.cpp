@@ -22,16 +22,6 @@ int64_t now_ns() {
 }
 }  // namespace
 
-bool is_device_location(const std::string& location) {
-  return location.rfind("/dev/video", 0) == 0 || location.rfind("v4l2://", 0) == 0;
-}
-
-bool is_stream_location(const std::string& location) {
-  if (is_device_location(location)) return true;
-  auto p = location.find("://");
-  if (p == std::string::npos) return false;
-  return location.compare(0, p, "file") != 0;
-}
 
 int Demuxer::read_memory(void* opaque, uint8_t* buf, int size) {
   auto* m = static_cast<MemoryInput*>(opaque);
@@ -71,103 +61,127 @@ void Demuxer::arm_deadline(int ms) {
   deadline_ns_.store(ms > 0 ? now_ns() + int64_t{ms} * 1000000 : 0, std::memory_order_relaxed);
 }
 
-Demuxer::Demuxer(const Source& source, const DemuxerOptions& options)
-    : source_(source), options_(options) {
+namespace {
+bool is_network(const Source& s) { return is_stream_location(s.location) && !s.in_memory(); }
+bool is_device(const Source& s) { return is_device_location(s.location) && !s.in_memory(); }
+bool is_http(const std::string& location) {
+  return location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0;
+}
+bool is_rtsp(const std::string& location) {
+  return location.rfind("rtsp://", 0) == 0 || location.rfind("rtsps://", 0) == 0;
+}
+}  // namespace
+
+Demuxer::Demuxer(const Source& source, const DemuxerOptions& options) : source_(source), options_(options) {
   av::init_logging();
-  const bool network = is_stream_location(source.location) && !source.in_memory();
-  const bool device = is_device_location(source.location) && !source.in_memory();
-  if (network) {
+  if (is_network(source)) {
     static std::once_flag net_once;
     std::call_once(net_once, [] { avformat_network_init(); });
   }
-  const AVInputFormat* input_format = nullptr;
   std::string location = source.location;
-  if (device) {  // V4L2 through libavdevice
-    static std::once_flag dev_once;
-    std::call_once(dev_once, [] { avdevice_register_all(); });
-    input_format = av_find_input_format("v4l2");
-    if (!input_format) throw UnsupportedError("cannot open '" + source.name() + "': this FFmpeg has no v4l2 input");
-    if (location.rfind("v4l2://", 0) == 0) location.erase(0, 7);
-  }
+  const AVInputFormat* input_format = device_format(location);
+  check_options(input_format);
+  open(location, input_format, open_options());
+  choose_stream();
+}
 
+// A V4L2 camera is opened through libavdevice, its location without the v4l2:// scheme.
+const AVInputFormat* Demuxer::device_format(std::string& location) const {
+  if (!is_device(source_)) return nullptr;
+  static std::once_flag dev_once;
+  std::call_once(dev_once, [] { avdevice_register_all(); });
+  const AVInputFormat* f = av_find_input_format("v4l2");
+  if (!f) throw UnsupportedError("cannot open '" + source_.name() + "': this FFmpeg has no v4l2 input");
+  if (location.rfind("v4l2://", 0) == 0) location.erase(0, 7);
+  return f;
+}
+
+// Options that can be refused before anything is opened (or allocated).
+void Demuxer::check_options(const AVInputFormat* device) const {
+  if (is_network(source_) && is_rtsp(source_.location)) {
+    static const char* const transports[] = {"tcp", "udp", "udp_multicast", "http", "https"};
+    if (std::find(std::begin(transports), std::end(transports), options_.rtsp_transport) == std::end(transports))
+      throw ConfigError("cannot open '" + source_.name() + "': RTSP transport '" + options_.rtsp_transport +
+                        "' is not one of tcp, udp, udp_multicast, http, https");
+  }
+  if (!device) return;
+  for (const auto& kv : options_.input_options) {  // no camera needed to tell a misspelt option
+    const AVClass* generic = avformat_get_class();
+    const AVClass* v4l2 = device->priv_class;
+    if (!av_opt_find(&generic, kv.first.c_str(), nullptr, 0, AV_OPT_SEARCH_FAKE_OBJ) &&
+        !(v4l2 && av_opt_find(&v4l2, kv.first.c_str(), nullptr, 0, AV_OPT_SEARCH_FAKE_OBJ)))
+      throw ConfigError("cannot open '" + source_.name() + "': the V4L2 input has no option '" + kv.first +
+                        "' (a camera takes video_size, framerate, input_format, pixel_format, standard, ...)");
+  }
+}
+
+AVDictionary* Demuxer::open_options() const {
+  AVDictionary* opts = nullptr;
+  if (is_network(source_) && !is_device(source_)) {
+    // Protocol-level timeouts as a second line behind the interrupt callback.
+    const std::string us = std::to_string(int64_t{options_.read_timeout_ms} * 1000);
+    av_dict_set(&opts, "rw_timeout", us.c_str(), 0);
+    if (is_rtsp(source_.location)) av_dict_set(&opts, "rtsp_transport", options_.rtsp_transport.c_str(), 0);
+  }
+  if (options_.live) av_dict_set(&opts, "fpsprobesize", "0", 0);
+  for (const auto& [key, value] : options_.input_options) av_dict_set(&opts, key.c_str(), value.c_str(), 0);
+  return opts;
+}
+
+void Demuxer::open(const std::string& location, const AVInputFormat* format, AVDictionary* opts) {
+  av::Dictionary leftover(opts);
+  const bool network = is_network(source_), device = is_device(source_);
   av::FormatAlloc ctx(avformat_alloc_context());
-  if (!ctx) throw Error(ErrorKind::Internal, "out of memory opening '" + source.name() + "'");
+  if (!ctx) throw Error(ErrorKind::Internal, "out of memory opening '" + source_.name() + "'");
   ctx->interrupt_callback.callback = &Demuxer::interrupt;
   ctx->interrupt_callback.opaque = this;
-
-  if (source.in_memory()) {
-    if (source.memory->empty())
-      throw OpenError("cannot open '" + source.name() + "': the buffer is empty");
-    memory_ = std::make_unique<MemoryInput>(MemoryInput{source.memory, 0});
+  if (source_.in_memory()) {
+    if (source_.memory->empty()) throw OpenError("cannot open '" + source_.name() + "': the buffer is empty");
+    memory_ = std::make_unique<MemoryInput>(MemoryInput{source_.memory, 0});
     io_ = av::make_memory_io(kIoBufferSize, memory_.get(), &Demuxer::read_memory, &Demuxer::seek_memory);
     ctx->pb = io_.get();
     ctx->flags |= AVFMT_FLAG_CUSTOM_IO;
   }
-
-  // Checked before anything is allocated for the open (a throw below would leak the options).
-  const bool rtsp = network && (location.rfind("rtsp://", 0) == 0 || location.rfind("rtsps://", 0) == 0);
-  if (rtsp) {
-    static const char* const transports[] = {"tcp", "udp", "udp_multicast", "http", "https"};
-    if (std::find(std::begin(transports), std::end(transports), options.rtsp_transport) == std::end(transports))
-      throw ConfigError("cannot open '" + source.name() + "': RTSP transport '" + options.rtsp_transport +
-                        "' is not one of tcp, udp, udp_multicast, http, https");
-  }
-  if (device) {  // no device needed to tell a misspelt option: checked before opening
-    for (const auto& kv : options.input_options) {
-      const AVClass* generic = avformat_get_class();
-      const AVClass* v4l2 = input_format->priv_class;
-      if (!av_opt_find(&generic, kv.first.c_str(), nullptr, 0, AV_OPT_SEARCH_FAKE_OBJ) &&
-          !(v4l2 && av_opt_find(&v4l2, kv.first.c_str(), nullptr, 0, AV_OPT_SEARCH_FAKE_OBJ)))
-        throw ConfigError("cannot open '" + source.name() + "': the V4L2 input has no option '" + kv.first +
-                          "' (a camera takes video_size, framerate, input_format, pixel_format, standard, ...)");
-    }
-  }
-  AVDictionary* opts = nullptr;
-  if (network && !device) {
-    // Protocol-level timeouts as a second line behind the interrupt callback.
-    const std::string us = std::to_string(int64_t{options.read_timeout_ms} * 1000);
-    av_dict_set(&opts, "rw_timeout", us.c_str(), 0);
-    if (rtsp) av_dict_set(&opts, "rtsp_transport", options.rtsp_transport.c_str(), 0);
-  }
-  if (options.live) av_dict_set(&opts, "fpsprobesize", "0", 0);
-  for (const auto& [key, value] : options.input_options) av_dict_set(&opts, key.c_str(), value.c_str(), 0);
-  arm_deadline(network ? options.open_timeout_ms : 0);
+  arm_deadline(network ? options_.open_timeout_ms : 0);
   // avformat_open_input frees the context on failure (never a custom pb), so hand it over.
   AVFormatContext* raw = ctx.release();
-  int ret = avformat_open_input(&raw, source.in_memory() ? nullptr : location.c_str(), input_format, &opts);
-  av::Dictionary leftover(opts);
+  opts = leftover.release();
+  int ret = avformat_open_input(&raw, source_.in_memory() ? nullptr : location.c_str(), format, &opts);
+  leftover.reset(opts);
   if (ret < 0) {
     const bool transient = network && !device && (ret == AVERROR_EXIT || ret == AVERROR(ETIMEDOUT) ||
-                                       ret == AVERROR(ECONNREFUSED) || ret == AVERROR(EIO));
+                                                   ret == AVERROR(ECONNREFUSED) || ret == AVERROR(EIO));
     av::throw_error(transient ? ErrorKind::Transient : ErrorKind::Open, ret,
-                    device ? "cannot open the V4L2 device" : "cannot open", source.name());
+                    device ? "cannot open the V4L2 device" : "cannot open", source_.name());
   }
   fmt_.reset(raw);
   // What no one took: the format and the protocol have no such option (a typo, or one of
   // another input's). The user's are refused rather than ignored.
-  for (const auto& kv : options.input_options) {
+  for (const auto& kv : options_.input_options) {
     if (av_dict_get(leftover.get(), kv.first.c_str(), nullptr, 0))
-      throw ConfigError("cannot open '" + source.name() + "': neither its format (" + raw->iformat->name +
+      throw ConfigError("cannot open '" + source_.name() + "': neither its format (" + raw->iformat->name +
                         ") nor its protocol takes the option '" + kv.first + "'");
   }
-
   ret = avformat_find_stream_info(fmt_.get(), nullptr);
-  if (ret < 0) av::throw_error(network ? ErrorKind::Transient : ErrorKind::Open, ret,
-                               "cannot read stream information from", source.name());
+  if (ret < 0)
+    av::throw_error(network ? ErrorKind::Transient : ErrorKind::Open, ret, "cannot read stream information from",
+                    source_.name());
   arm_deadline(0);
+}
 
-  if (options.stream >= 0) {
-    if (options.stream >= static_cast<int>(fmt_->nb_streams) ||
-        fmt_->streams[options.stream]->codecpar->codec_type != AVMEDIA_TYPE_VIDEO)
-      throw OpenError("'" + source.name() + "' has no video stream " + std::to_string(options.stream));
-    video_index_ = options.stream;
+void Demuxer::choose_stream() {
+  if (options_.stream >= 0) {
+    if (options_.stream >= static_cast<int>(fmt_->nb_streams) ||
+        fmt_->streams[options_.stream]->codecpar->codec_type != AVMEDIA_TYPE_VIDEO)
+      throw OpenError("'" + source_.name() + "' has no video stream " + std::to_string(options_.stream));
+    video_index_ = options_.stream;
   } else {
-    ret = av_find_best_stream(fmt_.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+    const int ret = av_find_best_stream(fmt_.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
     video_index_ = ret >= 0 ? ret : -1;
   }
-  if (video_index_ < 0 && options.require_video)
-    throw OpenError("'" + source.name() + "' has no video stream");
+  if (video_index_ < 0 && options_.require_video) throw OpenError("'" + source_.name() + "' has no video stream");
   // Do not let the demuxer hand us packets of streams we never look at.
+  if (options_.every_stream) return;
   for (unsigned i = 0; i < fmt_->nb_streams; ++i)
     if (static_cast<int>(i) != video_index_) fmt_->streams[i]->discard = AVDISCARD_ALL;
 }
@@ -181,17 +195,22 @@ void Demuxer::set_other_packets(std::function<void(AVPacket*)> tap) {
       fmt_->streams[i]->discard = other_packets_ ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
 }
 
+bool Demuxer::read_any(AVPacket* packet) {
+  const bool network = is_network(source_);
+  arm_deadline(network ? options_.read_timeout_ms : 0);
+  const int ret = av_read_frame(fmt_.get(), packet);
+  if (ret == AVERROR_EOF) return false;
+  if (ret < 0) {
+    if (network) av::throw_error(ErrorKind::Transient, ret, "reading from", source_.name());
+    return false;  // a damaged or truncated file ends where it can no longer be read
+  }
+  at_start_ = false;
+  return true;
+}
+
 bool Demuxer::read_video(AVPacket* packet) {
-  const bool network = is_stream_location(source_.location) && !source_.in_memory();
   for (;;) {
-    arm_deadline(network ? options_.read_timeout_ms : 0);
-    int ret = av_read_frame(fmt_.get(), packet);
-    if (ret == AVERROR_EOF) return false;
-    if (ret < 0) {
-      if (network) av::throw_error(ErrorKind::Transient, ret, "reading from", source_.name());
-      return false;  // a damaged or truncated file ends where it can no longer be read
-    }
-    at_start_ = false;
+    if (!read_any(packet)) return false;
     if (packet->stream_index == video_index_) return true;
     if (other_packets_) other_packets_(packet);
     av_packet_unref(packet);
@@ -203,6 +222,35 @@ bool Demuxer::seek(int64_t ts) {
   if (ret < 0) return false;
   at_start_ = false;
   return true;
+}
+
+}  // namespace framepipe
+
+namespace framepipe {
+
+bool Demuxer::live() const {
+  if (source_.in_memory() || !is_stream_location(source_.location)) return false;
+  if (!is_http(source_.location)) return true;
+  const bool seekable = fmt_->pb && (fmt_->pb->seekable & AVIO_SEEKABLE_NORMAL);
+  return fmt_->duration == AV_NOPTS_VALUE && !seekable;
+}
+
+bool is_live_input(const std::string& location, const InputOptions& options) {
+  if (!is_stream_location(location)) return false;
+  if (!is_http(location)) return true;
+  // The container's header and the server's answer are enough (no stream probing, which on
+  // a live stream would wait for seconds of it).
+  AVDictionary* opts = nullptr;
+  av_dict_set(&opts, "rw_timeout", "10000000", 0);
+  for (const auto& [key, value] : options) av_dict_set(&opts, key.c_str(), value.c_str(), 0);
+  AVFormatContext* raw = nullptr;
+  const int r = avformat_open_input(&raw, location.c_str(), nullptr, &opts);
+  av_dict_free(&opts);
+  if (r < 0) av::throw_error(ErrorKind::Open, r, "cannot open", location);
+  const bool seekable = raw->pb && (raw->pb->seekable & AVIO_SEEKABLE_NORMAL);
+  const bool live = raw->duration == AV_NOPTS_VALUE && !seekable;
+  avformat_close_input(&raw);
+  return live;
 }
 
 }  // namespace framepipe

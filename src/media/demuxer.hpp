@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "framepipe/reader/video_reader.hpp"
+#include "framepipe/media/source.hpp"
 #include "media/av.hpp"
 
 namespace framepipe {
@@ -21,13 +21,8 @@ struct DemuxerOptions {
   bool live = false;          // a live stream: no frame-rate probing before the first frame
   std::string rtsp_transport = "tcp";  // rtsp:// only: tcp, udp, udp_multicast, http or https
   InputOptions input_options;          // the user's, after ours (see ReaderOptions)
+  bool every_stream = false;           // read every stream's packets (read_any), not just the video's
 };
-
-// A location read as a stream, never seeked or scanned: a network URL (anything with a
-// scheme but file://) or a capture device.
-bool is_stream_location(const std::string& location);
-// A V4L2 capture device: /dev/videoN, or v4l2:///dev/videoN.
-bool is_device_location(const std::string& location);
 
 class Demuxer {
  public:
@@ -45,6 +40,8 @@ class Demuxer {
   // Next packet of the video stream; false at the end of the input. A read error in the
   // middle of a network stream is a TransientError; elsewhere the input ends there.
   bool read_video(AVPacket* packet);
+  // Next packet of any stream read (every_stream: all of them); false at the end, as read_video().
+  bool read_any(AVPacket* packet);
   // Packets of the other streams, which read_video() skips, go here as they are read (the
   // callback may take a reference; the packet is unreferenced after it returns). Those
   // streams are no longer discarded then.
@@ -53,8 +50,16 @@ class Demuxer {
   // Returns false where the input cannot seek there.
   bool seek(int64_t ts);
   bool at_start() const { return at_start_; }
+  // A live input (is_live_input): no end to scan to, nothing to seek.
+  bool live() const;
 
  private:
+  // The steps of opening, in order.
+  const AVInputFormat* device_format(std::string& location) const;
+  void check_options(const AVInputFormat* device) const;
+  AVDictionary* open_options() const;
+  void open(const std::string& location, const AVInputFormat* format, AVDictionary* opts);
+  void choose_stream();
   struct MemoryInput {
     std::shared_ptr<const std::vector<uint8_t>> bytes;
     int64_t pos = 0;

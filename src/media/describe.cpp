@@ -42,9 +42,10 @@ VideoStreamInfo describe_video(const AVStream* st, const AVFormatContext* fmt, c
     v.frames = index->size();
     v.duration = index->duration_seconds();
     v.fps = index->average_fps();
-    v.start_time = index->empty() ? 0 : index->time_of(0);
+    v.start_time = index->first_seconds();
     v.keyframes = index->keyframe_count();
     v.index_method = index->method() == FrameIndex::Method::Packets ? "packets" : "decode";
+    v.index_provenance = index->provenance();
   } else {
     v.fps = st->avg_frame_rate.num > 0 ? av_q2d(st->avg_frame_rate) : av_q2d(st->r_frame_rate);
     v.duration = st->duration != AV_NOPTS_VALUE ? seconds(st->duration, st->time_base)

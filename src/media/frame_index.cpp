@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "framepipe/error.hpp"
+#include "framepipe/part_file.hpp"
 
 namespace framepipe {
 
@@ -21,39 +22,49 @@ std::optional<FileStamp> FileStamp::of(const std::string& path) {
 }
 
 FrameIndex::FrameIndex(int stream_index, Rational time_base, Method method, bool seekable,
-                       std::vector<FrameEntry> frames)
+                       std::vector<FrameEntry> frames, std::string provenance)
     : stream_index_(stream_index), time_base_(time_base), method_(method), seekable_(seekable),
-      frames_(std::move(frames)) {
+      provenance_(std::move(provenance)), frames_(std::move(frames)) {
   build_lookups();
 }
 
 void FrameIndex::build_lookups() {
   keyframes_.clear();
   by_pts_.clear();
+  by_source_.clear();
   by_pts_.reserve(frames_.size());
+  by_source_.reserve(frames_.size());
+  source_rise_ = true;
+  any_damaged_ = false;
   for (size_t i = 0; i < frames_.size(); ++i) {
+    any_damaged_ = any_damaged_ || frames_[i].damaged;
+    if (i > 0 && frames_[i].source_pts <= frames_[i - 1].source_pts) source_rise_ = false;
     if (frames_[i].keyframe) keyframes_.push_back(static_cast<int64_t>(i));
     by_pts_.emplace_back(frames_[i].pts, static_cast<int64_t>(i));
+    by_source_.emplace_back(frames_[i].source_pts, static_cast<int64_t>(i));
   }
-  std::stable_sort(by_pts_.begin(), by_pts_.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto by_first = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::stable_sort(by_pts_.begin(), by_pts_.end(), by_first);
+  std::stable_sort(by_source_.begin(), by_source_.end(), by_first);
 }
 
 double FrameIndex::seconds(int64_t pts) const {
   return static_cast<double>(pts) * time_base_.num / time_base_.den;
 }
 
+double FrameIndex::first_seconds() const { return frames_.empty() ? 0 : seconds(by_pts_.front().first); }
+
 double FrameIndex::end_seconds() const {
   if (frames_.empty()) return 0;
-  const FrameEntry& last = frames_.back();
+  // The latest frame in time (the last one, unless pts do not rise) and its time on screen.
+  const size_t n = by_pts_.size();
+  const FrameEntry& last = frames_[static_cast<size_t>(by_pts_[n - 1].second)];
   int64_t d = last.duration;
-  if (d <= 0 && frames_.size() > 1) d = last.pts - frames_[frames_.size() - 2].pts;  // assume steady
+  if (d <= 0 && n > 1) d = by_pts_[n - 1].first - by_pts_[n - 2].first;  // assume steady
   return seconds(last.pts + std::max<int64_t>(d, 0));
 }
 
-double FrameIndex::duration_seconds() const {
-  return frames_.empty() ? 0 : end_seconds() - seconds(frames_.front().pts);
-}
+double FrameIndex::duration_seconds() const { return end_seconds() - first_seconds(); }
 
 double FrameIndex::average_fps() const {
   const double d = duration_seconds();
@@ -67,10 +78,10 @@ int64_t FrameIndex::keyframe_at_or_before(int64_t i) const {
   return it == keyframes_.begin() ? -1 : *std::prev(it);
 }
 
-int64_t FrameIndex::locate_pts(int64_t pts) const {
-  auto it = std::lower_bound(by_pts_.begin(), by_pts_.end(), pts,
+int64_t FrameIndex::locate_source_pts(int64_t source_pts) const {
+  auto it = std::lower_bound(by_source_.begin(), by_source_.end(), source_pts,
                              [](const auto& e, int64_t v) { return e.first < v; });
-  return it != by_pts_.end() && it->first == pts ? it->second : -1;
+  return it != by_source_.end() && it->first == source_pts ? it->second : -1;
 }
 
 int64_t FrameIndex::frame_at(double t) const {
@@ -83,78 +94,128 @@ int64_t FrameIndex::frame_at(double t) const {
 std::string FrameIndex::sidecar_path(const std::string& video_path) { return video_path + ".fpidx"; }
 
 // --- sidecar file ------------------------------------------------------------------------
-// Layout (little endian): "FPIDX\0\0\0", u32 version, u64 video size, i64 video mtime (ns),
-// i32 stream, i32 tb.num, i32 tb.den, u8 method, u8 seekable, u64 count, count x {i64 pts, dts, pos,
-// duration; u8 keyframe}.
+// Layout (little endian): "FPIDX\0\0\0", u32 version, then the body: u64 video size, i64 video
+// mtime (ns), i32 stream, i32 tb.num, i32 tb.den, u8 method, u8 seekable, u32 provenance
+// length, provenance bytes, u64 count, count x {i64 pts, dts, pos, duration, source_pts; u64 hash;
+// u8 flags (1 keyframe, 2 damaged, 4 open GOP)}; then u64 FNV-1a of the body. A sidecar is input like any other: every field
+// is bounds-checked and the checksum must match, or the index is rebuilt.
 namespace {
 constexpr char kMagic[8] = {'F', 'P', 'I', 'D', 'X', 0, 0, 0};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
+constexpr size_t kEntryBytes = 6 * 8 + 1;
+constexpr uint32_t kMaxProvenance = 1 << 16;
 
 template <class T>
-void put(std::ostream& os, T v) {
-  os.write(reinterpret_cast<const char*>(&v), sizeof v);
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
-template <class T>
-bool get(std::istream& is, T& v) {
-  return static_cast<bool>(is.read(reinterpret_cast<char*>(&v), sizeof v));
+
+class Cursor {
+ public:
+  Cursor(const std::string& s, size_t pos, size_t end) : s_(s), pos_(pos), end_(end) {}
+  template <class T>
+  bool get(T& v) {
+    if (end_ - pos_ < sizeof v) return false;
+    std::memcpy(&v, s_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    return true;
+  }
+  bool get_string(std::string& v, size_t n) {
+    if (end_ - pos_ < n) return false;
+    v.assign(s_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  size_t left() const { return end_ - pos_; }
+
+ private:
+  const std::string& s_;
+  size_t pos_, end_;
+};
+
+uint64_t fnv1a(const char* p, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<uint8_t>(p[i])) * 1099511628211ull;
+  return h;
 }
 }  // namespace
 
 void FrameIndex::write(std::ostream& os, const FileStamp& stamp) const {
-  os.write(kMagic, sizeof kMagic);
-  put(os, kVersion);
-  put(os, stamp.size);
-  put(os, stamp.mtime_ns);
-  put(os, int32_t{stream_index_});
-  put(os, int32_t{time_base_.num});
-  put(os, int32_t{time_base_.den});
-  put(os, static_cast<uint8_t>(method_));
-  put(os, static_cast<uint8_t>(seekable_));
-  put(os, static_cast<uint64_t>(frames_.size()));
+  std::string body;
+  body.reserve(64 + provenance_.size() + frames_.size() * kEntryBytes);
+  put(body, stamp.size);
+  put(body, stamp.mtime_ns);
+  put(body, int32_t{stream_index_});
+  put(body, int32_t{time_base_.num});
+  put(body, int32_t{time_base_.den});
+  put(body, static_cast<uint8_t>(method_));
+  put(body, static_cast<uint8_t>(seekable_));
+  const std::string note = provenance_.substr(0, kMaxProvenance);
+  put(body, static_cast<uint32_t>(note.size()));
+  body += note;
+  put(body, static_cast<uint64_t>(frames_.size()));
   for (const FrameEntry& e : frames_) {
-    put(os, e.pts);
-    put(os, e.dts);
-    put(os, e.pos);
-    put(os, e.duration);
-    put(os, static_cast<uint8_t>(e.keyframe));
+    put(body, e.pts);
+    put(body, e.dts);
+    put(body, e.pos);
+    put(body, e.duration);
+    put(body, e.source_pts);
+    put(body, e.hash);
+    put(body, static_cast<uint8_t>((e.keyframe ? 1 : 0) | (e.damaged ? 2 : 0) | (e.open_gop ? 4 : 0)));
   }
+  std::string head(kMagic, sizeof kMagic);
+  put(head, kVersion);
+  os.write(head.data(), static_cast<std::streamsize>(head.size()));
+  os.write(body.data(), static_cast<std::streamsize>(body.size()));
+  std::string tail;
+  put(tail, fnv1a(body.data(), body.size()));
+  os.write(tail.data(), static_cast<std::streamsize>(tail.size()));
 }
 
 std::optional<FrameIndex> FrameIndex::read(std::istream& is, const std::optional<FileStamp>& expected) {
-  char magic[8];
+  std::ostringstream all;
+  all << is.rdbuf();
+  const std::string s = std::move(all).str();
+  const size_t head = sizeof kMagic + sizeof(uint32_t);
+  if (s.size() < head + sizeof(uint64_t) || std::memcmp(s.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
   uint32_t version = 0;
+  std::memcpy(&version, s.data() + sizeof kMagic, sizeof version);
+  if (version != kVersion) return std::nullopt;
+  const size_t body_end = s.size() - sizeof(uint64_t);
+  uint64_t sum = 0;
+  std::memcpy(&sum, s.data() + body_end, sizeof sum);
+  if (sum != fnv1a(s.data() + head, body_end - head)) return std::nullopt;
+  Cursor c(s, head, body_end);
   FileStamp stamp;
   int32_t stream = 0, num = 0, den = 0;
   uint8_t method = 0, seekable = 0;
+  uint32_t note_size = 0;
+  std::string note;
   uint64_t count = 0;
-  if (!is.read(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof kMagic) != 0) return std::nullopt;
-  if (!get(is, version) || version != kVersion) return std::nullopt;
-  if (!get(is, stamp.size) || !get(is, stamp.mtime_ns) || (expected && !(stamp == *expected))) return std::nullopt;
-  if (!get(is, stream) || !get(is, num) || !get(is, den) || !get(is, method) || !get(is, seekable) || !get(is, count))
+  if (!c.get(stamp.size) || !c.get(stamp.mtime_ns) || (expected && !(stamp == *expected))) return std::nullopt;
+  if (!c.get(stream) || !c.get(num) || !c.get(den) || !c.get(method) || !c.get(seekable) || !c.get(note_size))
     return std::nullopt;
-  if (den <= 0 || (method != 1 && method != 2) || count > (uint64_t{1} << 34)) return std::nullopt;
+  if (note_size > kMaxProvenance || !c.get_string(note, note_size) || !c.get(count)) return std::nullopt;
+  if (stream < 0 || num <= 0 || den <= 0 || (method != 1 && method != 2) || seekable > 1) return std::nullopt;
+  if (count != c.left() / kEntryBytes || c.left() % kEntryBytes != 0) return std::nullopt;
   std::vector<FrameEntry> frames(count);
   for (FrameEntry& e : frames) {
     uint8_t key = 0;
-    if (!get(is, e.pts) || !get(is, e.dts) || !get(is, e.pos) || !get(is, e.duration) || !get(is, key))
+    if (!c.get(e.pts) || !c.get(e.dts) || !c.get(e.pos) || !c.get(e.duration) || !c.get(e.source_pts) || !c.get(e.hash) ||
+        !c.get(key) || key > 7)
       return std::nullopt;
-    e.keyframe = key != 0;
+    e.keyframe = (key & 1) != 0;
+    e.damaged = (key & 2) != 0;
+    e.open_gop = (key & 4) != 0;
   }
-  return FrameIndex(stream, Rational{num, den}, static_cast<Method>(method), seekable != 0, std::move(frames));
+  return FrameIndex(stream, Rational{num, den}, static_cast<Method>(method), seekable != 0, std::move(frames),
+                    std::move(note));
 }
 
 void FrameIndex::save(const std::string& path, const FileStamp& stamp) const {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-    if (!os) throw IoError("cannot write index '" + tmp + "': " + std::strerror(errno));
-    write(os, stamp);
-    if (!os.flush()) throw IoError("cannot write index '" + tmp + "': " + std::strerror(errno));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IoError("cannot write index '" + path + "': " + std::strerror(errno));
-  }
+  std::ostringstream os;
+  write(os, stamp);
+  write_file(path, os.str());
 }
 
 std::optional<FrameIndex> FrameIndex::load(const std::string& path, const FileStamp& expected) {

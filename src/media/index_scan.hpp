@@ -1,9 +1,9 @@
-// Building a FrameIndex from a file: one packet scan, or one decoding pass where the packets
-// cannot be trusted to say when each frame is shown.
+// Building a FrameIndex from a file: one packet scan whose claims are checked (see the note
+// in index_scan.cpp), or one decoding pass where they do not hold.
 #pragma once
 
 #include "framepipe/media/frame_index.hpp"
-#include "framepipe/reader/video_reader.hpp"
+#include "framepipe/media/source.hpp"
 
 namespace framepipe {
 
@@ -11,6 +11,8 @@ struct ScanOptions {
   int stream = -1;
   int threads = 0;  // for the decoding pass
   InputOptions input_options;  // as the reader opens it
+  // Packets: the packet scan where its checks pass (the default). Decode: always decode.
+  FrameIndex::Method method = FrameIndex::Method::Packets;
 };
 
 // Opens `source` on its own (the caller's demuxer stays where it is) and scans it.

@@ -39,6 +39,7 @@ nlohmann::ordered_json video_json(const VideoStreamInfo& v) {
   j["color_range_used"] = v.color_range_used;
   j["rotation"] = v.rotation;
   j["index_method"] = v.index_method;
+  if (!v.index_provenance.empty()) j["index_provenance"] = v.index_provenance;
   return j;
 }
 

@@ -44,11 +44,13 @@ std::string contract_range(const Probe& p);
 // One MD5 per frame of `ffmpeg -i path -vf scale=in_color_matrix=M:in_range=R[,extra]
 // -vsync passthrough -pix_fmt PIX -f framemd5`, in order. `scale_args` are extra arguments
 // of that scale filter (e.g. "w=160:h=120"); `pre` a filter chain before it (e.g. a crop).
+// autorotate false: with -noautorotate (frames as stored).
 std::vector<std::string> reference_md5(const std::string& path, const std::string& pix_fmt = "rgb24",
-                                       const std::string& scale_args = "", const std::string& pre = "");
+                                       const std::string& scale_args = "", const std::string& pre = "",
+                                       bool autorotate = true);
 // Raw frames of the same command for chosen indices (select=eq(n,I)), index -> bytes.
 std::map<int64_t, std::vector<uint8_t>> reference_frames(const std::string& path, const std::vector<int64_t>& indices,
-                                                         const std::string& pix_fmt = "rgb24");
+                                                         const std::string& pix_fmt = "rgb24", bool autorotate = true);
 
 std::string md5(const uint8_t* data, size_t size);
 

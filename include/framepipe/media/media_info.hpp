@@ -36,6 +36,7 @@ struct VideoStreamInfo {
   int rotation = 0;           // display matrix, as ffprobe prints it: degrees counter-clockwise
                               // a player turns the picture; frames are returned as decoded
   std::string index_method;   // "packets", "decode" or "header" (not measured)
+  std::string index_provenance;  // how the index was made and what was checked (FrameIndex::provenance)
 };
 
 struct AudioStreamInfo {
