@@ -4,11 +4,16 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 
 #include "commands.hpp"
 #include "reader_args.hpp"
+#include "run_args.hpp"
 #include "framepipe/error.hpp"
 #include "framepipe/infer/model_spec.hpp"
+#include "framepipe/corpus/corpus.hpp"
+#include "framepipe/part_file.hpp"
 #include "framepipe/pipeline/run.hpp"
 #include "framepipe/sample/sampling.hpp"
 
@@ -16,11 +21,10 @@ namespace framepipe::cli {
 
 namespace {
 
-struct RunArgs {
+struct RunArgs : ModelRunArgs {
   std::string model;
   std::vector<std::string> inputs;
-  RunOptions o;
-  std::vector<std::string> input_options;
+  int jobs = 1;
   RunArgs() { o.out = "-"; }  // the CLI writes to stdout unless told
 };
 
@@ -30,9 +34,78 @@ extern "C" void on_stop_signal(int sig) {
   std::signal(sig, SIG_DFL);  // a second signal ends the process
 }
 
+void print_note(const std::string& text) { std::fprintf(stderr, "framepipe: %s\n", text.c_str()); }
+
+// Exit codes (DESIGN.md): 130 interrupted, the first failure's kind, 0 done.
+int report(const RunSummary& s, const RunOptions& o) {
+  for (const auto& line : s.metrics_lines) print_note(line);
+  if (!o.out.empty() && o.out != "-") {
+    const std::string failed = s.failed ? " (" + std::to_string(s.failed) + " failed: see the \"error\" lines)" : "";
+    std::fprintf(stderr, "framepipe: %lld results from %lld videos%s in %s\n", static_cast<long long>(s.results),
+                 static_cast<long long>(s.videos), failed.c_str(), o.out.c_str());
+  }
+  if (s.interrupted) {
+    print_note("interrupted; every output written so far is complete and closed");
+    return 130;
+  }
+  return s.error ? exit_code_for(*s.error) : 0;
+}
+
+// --jobs N: a corpus run on this machine, in a folder of its own that goes when it is done.
+int run_in_jobs(RunArgs& a) {
+  if (!a.o.metrics.empty()) throw ConfigError("--metrics runs with --jobs 1 (each job has stages of its own)");
+  namespace fs = std::filesystem;
+  std::string tmpl = (fs::temp_directory_path() / "framepipe-jobs-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw IoError("cannot make a folder for --jobs in " + fs::temp_directory_path().string());
+  struct Remove {
+    std::string dir;
+    ~Remove() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } remove{tmpl};
+  CorpusPlanOptions plan;
+  plan.model = a.model;
+  plan.run = a.o;
+  plan.run.out.clear();
+  plan_corpus(a.inputs, tmpl, plan);  // refuses --annotate, --embeddings, --live
+  CorpusWorkOptions w;
+  w.jobs = a.jobs;
+  w.stop = &g_stop;
+  w.on_note = print_note;
+  g_stop = false;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  const CorpusWork done = work_corpus(tmpl, w);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  const bool cut = done.exit_code() != 0;
+  const bool to_file = !a.o.out.empty() && a.o.out != "-";
+  const std::string out = cut && to_file ? part_path(a.o.out) : a.o.out;
+  const CorpusMerge m = merge_corpus(tmpl, out, "", cut);
+  if (to_file)
+    std::fprintf(stderr, "framepipe: %lld results from %lld videos%s in %s\n", static_cast<long long>(m.results),
+                 static_cast<long long>(m.videos),
+                 m.failed_videos ? (" (" + std::to_string(m.failed_videos) + " failed: see the \"error\" lines)").c_str()
+                                 : "",
+                 out.c_str());
+  if (cut) {
+    print_note(g_stop ? "interrupted; the results so far are in " + out : "some units met a transient error; run again");
+    return g_stop ? 130 : 4;
+  }
+  return m.first_error ? exit_code_for(*m.first_error) : 0;
+}
+
 int run_command(RunArgs& a) {
+  if (a.jobs < 1) throw ConfigError("--jobs must be at least 1");
+  if (a.jobs > 1) {
+    a.apply();
+    return run_in_jobs(a);
+  }
   a.o.cancel = &g_stop;
-  a.o.reader.input_options = parse_input_options(a.input_options);
+  a.o.on_note = print_note;
+  a.o.on_progress = ProgressDisplay();
+  a.apply();
   framepipe::Runner runner(a.model, a.o);
   // Ctrl-C / SIGTERM: stop taking batches, let the write stage finish what it holds, close
   // every output. A second signal ends the process at once.
@@ -49,41 +122,22 @@ int run_command(RunArgs& a) {
   }
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  if (s.interrupted) std::fprintf(stderr, "framepipe: interrupted; every output written so far is complete and closed\n");
-  return s.exit_code;
+  return report(s, a.o);
 }
 
 }  // namespace
 
-Runner add_run(CLI::App& app) {
-  auto* cmd = app.add_subcommand("run", "Run a model over videos: sample, batch, infer, post-process, aggregate over time; "
-                                        "results as JSON Lines");
-  auto a = std::make_shared<RunArgs>();
-  RunOptions& o = a->o;
-  std::string builtins;
-  for (const auto& b : builtin_models()) builtins += (builtins.empty() ? "" : ", ") + b;
-  cmd->add_option("MODEL", a->model,
-                  "a TorchScript (.pt) or ONNX (.onnx) model with its description (.json) beside it, or one of: " +
-                      builtins)
-      ->required();
-  cmd->add_option("INPUT", a->inputs, "video files, folders of them, or .txt lists (one per line)")->required();
+void ModelRunArgs::apply() {
+  o.reader.input_options = parse_input_options(input_options);
+  o.reader.autorotate = !no_autorotate;
+}
+
+void add_model_run_options(CLI::App* cmd, ModelRunArgs& a) {
+  RunOptions& o = a.o;
   cmd->add_option("--sample", o.sample,
                   "which frames or clips (default: every frame; for clip models, consecutive clips of the model's "
                   "length):\n" + std::string(sample_grammar()));
   cmd->add_option("--batch", o.batch, "rows (frames or clips) per model call")->capture_default_str();
-  cmd->add_option("--out", o.out,
-                  "results file: JSON Lines, or CSV when it ends in .csv; written as OUT.part and renamed when done; "
-                  "- for stdout")
-      ->capture_default_str();
-  cmd->add_option("--annotate", o.annotate,
-                  "write a copy of the video with the results drawn on every frame (H.264, the source's timestamps "
-                  "and audio); with several inputs, a folder for NAME.mp4 files");
-  cmd->add_option("--embeddings", o.embeddings,
-                  "embedding models: every embedding as one N x D float32 .npy here (the result lines name their "
-                  "row as embedding_row) instead of inline");
-  cmd->add_option("--metrics", o.metrics,
-                  "write per-stage metrics (rows/s, latency p50/p95, queue depth, drops) as JSON here; they are "
-                  "printed on stderr in any case");
   cmd->add_option("--top-k", o.top_k, "classes kept per result")->capture_default_str();
   cmd->add_option("--aggregate", o.aggregate, "none | vote | mean | ema: smooth class scores over time")
       ->capture_default_str();
@@ -103,9 +157,44 @@ Runner add_run(CLI::App& app) {
   cmd->add_option("--threads", o.reader.threads, "decoder threads (0: FFmpeg's choice)");
   cmd->add_option("--workers", o.reader.workers, "decoders for separate keyframe groups (0: one per core, 1: off)");
   cmd->add_flag("--strict", o.reader.strict, "damaged data in a video is an error instead of being concealed");
-  add_input_options(cmd, a->input_options);
+  cmd->add_flag("--no-autorotate", a.no_autorotate,
+                "frames as stored, not turned upright (boxes then in stored pixels; an annotated copy keeps the matrix)");
+  add_input_options(cmd, a.input_options);
+}
+
+Command add_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "Run a model over videos: sample, batch, infer, post-process, aggregate over time; "
+                                        "results as JSON Lines");
+  auto a = std::make_shared<RunArgs>();
+  RunOptions& o = a->o;
+  std::string builtins;
+  for (const auto& b : builtin_models()) builtins += (builtins.empty() ? "" : ", ") + b;
+  cmd->add_option("MODEL", a->model,
+                  "a TorchScript (.pt) or ONNX (.onnx) model with its description (.json) beside it, or one of: " +
+                      builtins)
+      ->required();
+  cmd->add_option("INPUT", a->inputs, "video files, folders of them, or .txt lists (one per line)")->required();
+  cmd->add_option("--out", o.out,
+                  "results file: JSON Lines, or CSV when it ends in .csv; written as NAME.part.EXT and renamed when done; "
+                  "- for stdout")
+      ->capture_default_str();
+  cmd->add_option("--annotate", o.annotate,
+                  "write a copy of the video with the results drawn on every frame (H.264, the source's timestamps "
+                  "and audio); with several inputs, a folder for NAME.mp4 files");
+  cmd->add_option("--embeddings", o.embeddings,
+                  "embedding models: every embedding as one N x D float32 .npy here (the result lines name their "
+                  "row as embedding_row) instead of inline");
+  cmd->add_option("--metrics", o.metrics,
+                  "write per-stage metrics (rows/s, latency p50/p95, queue depth, drops) as JSON here; they are "
+                  "printed on stderr in any case");
+  add_model_run_options(cmd, *a);
+  cmd->add_option("--jobs", a->jobs,
+                  "videos (or parts of long ones) at once, each with its own model: for many small files, where frame "
+                  "threads cannot fill the cores; results only (no --annotate, --embeddings, --live)")
+      ->capture_default_str();
   cmd->add_flag("--live", o.live,
-                "read INPUT as a live stream (implied by a URL or /dev/videoN): captured on its own thread, "
+                "read INPUT as a live stream (implied by rtsp://, udp://, ..., /dev/videoN, and an http(s) URL without "
+                "duration or seeking; an http(s) URL of a file is a file): captured on its own thread, "
                 "reconnected with back-off when it drops, a \"gap\" line for each outage");
   cmd->add_option("--queue", o.queue,
                   "live: latest (the model always gets the newest frame) | drop-oldest | block")

@@ -1,0 +1,109 @@
+#include "framepipe/pipeline/inputs.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+#include "framepipe/error.hpp"
+#include "framepipe/media/source.hpp"
+
+namespace framepipe {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_video_name(const fs::path& p) {
+  static const char* kExt[] = {".mp4", ".mkv", ".webm", ".avi", ".mov", ".ts", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".m2ts", ".mts", ".3gp"};
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return std::find(std::begin(kExt), std::end(kExt), ext) != std::end(kExt);
+}
+
+// Hidden files and folders, and what framepipe is still writing (NAME.part.EXT).
+bool passed_over(const fs::path& p) {
+  const std::string name = p.filename().string();
+  return name.empty() || name[0] == '.' || name.find(".part.") != std::string::npos;
+}
+
+void videos_in(const std::string& folder, std::vector<InputVideo>& out) {
+  std::error_code ec;
+  std::vector<InputVideo> found;
+  fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
+  if (ec) throw IoError("cannot list input folder " + folder + ": " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec) throw IoError("cannot list input folder " + folder + ": " + ec.message());
+    if (passed_over(it->path())) {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(ec) && is_video_name(it->path()))
+      found.push_back({it->path().string(), fs::relative(it->path(), folder, ec).generic_string()});
+  }
+  if (found.empty()) throw ConfigError("input folder " + folder + " holds no video files (sub-folders included)");
+  std::sort(found.begin(), found.end(), [](const InputVideo& a, const InputVideo& b) { return a.name < b.name; });
+  out.insert(out.end(), found.begin(), found.end());
+}
+
+void read_list(const std::string& list_file, std::vector<InputVideo>& out) {
+  std::ifstream list(list_file);
+  if (!list) throw IoError("cannot read input list " + list_file);
+  const fs::path base = fs::path(list_file).parent_path();
+  for (std::string line; std::getline(list, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    const bool as_is = fs::path(line).is_absolute() || line.find("://") != std::string::npos ||
+                       is_device_location(line) || base.empty();
+    const std::string path = as_is ? line : (base / line).string();
+    out.push_back({path, line});
+  }
+}
+
+}  // namespace
+
+std::vector<InputVideo> expand_input_videos(const std::vector<std::string>& inputs) {
+  std::vector<InputVideo> out;
+  for (const auto& in : inputs) {
+    std::error_code ec;
+    const auto ext = fs::path(in).extension();
+    if (fs::is_directory(in, ec)) {
+      videos_in(in, out);
+    } else if ((ext == ".txt" || ext == ".list") && fs::is_regular_file(in, ec)) {
+      read_list(in, out);
+    } else {
+      out.push_back({in, in});
+    }
+  }
+  // Names are relative and stay inside whatever folder they name outputs in: no root, no "..",
+  // no scheme; a name met twice gets a number.
+  std::set<std::string> seen;
+  for (auto& v : out) {
+    std::string name;
+    const auto scheme = v.name.find("://");
+    for (const auto& part : fs::path(scheme == std::string::npos ? v.name : v.name.substr(scheme + 3)).relative_path())
+      if (part != ".." && part != "." && !part.empty()) {
+        if (!name.empty()) name += '/';
+        name += part.string();
+      }
+    if (name.empty()) name = "video";
+    std::string unique = name;
+    for (int k = 2; !seen.insert(unique).second; ++k) {
+      unique = name;
+      unique += '~';
+      unique += std::to_string(k);
+    }
+    v.name = unique;
+  }
+  return out;
+}
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> out;
+  for (auto& v : expand_input_videos(inputs)) out.push_back(std::move(v.path));
+  return out;
+}
+
+}  // namespace framepipe
