@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "framepipe/reader/frame.hpp"
+#include "framepipe/media/frame.hpp"
 #include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
 #include "framepipe/tensor/tensor.hpp"
@@ -42,9 +42,17 @@ py::array info_array(const std::vector<FrameInfo>& info, int64_t clip_len, const
 // {"video_size": "1280x720", "framerate": 30} -> FFmpeg's open options, values as str() gives them.
 InputOptions input_options_of(const py::dict& d);
 
+// Byte strides of a C-order array; a tensor's shape and item size as numpy counts them.
+std::vector<py::ssize_t> c_strides(const std::vector<py::ssize_t>& shape, py::ssize_t item);
+std::vector<py::ssize_t> tensor_shape_of(const TensorBatch& t);
+py::ssize_t item_size(const TensorBatch& t);
+// A DLPack capsule over the tensor (kept alive by the capsule).
+py::capsule to_dlpack(const TensorBatch& t);
+
 void bind_errors(py::module_& m);
 void bind_batches(py::module_& m);
 void bind_reader(py::module_& m);
 void bind_run(py::module_& m);
+void bind_corpus(py::module_& m);
 
 }  // namespace framepipe::python

@@ -70,7 +70,8 @@ class VideoReader:
     """Exact frames of a video by index or time (Decord's calls, and framepipe's own)."""
     def __init__(self, source: Source, *, width: int = -1, height: int = -1, resize: str = "stretch",
                  pix: str = "rgb", num_threads: int = 0, index: str = "exact", interpolation: str = "bicubic",
-                 workers: int = 0, stream: int = -1, input_options: Mapping[str, object] = ...) -> None: ...
+                 workers: int = 0, stream: int = -1, input_options: Mapping[str, object] = ...,
+                 autorotate: bool = True) -> None: ...
     def __len__(self) -> int: ...
     def __getitem__(self, i: Union[int, slice]) -> npt.NDArray[np.uint8]: ...
     def __iter__(self) -> VideoReader: ...
@@ -131,4 +132,27 @@ def run(source: Union[Source, Sequence[Union[str, PathLike[str]]]], model: Union
         strict: bool = False, live: bool = False, queue: str = "latest", duration: float = 0.0,
         timeout: float = 10.0, reconnects: int = -1, batch_timeout_ms: float = 0.0, rtsp_transport: str = "tcp",
         input_options: Mapping[str, object] = ...,
-        progress: bool = False) -> Run: ...
+        progress: bool = False, autorotate: bool = True) -> Run: ...
+
+
+class corpus:
+    """framepipe.corpus, a submodule: corpus runs over many machines (framepipe corpus ...)."""
+    @staticmethod
+    def plan(inputs: Sequence[str], run: str, model: str, chunk_seconds: float = 0.0, shards: int = 0,
+             **options: Any) -> dict[str, Any]:
+        """Plan a corpus run into the folder `run`; options as framepipe.run's (sample=, track=, ...)."""
+    @staticmethod
+    def work(run: str, shard: int = -1, jobs: int = 1, retry_failed: bool = False) -> dict[str, int]:
+        """Run a shard's pending units (-1: every shard), `jobs` at once."""
+    @staticmethod
+    def work_unit(run: str, unit: int) -> str:
+        """Run one unit unless recorded: 'done', 'failed', 'skipped', 'abandoned' or 'transient'."""
+    @staticmethod
+    def status(run: str) -> dict[str, Any]:
+        """done / failed (by kind) / pending units, rows, rows per second, an ETA."""
+    @staticmethod
+    def merge(run: str, out: str, table: str = "", partial: bool = False) -> dict[str, int]:
+        """Every video's results in manifest order into `out`, as one framepipe.run writes them."""
+    @staticmethod
+    def run_dask(run: str, client: Any, retries: int = 0) -> dict[str, Any]:
+        """Every pending unit as one task of a dask.distributed Client; the status after."""

@@ -12,7 +12,7 @@
 #include "bindings.hpp"
 #include "framepipe/error.hpp"
 #include "framepipe/infer/backend.hpp"
-#include "framepipe/pipeline/bounded_queue.hpp"
+#include "framepipe/bounded_queue.hpp"
 #include "framepipe/pipeline/run.hpp"
 
 namespace framepipe::python {
@@ -190,7 +190,8 @@ class PyRun {
     d["results"] = summary_.results;
     d["videos"] = summary_.videos;
     d["interrupted"] = summary_.interrupted;
-    d["exit_code"] = summary_.exit_code;
+    d["failed"] = summary_.failed;
+    d["error"] = summary_.error ? py::object(py::str(to_string(*summary_.error))) : py::object(py::none());
     d["metrics"] = summary_.metrics_json.empty()
                        ? py::object(py::none())
                        : py::module_::import("json").attr("loads")(summary_.metrics_json);
@@ -253,7 +254,7 @@ std::string opt_str(py::handle v) {
 
 }  // namespace
 
-void bind_run(py::module_& m) {
+void bind_run_class(py::module_& m) {
   py::class_<PyRun>(m, "Run", R"doc(
 A run in progress (framepipe.run returns one). Iterate it for the result dicts, in order, as
 the JSON Lines file holds them; wait() runs it to the end and returns a summary; close() (or
@@ -261,13 +262,16 @@ leaving a with block, or dropping it) stops it between batches with every output
       .def("__iter__", [](PyRun& r) -> PyRun& { return r; }, py::return_value_policy::reference_internal)
       .def("__next__", &PyRun::next)
       .def("wait", &PyRun::wait,
-           "run to the end (results not yet taken are dropped); returns {results, videos, interrupted, exit_code, "
+           "run to the end (results not yet taken are dropped); returns {results, videos, failed, interrupted, error, "
            "metrics}")
       .def("close", &PyRun::close)
       .def("__enter__", [](PyRun& r) -> PyRun& { return r; }, py::return_value_policy::reference_internal)
       .def("__exit__", [](PyRun& r, py::args) { r.close(); })
       .def_property_readonly("summary", &PyRun::summary);
+}
 
+void bind_run(py::module_& m) {
+  bind_run_class(m);
   m.def(
       "run",
       [](py::object source, py::object model, py::object spec, py::object sample, int64_t batch, std::string aggregate,
@@ -275,7 +279,7 @@ leaving a with block, or dropping it) stops it between batches with every output
          py::object conf, py::object iou, py::object out, py::object annotate, py::object embeddings,
          py::object metrics, std::string engine, int model_threads, int num_threads, int workers, bool strict,
          bool live, std::string queue, double duration, double timeout, int reconnects, double batch_timeout_ms,
-         std::string rtsp_transport, py::dict input_options, bool progress) {
+         std::string rtsp_transport, py::dict input_options, bool progress, bool autorotate) {
         RunOptions o;
         o.sample = sample.is_none() ? std::string() : sample.cast<std::string>();
         o.batch = batch;
@@ -307,7 +311,11 @@ leaving a with block, or dropping it) stops it between batches with every output
         o.batch_timeout_ms = batch_timeout_ms;
         o.reader.rtsp_transport = std::move(rtsp_transport);
         o.reader.input_options = input_options_of(input_options);
-        o.report = progress;
+        o.reader.autorotate = autorotate;
+        if (progress) {  // a terminal's progress lines, and the notes, on stderr
+          o.on_progress = ProgressDisplay();
+          o.on_note = [](const std::string& text) { std::fprintf(stderr, "framepipe: %s\n", text.c_str()); };
+        }
         return std::make_unique<PyRun>(inputs_of(source), std::move(model), std::move(spec), std::move(o));
       },
       py::arg("source"), py::arg("model"), py::kw_only(), py::arg("spec") = py::none(), py::arg("sample") = py::none(),
@@ -319,7 +327,7 @@ leaving a with block, or dropping it) stops it between batches with every output
       py::arg("num_threads") = 0, py::arg("workers") = 0, py::arg("strict") = false, py::arg("live") = false,
       py::arg("queue") = "latest", py::arg("duration") = 0.0, py::arg("timeout") = 10.0, py::arg("reconnects") = -1,
       py::arg("batch_timeout_ms") = 0.0, py::arg("rtsp_transport") = "tcp",
-      py::arg("input_options") = py::dict(), py::arg("progress") = false,
+      py::arg("input_options") = py::dict(), py::arg("progress") = false, py::arg("autorotate") = true,
       R"doc(
 Runs a model over videos as `framepipe run` does, and returns a framepipe.Run: iterate it for
 the result dicts ({"video", "frame", "pts", "t", "classes" | "objects" | "embedding" |

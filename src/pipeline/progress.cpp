@@ -42,4 +42,12 @@ void Progress::finish() {
   std::fputc('\n', stderr);
 }
 
+void ProgressDisplay::operator()(const ProgressUpdate& u) {
+  if (!line_) line_ = std::make_shared<Progress>(u.label, u.total);
+  line_->update(u.done);
+  if (!u.finished) return;
+  line_->finish();
+  line_.reset();
+}
+
 }  // namespace framepipe

@@ -15,6 +15,9 @@ TransformResult transform_video(const std::string& input, const std::string& out
   VideoWriterOptions wo = options.writer;
   wo.input = options.reader.image.pix;
   if (options.keep_audio && !reader.source().in_memory()) wo.audio_from = input;
+  // Frames come upright unless asked as stored: then the output keeps the rotation to show.
+  if (!options.reader.autorotate) wo.display_rotation = reader.info().video.rotation;
+  RisingClock clock;  // every frame written, at rising times, whatever the source's pts do
   std::unique_ptr<VideoWriter> writer;  // opened at the first frame, when the output size is known
   TransformResult result;
   Frame frame;
@@ -33,7 +36,7 @@ TransformResult transform_video(const std::string& input, const std::string& out
                         "x" + std::to_string(frame.height) + " after " + std::to_string(out_w) + "x" +
                         std::to_string(out_h) + "; every frame must come out the same size");
     }
-    writer->write(frame.data(), info.pts);
+    writer->write(frame.data(), clock.next(info.pts));
     ++result.frames;
     if (progress) progress(result.frames, total);
   }

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/named_enum.hpp"
 #include "framepipe/error.hpp"
 #include "framepipe/reader/video_reader.hpp"
 
@@ -20,6 +21,9 @@ const char* sample_grammar() {
 }
 
 namespace {
+
+constexpr std::array<std::pair<const char*, ClipEnd>, 3> kClipEnds{
+    {{"loop", ClipEnd::Loop}, {"repeat-last", ClipEnd::RepeatLast}, {"drop", ClipEnd::Drop}}};
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -65,6 +69,64 @@ std::vector<T> number_list(const std::string& text, const std::string& part, con
   return out;
 }
 
+// scene[:THRESHOLD[:MIN_LEN]], scene-adaptive[:RATIO[:MIN_LEN]]
+void parse_scene(const std::string& text, const std::vector<std::string>& p, SampleSpec& s) {
+  const std::string& head = p[0];
+  s.kind = SampleKind::Scene;
+  const bool adaptive = head == "scene-adaptive";
+  s.scene.method = adaptive ? SceneMethod::Adaptive : SceneMethod::Content;
+  if (p.size() > 1) {
+    const double v = number<double>(text, p[1], adaptive ? "RATIO" : "THRESHOLD");
+    if (!(v > 0)) bad_spec(text, "the threshold must be positive");
+    (adaptive ? s.scene.adaptive_threshold : s.scene.threshold) = v;
+  }
+  if (p.size() > 2) {
+    s.scene.min_len = number<int64_t>(text, p[2], "MIN_LEN");
+    if (s.scene.min_len < 1) bad_spec(text, "MIN_LEN must be at least 1");
+  }
+}
+
+// clips:LEN:INTERVAL:COUNT[:uniform|random|sliding[:STRIDE]][:end=...][:seed=S]
+void parse_clips(const std::string& text, const std::vector<std::string>& p, SampleSpec& s) {
+  if (p.size() < 4) bad_spec(text, "clips needs LEN:INTERVAL:COUNT");
+  s.kind = SampleKind::Clips;
+  s.clip_len = number<int64_t>(text, p[1], "LEN");
+  s.interval = number<int64_t>(text, p[2], "INTERVAL");
+  s.count = number<int64_t>(text, p[3], "COUNT");
+  if (s.clip_len < 1) bad_spec(text, "LEN must be at least 1");
+  if (s.interval < 1) bad_spec(text, "INTERVAL must be at least 1");
+  bool mode_seen = false;
+  for (size_t k = 4; k < p.size(); ++k) {
+    const std::string& part = p[k];
+    if (part.rfind("end=", 0) == 0) {
+      const std::string v = part.substr(4);
+      try {
+        s.end = detail::parse_enum(v, kClipEnds, "clip end");
+      } catch (const ConfigError& e) {
+        bad_spec(text, e.what());
+      }
+    } else if (part.rfind("seed=", 0) == 0) {
+      s.seed = number<uint64_t>(text, part.substr(5), "seed");
+    } else if (!mode_seen && (part == "uniform" || part == "random" || part == "sliding")) {
+      mode_seen = true;
+      s.mode = part == "uniform" ? ClipMode::Uniform : part == "random" ? ClipMode::Random : ClipMode::Sliding;
+      if (s.mode == ClipMode::Sliding && k + 1 < p.size() && !p[k + 1].empty() &&
+          std::isdigit(static_cast<unsigned char>(p[k + 1][0]))) {
+        s.stride = number<int64_t>(text, p[++k], "STRIDE");
+        if (s.stride < 1) bad_spec(text, "STRIDE must be at least 1");
+      }
+    } else {
+      bad_spec(text, "unknown clip option '" + part + "'");
+    }
+  }
+  if (s.mode == ClipMode::Sliding) {
+    if (s.count < 0) bad_spec(text, "COUNT must be >= 0 (0: every window) for sliding clips");
+    if (s.stride == 0) s.stride = s.clip_len * s.interval;  // back to back
+  } else if (s.count < 1) {
+    bad_spec(text, "COUNT must be at least 1");
+  }
+}
+
 }  // namespace
 
 SampleSpec SampleSpec::parse(const std::string& text) {
@@ -102,55 +164,9 @@ SampleSpec SampleSpec::parse(const std::string& text) {
       if (!std::isfinite(t)) bad_spec(text, "times must be finite");
   } else if (head == "scene" || head == "scene-adaptive") {
     arity(0, 2);
-    s.kind = SampleKind::Scene;
-    const bool adaptive = head == "scene-adaptive";
-    s.scene.method = adaptive ? SceneMethod::Adaptive : SceneMethod::Content;
-    if (p.size() > 1) {
-      const double v = number<double>(text, p[1], adaptive ? "RATIO" : "THRESHOLD");
-      if (!(v > 0)) bad_spec(text, "the threshold must be positive");
-      (adaptive ? s.scene.adaptive_threshold : s.scene.threshold) = v;
-    }
-    if (p.size() > 2) {
-      s.scene.min_len = number<int64_t>(text, p[2], "MIN_LEN");
-      if (s.scene.min_len < 1) bad_spec(text, "MIN_LEN must be at least 1");
-    }
+    parse_scene(text, p, s);
   } else if (head == "clips") {
-    if (p.size() < 4) bad_spec(text, "clips needs LEN:INTERVAL:COUNT");
-    s.kind = SampleKind::Clips;
-    s.clip_len = number<int64_t>(text, p[1], "LEN");
-    s.interval = number<int64_t>(text, p[2], "INTERVAL");
-    s.count = number<int64_t>(text, p[3], "COUNT");
-    if (s.clip_len < 1) bad_spec(text, "LEN must be at least 1");
-    if (s.interval < 1) bad_spec(text, "INTERVAL must be at least 1");
-    bool mode_seen = false;
-    for (size_t k = 4; k < p.size(); ++k) {
-      const std::string& part = p[k];
-      if (part.rfind("end=", 0) == 0) {
-        const std::string v = part.substr(4);
-        if (v == "loop") s.end = ClipEnd::Loop;
-        else if (v == "repeat-last") s.end = ClipEnd::RepeatLast;
-        else if (v == "drop") s.end = ClipEnd::Drop;
-        else bad_spec(text, "end must be loop, repeat-last or drop, got '" + v + "'");
-      } else if (part.rfind("seed=", 0) == 0) {
-        s.seed = number<uint64_t>(text, part.substr(5), "seed");
-      } else if (!mode_seen && (part == "uniform" || part == "random" || part == "sliding")) {
-        mode_seen = true;
-        s.mode = part == "uniform" ? ClipMode::Uniform : part == "random" ? ClipMode::Random : ClipMode::Sliding;
-        if (s.mode == ClipMode::Sliding && k + 1 < p.size() && !p[k + 1].empty() &&
-            std::isdigit(static_cast<unsigned char>(p[k + 1][0]))) {
-          s.stride = number<int64_t>(text, p[++k], "STRIDE");
-          if (s.stride < 1) bad_spec(text, "STRIDE must be at least 1");
-        }
-      } else {
-        bad_spec(text, "unknown clip option '" + part + "'");
-      }
-    }
-    if (s.mode == ClipMode::Sliding) {
-      if (s.count < 0) bad_spec(text, "COUNT must be >= 0 (0: every window) for sliding clips");
-      if (s.stride == 0) s.stride = s.clip_len * s.interval;  // back to back
-    } else if (s.count < 1) {
-      bad_spec(text, "COUNT must be at least 1");
-    }
+    parse_clips(text, p, s);
   } else {
     bad_spec(text, head.empty() ? "empty spec" : "unknown kind '" + head + "'");
   }
@@ -177,7 +193,7 @@ std::string SampleSpec::to_string() const {
       os << "clips:" << clip_len << ":" << interval << ":" << count << ":"
          << (mode == ClipMode::Uniform ? "uniform" : mode == ClipMode::Random ? "random" : "sliding");
       if (mode == ClipMode::Sliding) os << ":" << stride;
-      os << ":end=" << (end == ClipEnd::Loop ? "loop" : end == ClipEnd::RepeatLast ? "repeat-last" : "drop");
+      os << ":end=" << detail::enum_name(end, kClipEnds);
       if (mode == ClipMode::Random) os << ":seed=" << seed;
       break;
   }
@@ -195,7 +211,7 @@ std::vector<int64_t> sample_fps(const FrameIndex& index, double fps) {
   if (!(fps > 0) || !std::isfinite(fps)) throw ConfigError("fps: F must be a positive number, got " + std::to_string(fps));
   std::vector<int64_t> out;
   if (index.empty()) return out;
-  const double t0 = index.time_of(0), end = index.end_seconds();
+  const double t0 = index.first_seconds(), end = index.end_seconds();
   for (int64_t k = 0;; ++k) {
     const double t = t0 + static_cast<double>(k) / fps;
     if (t >= end) break;
@@ -290,7 +306,7 @@ SamplePlan plan_sample(const SampleSpec& s, const FrameIndex& index) {
       break;
     case SampleKind::Times:
       for (double t : s.times) {
-        const double first = n ? index.time_of(0) : 0, end = n ? index.end_seconds() : 0;
+        const double first = n ? index.first_seconds() : 0, end = n ? index.end_seconds() : 0;
         if (n == 0 || t < first || t > end) {
           std::ostringstream os;
           os << "sample time " << t << " s is out of range: valid times are " << first << " .. " << end << " s";

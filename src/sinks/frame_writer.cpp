@@ -11,28 +11,23 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include "common/named_enum.hpp"
 #include "framepipe/error.hpp"
+#include "framepipe/part_file.hpp"
 
 namespace framepipe {
 
-ImageFileFormat parse_image_file_format(const std::string& s) {
-  if (s == "png") return ImageFileFormat::Png;
-  if (s == "jpg" || s == "jpeg") return ImageFileFormat::Jpg;
-  if (s == "npy") return ImageFileFormat::Npy;
-  if (s == "null") return ImageFileFormat::Null;
-  throw ConfigError("unknown frame format '" + s + "' (one of: png, jpg, npy, null)");
-}
-
 namespace {
-
-void commit(const std::string& tmp, const std::string& path) {
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IoError("cannot write '" + path + "': " + std::strerror(errno));
-  }
-}
-
+constexpr std::array<std::pair<const char*, ImageFileFormat>, 5> kImageFormats{{{"png", ImageFileFormat::Png},
+                                                                               {"jpg", ImageFileFormat::Jpg},
+                                                                               {"npy", ImageFileFormat::Npy},
+                                                                               {"null", ImageFileFormat::Null},
+                                                                               {"jpeg", ImageFileFormat::Jpg}}};
 }  // namespace
+
+ImageFileFormat parse_image_file_format(const std::string& s) {
+  return detail::parse_enum(s, kImageFormats, "frame format");
+}
 
 void write_npy_u8(const std::string& path, const uint8_t* data, const std::vector<int64_t>& shape) {
   write_npy(path, data, DType::U8, shape);
@@ -68,15 +63,19 @@ void FrameWriter::write(const FrameInfo& info, const uint8_t* pixels, int width,
     else bgr = view;
     std::vector<int> params;
     if (format_ == ImageFileFormat::Jpg) params = {cv::IMWRITE_JPEG_QUALITY, jpeg_quality_};
-    const std::string tmp = dir_ + "/." + name;  // same extension, so OpenCV picks the codec
+    const PartFile out(path);
     bool ok = false;
     try {
-      ok = cv::imwrite(tmp, bgr, params);
+      ok = cv::imwrite(out.part(), bgr, params);
     } catch (const cv::Exception& e) {
+      out.discard();
       throw IoError("cannot write '" + path + "': " + e.what());
     }
-    if (!ok) throw IoError("cannot write '" + path + "'");
-    commit(tmp, path);
+    if (!ok) {
+      out.discard();
+      throw IoError("cannot write '" + path + "'");
+    }
+    out.commit();
   }
   nlohmann::ordered_json line;
   if (!video.empty()) line["video"] = video;

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "framepipe/error.hpp"
+#include "framepipe/part_file.hpp"
 #include "framepipe/tensor/tensor.hpp"
 
 namespace framepipe {
@@ -20,8 +21,7 @@ std::string header(int64_t rows, int64_t cols) {
 }  // namespace
 
 NpyAppender::NpyAppender(std::string path) : path_(std::move(path)) {
-  std::filesystem::path p(path_);
-  part_ = (p.parent_path() / (p.stem().string() + ".part" + p.extension().string())).string();
+  part_ = part_path(path_);
   file_ = std::fopen(part_.c_str(), "wb");
   if (!file_) throw IoError("cannot write '" + part_ + "': " + std::strerror(errno));
   const std::string h = header(0, 0);
@@ -54,9 +54,7 @@ void NpyAppender::close() {
   const bool closed = std::fclose(file_) == 0;
   file_ = nullptr;
   if (!ok || !closed) throw IoError("cannot finish '" + part_ + "'");
-  std::error_code ec;
-  std::filesystem::rename(part_, path_, ec);
-  if (ec) throw IoError("cannot rename '" + part_ + "' to '" + path_ + "': " + ec.message());
+  PartFile(path_).commit();
 }
 
 }  // namespace framepipe

@@ -10,34 +10,24 @@
 #include <future>
 #include <sstream>
 
+#include "common/named_enum.hpp"
 #include "framepipe/error.hpp"
+#include "framepipe/part_file.hpp"
 #include "framepipe/reader/video_reader.hpp"
 
 namespace framepipe {
 
-Layout parse_layout(const std::string& s) {
-  if (s == "nhwc") return Layout::NHWC;
-  if (s == "nchw") return Layout::NCHW;
-  if (s == "ncthw") return Layout::NCTHW;
-  throw ConfigError("unknown layout '" + s + "' (one of: nhwc, nchw, ncthw)");
-}
+namespace {
+constexpr std::array<std::pair<const char*, Layout>, 3> kLayouts{
+    {{"nhwc", Layout::NHWC}, {"nchw", Layout::NCHW}, {"ncthw", Layout::NCTHW}}};
+constexpr std::array<std::pair<const char*, DType>, 4> kDTypes{
+    {{"u8", DType::U8}, {"f32", DType::F32}, {"uint8", DType::U8}, {"float32", DType::F32}}};
+}  // namespace
 
-DType parse_dtype(const std::string& s) {
-  if (s == "u8" || s == "uint8") return DType::U8;
-  if (s == "f32" || s == "float32") return DType::F32;
-  throw ConfigError("unknown dtype '" + s + "' (one of: u8, f32)");
-}
-
-const char* to_string(Layout l) {
-  switch (l) {
-    case Layout::NHWC: return "nhwc";
-    case Layout::NCHW: return "nchw";
-    case Layout::NCTHW: return "ncthw";
-  }
-  return "?";
-}
-
-const char* to_string(DType d) { return d == DType::U8 ? "u8" : "f32"; }
+Layout parse_layout(const std::string& s) { return detail::parse_enum(s, kLayouts, "layout"); }
+DType parse_dtype(const std::string& s) { return detail::parse_enum(s, kDTypes, "dtype"); }
+const char* to_string(Layout l) { return detail::enum_name(l, kLayouts); }
+const char* to_string(DType d) { return detail::enum_name(d, kDTypes); }
 size_t dtype_size(DType d) { return d == DType::U8 ? 1 : 4; }
 
 int64_t Tensor::numel() const {
@@ -62,16 +52,6 @@ Tensor Tensor::allocate(std::vector<int64_t> shape, Layout layout, DType dtype) 
   t.owner_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
   t.data_ = p;
   t.capacity_ = bytes;
-  return t;
-}
-
-Tensor Tensor::borrow(void* data, std::vector<int64_t> shape, Layout layout, DType dtype) {
-  Tensor t;
-  t.shape_ = std::move(shape);
-  t.layout_ = layout;
-  t.dtype_ = dtype;
-  t.data_ = data;
-  t.capacity_ = t.nbytes();
   return t;
 }
 
@@ -301,20 +281,17 @@ void write_npy(const std::string& path, const void* data, DType dtype, const std
   for (int64_t d : shape) count *= static_cast<size_t>(d);
   const std::string header = npy_header(dtype, shape);
   const size_t bytes = count * dtype_size(dtype);
-  const std::string tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
+  const PartFile out(path);
+  FILE* f = std::fopen(out.part().c_str(), "wb");
   if (!f) throw IoError("cannot write '" + path + "': " + std::strerror(errno));
   bool ok = std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
             (bytes == 0 || std::fwrite(data, 1, bytes, f) == bytes);
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) {
-    std::remove(tmp.c_str());
+    out.discard();
     throw IoError("cannot write '" + path + "': " + std::strerror(errno));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw IoError("cannot write '" + path + "': " + std::strerror(errno));
-  }
+  out.commit();
 }
 
 }  // namespace framepipe

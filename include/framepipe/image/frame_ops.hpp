@@ -13,7 +13,7 @@
 
 #include "framepipe/image/geometry.hpp"
 #include "framepipe/image/pixel_format.hpp"
-#include "framepipe/reader/frame.hpp"
+#include "framepipe/media/frame.hpp"
 
 namespace framepipe {
 

@@ -23,7 +23,7 @@
 #include <string>
 #include <thread>
 
-#include "framepipe/pipeline/bounded_queue.hpp"
+#include "framepipe/bounded_queue.hpp"
 #include "framepipe/reader/video_reader.hpp"
 
 namespace framepipe {

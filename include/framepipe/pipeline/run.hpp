@@ -16,9 +16,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "framepipe/error.hpp"
+#include "framepipe/pipeline/inputs.hpp"
+#include "framepipe/pipeline/predict.hpp"
+#include "framepipe/pipeline/progress.hpp"
 #include "framepipe/reader/video_reader.hpp"
 
 namespace framepipe {
@@ -57,20 +62,30 @@ struct RunOptions {
   // Every result line (JSON text, the same as in the results file), in order, on the write
   // thread. An exception thrown here stops the run.
   std::function<void(const std::string&)> on_result;
-  bool report = true;              // progress on a terminal, metrics and notes on stderr
+  // What a user should know that is not a result, one sentence each, as it happens (audio
+  // re-encoded or left out, damage met, a bad input skipped, results kept in a part file).
+  std::function<void(const std::string&)> on_note;
+  std::function<void(const ProgressUpdate&)> on_progress;  // each input's rows, as they are written
 };
 
 struct RunSummary {
   int64_t results = 0;     // result lines written (rows of every video)
   int64_t videos = 0;      // inputs after expanding folders and lists
+  int64_t failed = 0;      // inputs that failed (an "error" line each) or streams that gave up
   bool interrupted = false;
-  int exit_code = 0;       // 0, or the exit code of the first failed input or of a stream that gave up
-  std::string metrics_json;  // [decode, infer, write] stage metrics
+  // The kind of the first failure: an input's error, or Transient for a stream that ended
+  // and did not come back. None: every input done.
+  std::optional<ErrorKind> error;
+  std::string metrics_json;                 // [decode, infer, write] stage metrics
+  std::vector<std::string> metrics_lines;   // the same, one line a stage
 };
 
-// INPUT arguments to videos: a folder gives its video files (sorted, not recursive), a .txt
-// or .list file one video per line (# comments), anything else is itself (a file or a URL).
-std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs);
+// What predict_rows did: the video's whole sample plan, and what this part of it met.
+struct RowsOutcome {
+  int64_t plan_rows = 0;   // rows of the video's whole sample plan
+  int64_t damage = 0;      // decoder damage reports (concealed or skipped)
+  bool complete = true;    // false: options.cancel stopped it between batches
+};
 
 class Runner {
  public:
@@ -86,6 +101,17 @@ class Runner {
   // among several becomes an "error" line and the rest go on; with one input, or a model,
   // config or I/O error, it throws (the results so far are kept in OUT.part).
   RunSummary run(const std::vector<std::string>& inputs);
+
+  // A part of one video, for corpus runs (corpus/): rows [begin, end) of its sample plan
+  // (end < 0: to the plan's end) through the model, batched as run() batches the whole plan
+  // when begin is a multiple of the batch, handed to `sink` as the model gives them: before
+  // smoothing, tracking and events, which need the rows before and are run over the whole
+  // video at merge. `index`: the video's index, made when the corpus was planned (checked
+  // against the file). Throws as run() does for a single input.
+  RowsOutcome predict_rows(const std::string& video, int64_t begin, int64_t end,
+                           const std::function<void(std::vector<RowPrediction>&)>& sink,
+                           std::shared_ptr<const FrameIndex> index = nullptr);
+  const ModelSpec& spec() const;
 
  private:
   struct Impl;

@@ -14,29 +14,9 @@
 
 #include "framepipe/image/geometry.hpp"
 #include "framepipe/infer/backend.hpp"
+#include "framepipe/post/prediction.hpp"
 
 namespace framepipe {
-
-struct ClassScore {
-  int index = 0;
-  std::string label;
-  float score = 0;
-};
-
-struct Detection {
-  std::array<double, 4> box{};  // x1, y1, x2, y2
-  int cls = 0;
-  std::string label;
-  float score = 0;
-  int64_t track_id = -1;  // set by Tracker; -1 untracked
-};
-
-struct Prediction {
-  std::vector<float> scores;    // classify: every class's probability (for temporal/)
-  std::vector<ClassScore> top;  // classify: the best k, best first
-  std::vector<Detection> objects;
-  std::vector<float> embedding;  // embed: L2-normalised
-};
 
 // Numerically stable (max subtracted), in place or copied.
 std::vector<float> softmax(std::span<const float> logits);

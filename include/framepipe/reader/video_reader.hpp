@@ -20,34 +20,23 @@
 #include "framepipe/image/pixel_format.hpp"
 #include "framepipe/media/frame_index.hpp"
 #include "framepipe/media/media_info.hpp"
-#include "framepipe/reader/frame.hpp"
+#include "framepipe/media/source.hpp"
+#include "framepipe/media/frame.hpp"
 
 namespace framepipe {
 
-// A file path, a URL (anything FFmpeg opens: rtsp://, http://, ...), or bytes in memory.
-struct Source {
-  std::string location;
-  std::shared_ptr<const std::vector<uint8_t>> memory;  // set: read from memory
-
-  Source() = default;
-  Source(std::string path_or_url) : location(std::move(path_or_url)) {}  // NOLINT: implicit by design
-  Source(const char* path_or_url) : location(path_or_url) {}             // NOLINT
-  static Source from_bytes(std::vector<uint8_t> bytes, std::string name = "<memory>");
-  bool in_memory() const { return memory != nullptr; }
-  const std::string& name() const { return location; }
-};
-
-// FFmpeg options for opening an input, as the ffmpeg CLI takes them before -i: a V4L2
-// camera's video_size, framerate and input_format; a raw H.264 stream's framerate; a
-// protocol's options. An option that neither the input's format nor its protocol takes is a
-// ConfigError naming it.
-using InputOptions = std::vector<std::pair<std::string, std::string>>;
-
 enum class IndexMode {
-  Exact,   // scan the packets at open (or load a fresh sidecar); counts are measured
+  Exact,   // at open, scan the packets and check their claims, decoding where they do not
+           // hold (or load a fresh sidecar); counts are measured
+  Decode,  // at open, decode every frame to build the index: the ground truth, at the cost
+           // of a full decode (a sidecar made by a decode scan is used)
   Header,  // trust the header at open; counts are estimates until random access needs the
            // index, which is then built on first use
 };
+
+// "exact" | "decode" | "header"; a ConfigError names the choices otherwise.
+IndexMode parse_index_mode(const std::string& s);
+const char* to_string(IndexMode m);
 
 struct ReaderOptions {
   ImageOptions image;
@@ -56,6 +45,9 @@ struct ReaderOptions {
                               // differently (as in FFmpeg itself)
   IndexMode index = IndexMode::Exact;
   bool use_sidecar = true;    // load `<file>.fpidx` when present and fresh
+  // Frames come out upright, turned as the stream's display matrix says (as the ffmpeg CLI
+  // does); false: as stored. Boxes and sizes are then those of the upright frame.
+  bool autorotate = true;
   int stream = -1;            // video stream index; -1: FFmpeg's best video stream
   int open_timeout_ms = 10000;  // network sources only
   int read_timeout_ms = 10000;
@@ -144,6 +136,7 @@ class VideoReader {
 MediaInfo probe(const Source& source, bool header_only = false);
 
 // Scans `path` and writes its sidecar index `<path>.fpidx`; later opens load it while fresh.
-FrameIndex write_index_sidecar(const std::string& path, int stream = -1);
+// decode: build it by decoding every frame (the ground truth) instead of checking the packets.
+FrameIndex write_index_sidecar(const std::string& path, int stream = -1, bool decode = false);
 
 }  // namespace framepipe

@@ -60,7 +60,6 @@ struct SampleSpec {
   static SampleSpec parse(const std::string& text);
   std::string to_string() const;
   bool is_clips() const { return kind == SampleKind::Clips; }
-  bool needs_pixels() const { return kind == SampleKind::Scene; }
 };
 
 // The grammar above, for error messages and --help.

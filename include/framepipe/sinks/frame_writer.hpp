@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "framepipe/image/pixel_format.hpp"
-#include "framepipe/reader/frame.hpp"
+#include "framepipe/media/frame.hpp"
 
 namespace framepipe {
 

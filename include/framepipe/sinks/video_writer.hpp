@@ -20,7 +20,7 @@
 #include <string>
 
 #include "framepipe/image/pixel_format.hpp"
-#include "framepipe/media/frame_index.hpp"
+#include "framepipe/media/rational.hpp"
 
 namespace framepipe {
 
@@ -38,6 +38,23 @@ struct VideoWriterOptions {
   // Or copy a live stream's audio as it arrives (LiveSource::audio(), on the clock of the
   // frames' recording_offset); the writer takes what has come at each frame, the rest at close.
   std::shared_ptr<AudioRelay> audio_relay;
+  // Display matrix rotation of the output, degrees counter-clockwise (as MediaInfo's
+  // rotation): for frames written as stored (autorotate off), so players still turn them
+  // upright. 0: none (frames written upright need none).
+  int display_rotation = 0;
+};
+
+// Output times that always rise, from source times that may not (a transport stream whose
+// clock restarts, the pts of a damaged file). Where a time does not pass the last one given
+// out, the rest of the stream is shifted to go on one frame step after it, as the ffmpeg CLI
+// does at a timestamp discontinuity; times that rise pass through unchanged.
+class RisingClock {
+ public:
+  int64_t next(int64_t pts);
+
+ private:
+  bool started_ = false;
+  int64_t offset_ = 0, last_ = 0, step_ = 1;
 };
 
 class VideoWriter {
@@ -51,10 +68,10 @@ class VideoWriter {
 
   // One frame, H x W x 3 in options.input order, rows packed. pts must increase.
   void write(const uint8_t* pixels, int64_t pts);
-  // Flushes the encoder, copies the rest of the audio, finishes the file and renames it.
-  void close();
+  // Flushes the encoder, copies the rest of the audio, finishes the file and renames it; not
+  // `complete` (a run stopped early): the finished file keeps its part name.
+  void close(bool complete = true);
 
-  int64_t frames_written() const;
   int64_t audio_packets_copied() const;
   // Audio streams of audio_from that the container cannot hold as they are: re-encoded to
   // AAC ("stream 1 (pcm_s16le)"), or, where even that cannot be done, left out.
@@ -66,7 +83,7 @@ class VideoWriter {
   const std::string& path() const;
 
  private:
-  void open(std::string path, int width, int height, Rational time_base, VideoWriterOptions options);
+  static inline const std::string kNone;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,4 +1,4 @@
-// Tensors for models: a shape, a layout, a dtype, and memory that is owned or borrowed.
+// Tensors for models: a shape, a layout, a dtype, and memory the tensor owns.
 // Preprocessing (channel order and resize are the reader's ImageOptions; scale, mean/std and
 // per-clip normalisation here) writes frames straight into one preallocated batch.
 //
@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "framepipe/reader/frame.hpp"
+#include "framepipe/media/frame.hpp"
 #include "framepipe/sample/sampling.hpp"
 
 namespace framepipe {
@@ -42,8 +42,6 @@ class Tensor {
   Tensor() = default;
   // Owning, 64-byte aligned, zero-filled.
   static Tensor allocate(std::vector<int64_t> shape, Layout layout, DType dtype);
-  // Borrowing: the caller keeps `data` alive as long as the tensor is used.
-  static Tensor borrow(void* data, std::vector<int64_t> shape, Layout layout, DType dtype);
 
   const std::vector<int64_t>& shape() const { return shape_; }
   Layout layout() const { return layout_; }
@@ -57,11 +55,10 @@ class Tensor {
   template <class T>
   const T* data_as() const { return static_cast<const T*>(data_); }
   bool owns() const { return owner_ != nullptr; }
-  // Keeps the memory alive (for bindings that hand it out); null when borrowed.
+  // Keeps the memory alive (for bindings that hand it out); null when empty.
   const std::shared_ptr<void>& owner() const { return owner_; }
   // Shrinks the first dimension in place (a last, shorter batch), memory kept.
   void set_rows(int64_t n);
-  size_t capacity_bytes() const { return capacity_; }
 
  private:
   std::vector<int64_t> shape_;

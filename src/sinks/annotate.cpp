@@ -1,4 +1,4 @@
-#include "framepipe/image/annotate.hpp"
+#include "framepipe/sinks/annotate.hpp"
 
 #include <cstdio>
 #include <opencv2/imgproc.hpp>

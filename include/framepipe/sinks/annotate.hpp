@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "framepipe/image/pixel_format.hpp"
-#include "framepipe/post/post.hpp"
-#include "framepipe/reader/frame.hpp"
+#include "framepipe/media/frame.hpp"
+#include "framepipe/post/prediction.hpp"
 
 namespace framepipe {
 

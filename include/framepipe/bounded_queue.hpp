@@ -1,4 +1,4 @@
-// The queue between two pipeline stages. Bounded, and explicit about what happens when full:
+// The queue between two threads (pipeline stages, the reader's read-ahead). Bounded, and explicit about what happens when full:
 //   block        the producer waits (files: nothing is ever dropped)
 //   drop-oldest  the oldest item makes room (counted in dropped())
 //   latest       only the newest item is kept: the consumer always gets the freshest (live)
@@ -57,7 +57,6 @@ class BoundedQueue {
     if (closed_) return false;
     items_.push_back(std::move(item));
     if (items_.size() > max_depth_) max_depth_ = items_.size();
-    ++pushed_;
     not_empty_.notify_one();
     return true;
   }
@@ -100,10 +99,6 @@ class BoundedQueue {
     std::lock_guard lock(mutex_);
     return dropped_;
   }
-  int64_t pushed() const {
-    std::lock_guard lock(mutex_);
-    return pushed_;
-  }
   size_t max_depth() const {
     std::lock_guard lock(mutex_);
     return max_depth_;
@@ -124,7 +119,7 @@ class BoundedQueue {
   std::condition_variable not_full_, not_empty_;
   std::deque<T> items_;
   bool closed_ = false;
-  int64_t dropped_ = 0, pushed_ = 0;
+  int64_t dropped_ = 0;
   size_t max_depth_ = 0;
 };
 

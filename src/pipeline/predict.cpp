@@ -1,4 +1,4 @@
-#include "framepipe/infer/predict.hpp"
+#include "framepipe/pipeline/predict.hpp"
 
 #include <chrono>
 

@@ -1,0 +1,39 @@
+// Outputs are written under a temporary name and renamed when complete (DESIGN.md, Outputs),
+// so a finished-looking file is a finished file. NAME.EXT is written as NAME.part.EXT: the
+// extension stays last, so whatever goes by it (FFmpeg's muxer, OpenCV's image encoder, a
+// glob for *.jsonl) sees the same kind of file.
+//
+//   framepipe::PartFile out("results.jsonl");
+//   std::ofstream os(out.part());
+//   ...
+//   out.commit();   // results.part.jsonl -> results.jsonl; never called: the part file stays
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace framepipe {
+
+// NAME.EXT -> NAME.part.EXT, in the same folder; with a tag, NAME.part-TAG.EXT (writers that
+// may race for one name each write their own part, and the last rename wins whole).
+std::string part_path(const std::string& path, const std::string& tag = "");
+
+class PartFile {
+ public:
+  explicit PartFile(std::string path, const std::string& tag = "");
+  const std::string& path() const { return path_; }  // the name asked for
+  const std::string& part() const { return part_; }  // the name written
+  // The part file becomes the file (an IoError naming both where it cannot; the part file is
+  // left then). `sync`: flushed to the disk first, and the rename after it, for records that
+  // must survive a crash.
+  void commit(bool sync = false) const;
+  void discard() const;  // removes the part file, if there is one
+
+ private:
+  std::string path_, part_;
+};
+
+// The whole of `bytes` as the file `path`, through a part file.
+void write_file(const std::string& path, std::string_view bytes);
+
+}  // namespace framepipe

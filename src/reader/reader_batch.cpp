@@ -1,0 +1,160 @@
+// Batches: the targets sorted and de-duplicated, split into runs that one decoder reads
+// forward, and runs in separate keyframe groups decoded at once on the worker pool.
+#include "reader/reader_impl.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+namespace framepipe {
+
+void VideoReader::Impl::frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out) {
+  for (int64_t i : indices) check_index(i);
+  std::vector<size_t> order(indices.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return indices[a] < indices[b]; });
+  const size_t fb = frame_bytes();
+  std::vector<Target> targets;
+  std::vector<std::pair<size_t, size_t>> copies;  // (slot, first slot of the same frame)
+  size_t first = 0;
+  for (size_t k : order) {
+    if (!targets.empty() && targets.back().index == indices[k]) {
+      copies.emplace_back(k, first);
+      continue;
+    }
+    first = k;
+    targets.push_back(Target{indices[k], out + k * fb, info_out ? info_out + k : nullptr});
+  }
+  decode_targets(targets);
+  for (auto [k, from] : copies) {
+    std::memcpy(out + k * fb, out + from * fb, fb);
+    if (info_out) info_out[k] = info_out[from];
+  }
+}
+
+void VideoReader::Impl::decode_targets(const std::vector<Target>& targets) {
+  if (targets.empty()) return;
+  const bool keys = index->timestamps_reliable() && index->source_pts_rise() &&
+                    std::all_of(targets.begin(), targets.end(), [&](const Target& t) { return (*index)[t.index].keyframe; });
+  if (pool_allowed()) {
+    std::vector<std::vector<Target>> runs = split_runs(targets, keys);
+    try {
+      if (runs.size() >= 2 && decode_runs_parallel(runs)) return;
+    } catch (const DamagedRun&) {
+      for (const auto& w : pool) damaged_keys.insert(w->damaged_keys.begin(), w->damaged_keys.end());
+    }
+  }
+  decode_serial(targets, keys);
+}
+
+void VideoReader::Impl::decode_serial(const std::vector<Target>& targets, bool keys) {
+  std::vector<int64_t> wanted;
+  const bool damaged = std::any_of(targets.begin(), targets.end(), [&](const Target& t) {
+    return (*index)[t.index].damaged || damaged_keys.count(index->keyframe_at_or_before(t.index));
+  });
+  if (index->timestamps_reliable() && index->source_pts_rise() && !damaged) {
+    for (const Target& t : targets) wanted.push_back((*index)[t.index].source_pts);
+    std::sort(wanted.begin(), wanted.end());
+  }
+  std::optional<WantedScope> scope;
+  if (!wanted.empty()) scope.emplace(*this, &wanted, keys);
+  for (const Target& t : targets) {
+    goto_frame(t.index);
+    convert_current(t.pixels);
+    if (t.info) *t.info = current_info();
+  }
+}
+
+int VideoReader::Impl::pool_size() const {
+  if (opt.workers > 0) return opt.workers;
+  return static_cast<int>(std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 8));
+}
+
+bool VideoReader::Impl::pool_allowed() const {
+  return pool_size() > 1 && index && index->timestamps_reliable() && !index->any_damaged() && damaged_keys.empty() &&
+         !demux->live();
+}
+
+auto VideoReader::Impl::split_runs(const std::vector<Target>& targets, bool keys) const -> std::vector<std::vector<Target>> {
+  std::vector<std::vector<Target>> runs;
+  const int64_t depth = kWorkerDepth;
+  for (const Target& t : targets) {
+    bool fresh_run = runs.empty();
+    if (!fresh_run) {
+      const int64_t prev = runs.back().back().index;
+      const int64_t key = index->keyframe_at_or_before(t.index);
+      fresh_run = keys ? index->keyframe_at_or_before(t.index - 1) > prev : key > prev && key - (prev + 1) > depth;
+    }
+    if (fresh_run) runs.emplace_back();
+    runs.back().push_back(t);
+  }
+  return runs;
+}
+
+auto VideoReader::Impl::assign_runs(const std::vector<std::vector<Target>>& runs, size_t workers) const
+    -> std::optional<RunPlan> {
+  const int64_t depth = kWorkerDepth;
+  RunPlan plan{std::vector<std::vector<size_t>>(workers), std::vector<int64_t>(workers, 0)};
+  std::vector<int64_t> pos(workers, -1);
+  for (size_t w = 0; w < workers; ++w)
+    if (const Impl* m = member(w); m && m->have_cur && m->cursor_known && !m->dec->skipped_pending()) pos[w] = m->cursor;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const int64_t first = runs[r].front().index, last = runs[r].back().index;
+    const int64_t key = std::max<int64_t>(index->keyframe_at_or_before(first), 0);
+    size_t pick = workers;
+    for (size_t w = 0; w < workers; ++w)
+      if (pos[w] >= 0 && pos[w] < first && (key <= pos[w] || key - (pos[w] + 1) <= depth)) pick = w;
+    int64_t cost = 0;
+    if (pick < workers) {
+      cost = last - pos[pick];
+    } else {
+      pick = static_cast<size_t>(std::min_element(plan.load.begin(), plan.load.end()) - plan.load.begin());
+      cost = last - key + 1;
+    }
+    plan.runs[pick].push_back(r);
+    plan.load[pick] += cost;
+    pos[pick] = last;
+  }
+  int64_t total = 0, most = 0;
+  for (int64_t l : plan.load) {
+    total += l;
+    most = std::max(most, l);
+  }
+  if (most * 5 > total * 4) return std::nullopt;
+  return plan;
+}
+
+bool VideoReader::Impl::decode_runs_parallel(const std::vector<std::vector<Target>>& runs) {
+  const size_t workers = std::min(runs.size(), static_cast<size_t>(pool_size()));
+  const std::optional<RunPlan> plan = assign_runs(runs, workers);
+  if (!plan) return false;
+  auto shared = std::make_shared<const FrameIndex>(*index);
+  while (pool.size() + 1 < workers) {
+    ReaderOptions o = opt;
+    o.threads = 1;
+    o.workers = 1;
+    o.index = IndexMode::Exact;
+    o.known_index = shared;
+    pool.push_back(std::make_unique<Impl>(source, o));
+    pool.back()->in_pool = true;
+  }
+  if (!threads) threads = std::make_unique<WorkerPool>(static_cast<size_t>(pool_size()) - 1);
+  std::vector<std::function<void()>> tasks;
+  std::vector<int64_t> costs;
+  for (size_t w = 0; w < workers; ++w) {
+    if (plan->runs[w].empty()) continue;
+    tasks.emplace_back([this, w, &runs, &plan] {
+      for (size_t r : plan->runs[w]) {
+        const bool keys = std::all_of(runs[r].begin(), runs[r].end(),
+                                      [&](const Target& t) { return (*index)[t.index].keyframe; });
+        member(w)->decode_serial(runs[r], keys);
+      }
+    });
+    costs.push_back(plan->load[w]);
+  }
+  threads->run(std::move(tasks), costs);
+  parallel_runs.fetch_add(static_cast<int64_t>(runs.size()), std::memory_order_relaxed);
+  return true;
+}
+
+}  // namespace framepipe

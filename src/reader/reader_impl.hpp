@@ -1,0 +1,194 @@
+// The reader's insides, shared by the files that implement it:
+//   reader_open.cpp    opening: demuxer, decoder, index (scanned or from the sidecar), geometry
+//   reader_seek.cpp    positioning: which frame the decoder holds, seeking, verifying it
+//   reader_batch.cpp   batches: sorted targets, runs, the worker pool
+//   read_ahead.cpp     streaming: decoding ahead on a thread of its own
+//   video_reader.cpp   the public face
+#pragma once
+
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "framepipe/bounded_queue.hpp"
+#include "framepipe/reader/video_reader.hpp"
+#include "image/pixel_converter.hpp"
+#include "media/av.hpp"
+#include "media/decoder.hpp"
+#include "media/demuxer.hpp"
+#include "reader/worker_pool.hpp"
+
+namespace framepipe {
+
+// The colour matrix and range a conversion with `opt` uses, into `v` (what probe shows).
+void fill_color_used(VideoStreamInfo& v, AVColorSpace space, AVColorRange range, AVPixelFormat fmt,
+                     const ImageOptions& opt);
+
+struct VideoReader::Impl {
+  Source source;
+  ReaderOptions opt;
+  std::unique_ptr<Demuxer> demux;
+  std::unique_ptr<Decoder> dec;
+  av::FramePtr cur = av::make_frame();
+  bool have_cur = false;      // cur holds a decoded frame
+  bool cursor_known = false;  // and we know its index
+  int64_t cursor = -1;
+  std::optional<FrameIndex> index;
+  MediaInfo info;
+  Geometry geom;
+  PixelConverter conv;
+  int64_t stream_pos = 0;     // next frame next() returns
+  int64_t damage_before_reopen = 0;
+  // Counters (frames_decoded is written by the read-ahead thread too).
+  std::atomic<int64_t> frames_decoded{0}, frames_returned{0}, seeks{0};
+  static constexpr int64_t kRunFromStart = -2;
+  static constexpr int kMaxRetries = 3;  // two groups earlier, then from the start
+  int64_t run_key = kRunFromStart;       // keyframe the current decoding run was sought to
+  bool seek_by_dts = false;
+  std::function<void(AVPacket*)> other_packets;  // see ReaderInternals::tap_other_packets
+  // Keyframe groups found damaged while decoding after a seek (the index's damaged flags
+  // cover those its scan saw): their frames are read from the start.
+  std::set<int64_t> damaged_keys;
+  int64_t run_damage = 0;   // decoder damage count when the current seeked run reached its group
+  bool run_landed = false;  // and whether it has
+  bool in_pool = false;    // a worker of another reader's pool (single-threaded decoder)
+  struct DamagedRun {};    // a worker met damage: the owner reads those frames itself
+  int turn = 0;                                  // clockwise degrees that make frames upright
+  av::FramePtr turned = av::make_frame();        // scratch for the upright frame
+
+  Impl(const Source& s, const ReaderOptions& o);
+  void open_stream();
+  void ensure_index();
+  void refresh_info();
+  int64_t size() const;
+  void check_index(int64_t i);
+
+  // Pulls the next decoded frame and works out its index. False at the end of the stream.
+  bool decode_next();
+
+  bool fresh() const { return demux->at_start() && !have_cur && !cursor_known; }
+
+  // Positions the demuxer so that decoding reaches frame `key` (a keyframe index; -1: start).
+  void seek_to_group(int64_t key);
+
+  // Leaves frame t in `cur`. Decodes forward from where the decoder is unless t's keyframe
+  // lies further ahead than the frames the decoder holds in flight; then seeks to it.
+  //
+  // A run of decoding that began with a seek is trusted only as far as it delivers: if it
+  // skips the target or ends before it, the run restarts a group earlier (an open-GOP
+  // keyframe can lose later frames when decoding starts on it, as FFmpeg's H.264 decoder
+  // does), and finally from the start of the file.
+  void goto_frame(int64_t t);
+
+  // Frame t the way streaming reaches it: one decoder from the start, nothing skipped, with
+  // the reader's own threads (the worker pool's single-threaded decoders conceal damage
+  // differently).
+  void goto_frame_from_start(int64_t t);
+
+  // Frame t was not reached: the stream ended (got false) or went past it from `before`.
+  [[noreturn]] void missed(int64_t t, int64_t before, bool got) const;
+  DecodeError differs_from_index(int64_t t) const;
+
+  // Whether the decoded frame `cur` (frame t) is the picture the index's decoding scan saw;
+  // true where the index holds no hash for it.
+  bool matches_index(int64_t t) const;
+  FrameInfo current_info() const;
+  void convert_current(uint8_t* dst) { convert_frame(cur.get(), dst); }
+  void convert_frame(const AVFrame* frame, uint8_t* dst);
+  size_t frame_bytes() const;
+
+  // Decoding only what a batch needs: frames no one references and no one asked for are
+  // skipped. Only where frames are placed by pts (the skipped ones never appear). Kept here
+  // and handed to every decoder open_stream() makes.
+  const std::vector<int64_t>* wanted_pts = nullptr;
+  bool key_only = false;
+  void set_wanted(const std::vector<int64_t>* pts, bool keys);
+  struct WantedScope {
+    Impl& m;
+    WantedScope(Impl& impl, const std::vector<int64_t>* pts, bool keys) : m(impl) { m.set_wanted(pts, keys); }
+    ~WantedScope() { m.set_wanted(nullptr, false); }
+    WantedScope(const WantedScope&) = delete;
+    WantedScope& operator=(const WantedScope&) = delete;
+  };
+
+  // Where each wanted frame goes: sorted, distinct targets and their output slots.
+  struct Target {
+    int64_t index;
+    uint8_t* pixels;
+    FrameInfo* info;
+  };
+  void frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out);
+
+  // Sorted, distinct targets: on the worker pool where they fall into separate runs.
+  void decode_targets(const std::vector<Target>& targets);
+  void decode_serial(const std::vector<Target>& targets, bool keys);
+
+  // --- the worker pool: separate keyframe groups decoded at once (reader_batch.cpp) -------
+  // Each worker is a reader of its own (demuxer, single-threaded decoder, converter) sharing
+  // this reader's index; a run is a stretch of targets that one decoder reads forward.
+  std::vector<std::unique_ptr<Impl>> pool;
+  std::unique_ptr<WorkerPool> threads;  // started with the first parallel batch, kept
+  // Frames a single-threaded worker decoder holds in flight (reordering), about: reaching a
+  // target fewer than these past a keyframe costs less decoding forward than a seek.
+  static constexpr int64_t kWorkerDepth = 4;
+  std::atomic<int64_t> parallel_runs{0};
+  int pool_size() const;
+  bool pool_allowed() const;
+
+  // Splits sorted targets where the next one is better reached by a seek than by decoding
+  // forward: in another keyframe group, more than a decoder's in-flight depth past the last.
+  std::vector<std::vector<Target>> split_runs(const std::vector<Target>& targets, bool keys) const;
+
+  // Worker 0 is this reader (its own decoder, threads as asked); the pool adds the others.
+  Impl* member(size_t w) const {
+    return w == 0 ? const_cast<Impl*>(this) : w - 1 < pool.size() ? pool[w - 1].get() : nullptr;
+  }
+  struct RunPlan {
+    std::vector<std::vector<size_t>> runs;  // worker -> the runs it decodes, in order
+    std::vector<int64_t> load;              // worker -> frames it decodes
+  };
+  // Plans which worker decodes which run: a worker that can reach a run by decoding forward
+  // from where it stopped takes it (a sorted request split into chunks keeps each group on
+  // one decoder); the rest go to the least loaded worker. Cost: frames to decode. None where
+  // one worker would carry nearly all of it: one multi-threaded decoder then does better.
+  std::optional<RunPlan> assign_runs(const std::vector<std::vector<Target>>& runs, size_t workers) const;
+  // The runs on the worker pool, each worker's in order; false where assign_runs() said no.
+  bool decode_runs_parallel(const std::vector<std::vector<Target>>& runs);
+  ReaderStats stats() const;
+  int64_t damage() const;
+
+  // --- read-ahead for sequential reading (read_ahead.cpp) ---------------------------------
+  // next() decodes on a thread of its own, up to kReadAhead frames ahead, while the caller
+  // converts: the decoder's frame threads are never left waiting for the next packet. Every
+  // other call that touches the decoder stops it first; the queue is the only shared state.
+  struct Decoded {
+    av::FramePtr frame;
+    FrameInfo info;
+    uint64_t hash = 0;  // the index's hash of the frame, checked again when it is converted
+  };
+  static constexpr size_t kReadAhead = 4;
+  std::thread ahead;
+  std::unique_ptr<BoundedQueue<Decoded>> ahead_queue;  // one per run of the thread
+  std::exception_ptr ahead_error;                      // set before the thread closes the queue
+  std::mutex free_mu;
+  std::vector<av::FramePtr> ahead_free;                // frames handed back, for reuse
+  bool reading_ahead() const { return ahead.joinable(); }
+  void start_read_ahead();
+  void produce();
+  // False at the end of the stream; rethrows what stopped the decoding thread.
+  bool pop_ahead(Decoded& out);
+  void recycle(av::FramePtr f);
+  void stop_read_ahead();
+
+  ~Impl() { stop_read_ahead(); }
+  void shape(Frame& f) const;
+  void shape(Batch& b, size_t n) const;
+};
+
+}  // namespace framepipe

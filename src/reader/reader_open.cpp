@@ -1,0 +1,130 @@
+// Opening a reader: demuxer, decoder, the index (scanned, or a fresh sidecar), geometry.
+#include "reader/reader_impl.hpp"
+
+#include <cmath>
+
+#include "image/rotate.hpp"
+#include "media/describe.hpp"
+#include "media/index_scan.hpp"
+#include "media/sidecar.hpp"
+
+extern "C" {
+#include <libavutil/pixdesc.h>
+}
+
+namespace framepipe {
+
+void fill_color_used(VideoStreamInfo& v, AVColorSpace space, AVColorRange range, AVPixelFormat fmt,
+                     const ImageOptions& opt) {
+  if (v.index < 0) return;
+  v.color_matrix_used = to_string(resolve_matrix(space, v.height, opt.matrix));
+  v.color_range_used = to_string(resolve_range(range, fmt, opt.range));
+}
+
+VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o) : source(s), opt(o) {
+  if (!opt.input_options.empty()) opt.use_sidecar = false;  // an index made without them would not fit
+  if (opt.threads < 0) throw ConfigError("threads must be >= 0, got " + std::to_string(opt.threads));
+  if (opt.workers < 0) throw ConfigError("workers must be >= 0, got " + std::to_string(opt.workers));
+  open_stream();
+  if (opt.known_index) index = *opt.known_index;
+  if (opt.index == IndexMode::Exact && demux->live())
+    opt.index = IndexMode::Header;  // a live stream has no end to scan to
+  if (opt.index != IndexMode::Header) ensure_index();
+  refresh_info();
+  const AVCodecParameters* par = demux->video_stream()->codecpar;
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(par->format));
+  int ax = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) ? 1 << d->log2_chroma_w : 1;
+  int ay = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) ? 1 << d->log2_chroma_h : 1;
+  int w = par->width, h = par->height;
+  turn = opt.autorotate ? upright_turn(info.video.rotation) : 0;
+  if (turn == 90 || turn == 270) {
+    std::swap(w, h);
+    std::swap(ax, ay);
+  }
+  geom = make_geometry(w, h, opt.image, ax, ay);
+}
+
+void VideoReader::Impl::open_stream() {
+  if (dec) damage_before_reopen += dec->damage();
+  dec.reset();
+  demux = std::make_unique<Demuxer>(
+      source, DemuxerOptions{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true, opt.live, opt.rtsp_transport,
+                             opt.input_options});
+  if (other_packets) demux->set_other_packets(other_packets);  // a reopen keeps the tap
+  dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict});
+  dec->set_wanted(wanted_pts);
+  dec->set_key_only(key_only);
+  have_cur = cursor_known = false;
+  cursor = -1;
+  run_key = kRunFromStart;
+}
+
+void VideoReader::Impl::ensure_index() {
+  if (index) return;
+  const bool decode = opt.index == IndexMode::Decode;
+  if (opt.use_sidecar) index = load_sidecar(source, demux->video_index(), decode);
+  if (!index) {
+    index = scan_frame_index(source, ScanOptions{demux->video_index(), opt.threads, opt.input_options,
+                                                 decode ? FrameIndex::Method::Decode : FrameIndex::Method::Packets});
+    if (opt.use_sidecar) refresh_sidecar(source, *index);
+  }
+  if (!info.source.empty()) refresh_info();
+}
+
+void VideoReader::Impl::refresh_info() {
+  info = describe(*demux, index ? &*index : nullptr);
+  const AVCodecParameters* par = demux->video_stream()->codecpar;
+  fill_color_used(info.video, par->color_space, par->color_range, static_cast<AVPixelFormat>(par->format),
+                  opt.image);
+}
+
+int64_t VideoReader::Impl::size() const {
+  if (index) return index->size();
+  const VideoStreamInfo& v = info.video;
+  if (v.frames_header > 0) return v.frames_header;
+  return static_cast<int64_t>(std::llround(v.duration * v.fps));
+}
+
+void VideoReader::Impl::check_index(int64_t i) {
+  ensure_index();
+  if (i < 0 || i >= index->size())
+    throw OutOfRangeError("frame " + std::to_string(i) + " is out of range for '" + source.name() +
+                          "': valid indices are 0.." + std::to_string(index->size() - 1) + " (" +
+                          std::to_string(index->size()) + " frames)");
+}
+
+ReaderStats VideoReader::Impl::stats() const {
+  ReaderStats st{frames_decoded.load(), frames_returned.load(), seeks.load(), dec->packets_skipped(),
+                 parallel_runs.load()};
+  for (const auto& w : pool) {
+    const ReaderStats ws = w->stats();
+    st.frames_decoded += ws.frames_decoded;
+    st.frames_returned += ws.frames_returned;
+    st.seeks += ws.seeks;
+    st.packets_skipped += ws.packets_skipped;
+  }
+  return st;
+}
+
+int64_t VideoReader::Impl::damage() const {
+  int64_t d = damage_before_reopen + dec->damage();
+  for (const auto& w : pool) d += w->damage();
+  return d;
+}
+
+void VideoReader::Impl::shape(Frame& f) const {
+  f.width = geom.out_width;
+  f.height = geom.out_height;
+  f.channels = channels(opt.image.pix);
+  f.pixels.resize(f.size_bytes());
+}
+
+void VideoReader::Impl::shape(Batch& b, size_t n) const {
+  b.width = geom.out_width;
+  b.height = geom.out_height;
+  b.channels = channels(opt.image.pix);
+  b.info.resize(n);
+  b.pixels.resize(n * b.frame_bytes());
+}
+
+}  // namespace framepipe

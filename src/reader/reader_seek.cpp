@@ -1,0 +1,220 @@
+// Positioning: which frame the decoder holds, reaching a frame by seeking or decoding forward,
+// and checking that the frame reached is the one the index promised.
+#include "reader/reader_impl.hpp"
+
+#include "image/rotate.hpp"
+
+namespace framepipe {
+
+bool VideoReader::Impl::decode_next() {
+  const bool by_pts = index && index->timestamps_reliable();
+  for (;;) {
+    if (!dec->next(cur.get())) {
+      have_cur = false;
+      return false;
+    }
+    have_cur = true;
+    frames_decoded.fetch_add(1, std::memory_order_relaxed);
+    if (!by_pts) {
+      cursor = cursor_known ? cursor + 1 : 0;  // counting from a fresh start
+      cursor_known = true;
+      return true;
+    }
+    // Placed by its packet's pts, which names it wherever decoding started (the best-effort
+    // pts depends on what was decoded before).
+    const int64_t ts = cur->pts != AV_NOPTS_VALUE ? cur->pts : frame_timestamp(cur.get());
+    const int64_t idx = ts == AV_NOPTS_VALUE ? -1 : index->locate_source_pts(ts);
+    if (idx >= 0) {
+      // From the start with nothing skipped, the decoder gives every frame in order: one
+      // that comes early means frames the index promised were never decoded.
+      if (cursor_known && idx != cursor + 1 && run_key == kRunFromStart && !dec->skipped_any() && idx > cursor)
+        throw DecodeError("'" + source.name() + "': the decoder gave frame " + std::to_string(idx) + " after frame " +
+                          std::to_string(cursor) + ", so frames the index promised were not decoded (index by " +
+                          index->provenance() + "); open it with index='decode'");
+      cursor = idx;
+      cursor_known = true;
+      return true;
+    }
+    if (cursor_known)  // never guessed: a frame the index does not know contradicts it
+      throw DecodeError("'" + source.name() + "': after frame " + std::to_string(cursor) +
+                        " the decoder gave a frame (packet pts " + std::to_string(ts) +
+                        ") that the index does not have, so frame numbers cannot be trusted here (index by " +
+                        index->provenance() + "); open it with index='decode'");
+    // Right after a seek, a frame we cannot place (e.g. a broken leading frame): skip it.
+  }
+}
+
+void VideoReader::Impl::seek_to_group(int64_t key) {
+  seeks.fetch_add(1, std::memory_order_relaxed);
+  run_key = key;
+  if (!index || !index->timestamps_reliable()) {
+    if (!fresh()) open_stream();  // exact restart for streams that must be counted
+    run_key = kRunFromStart;
+    return;
+  }
+  // By pts first: Matroska seeks by pts and MP4 by edit-list-shifted dts, and both land on
+  // the keyframe itself. MPEG-TS searches any packet's dts, and lands past a keyframe
+  // sought by pts; a reader that met such a landing seeks by dts from then on (at or
+  // before the keyframe everywhere, a group early in MP4/MKV).
+  const FrameEntry& e = (*index)[std::max<int64_t>(key, 0)];
+  const int64_t ts = seek_by_dts && e.dts != INT64_MIN ? e.dts : e.source_pts;
+  if (!demux->seek(ts)) {
+    open_stream();
+    run_key = kRunFromStart;
+    return;
+  }
+  dec->flush();
+  run_landed = false;
+  run_damage = dec->damage();
+  have_cur = cursor_known = false;
+  cursor = -1;
+}
+
+void VideoReader::Impl::goto_frame(int64_t t) {
+  if (have_cur && cursor_known && cursor == t) return;
+  const bool by_pts = index->timestamps_reliable();
+  int64_t key = by_pts ? index->keyframe_at_or_before(t) : -1;
+  const int64_t group = key;  // t's own keyframe group (key may move a group earlier below)
+  if ((*index)[t].damaged || damaged_keys.count(group)) return goto_frame_from_start(t);
+  bool seek;
+  if (have_cur && cursor_known && cursor < t && !dec->may_have_skipped((*index)[t].source_pts))
+    // Key frames only: reading forward costs packets, not decoding; seek only past key
+    // frames nobody asked for.
+    seek = by_pts && (key_only ? index->keyframe_at_or_before(t - 1) > cursor
+                               : key - (cursor + 1) > dec->in_flight_depth());
+  else
+    seek = !fresh() || (by_pts && key > 0);
+  // An H.264 recovery point: its leading pictures report errors when decoding starts on
+  // it. Starting a group earlier gives them their references, so that every error after
+  // that group's first frame is damage (see run_landed).
+  if (seek && key > 0 && (*index)[key].open_gop) key = std::max<int64_t>(index->keyframe_at_or_before(key - 1), 0);
+  if (seek) seek_to_group(key);
+  for (int retries = 0;;) {
+    const int64_t before = cursor_known ? cursor : -1;
+    const bool got = decode_next();
+    if (got && run_key != kRunFromStart && !run_landed && cursor >= std::max<int64_t>(run_key, 0)) {
+      // Open GOP: errors before the group's first frame comes out belong to its leading
+      // pictures, which refer to the group before, and are not damage. Elsewhere every
+      // error since the seek counts.
+      run_landed = true;
+      if ((*index)[std::max<int64_t>(run_key, 0)].open_gop) run_damage = dec->damage();
+    }
+    if (got && cursor == t && run_key != kRunFromStart && run_landed && dec->damage() > run_damage) {
+      // Damage met on the way from the keyframe: concealment depends on what came before,
+      // so this frame may differ from the stream's. The group is read from the start now,
+      // as a stream would read it.
+      damaged_keys.insert(group);
+      if (in_pool) throw DamagedRun{};
+      return goto_frame_from_start(t);
+    }
+    if (got && cursor == t) {
+      if (matches_index(t)) return;
+      // A decode scan saw this frame otherwise: the data decodes differently after a seek
+      // or a skip (silent damage that refers across groups or to skipped frames).
+      damaged_keys.insert(group);
+      if (in_pool) throw DamagedRun{};
+      return goto_frame_from_start(t);
+    }
+    if (got && cursor < t) continue;
+    if (run_key != kRunFromStart && retries < kMaxRetries) {
+      ++retries;
+      seek_by_dts = true;
+      if (retries == kMaxRetries) {
+        open_stream();
+        run_key = kRunFromStart;
+        seeks.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        const int64_t from = run_key > 0 ? index->keyframe_at_or_before(run_key - 1) : -1;
+        seek_to_group(from);
+      }
+      continue;
+    }
+    missed(t, before, got);
+  }
+}
+
+void VideoReader::Impl::goto_frame_from_start(int64_t t) {
+  if (in_pool) throw DamagedRun{};
+  set_wanted(nullptr, false);  // nothing skipped from here on (a batch's scope ends later)
+  const bool continuing = have_cur && cursor_known && cursor < t && run_key == kRunFromStart && !dec->skipped_any();
+  if (!continuing && !fresh()) {
+    open_stream();
+    seeks.fetch_add(1, std::memory_order_relaxed);
+  }
+  for (;;) {
+    const int64_t before = cursor_known ? cursor : -1;
+    const bool got = decode_next();
+    if (got && cursor == t) {
+      if (!matches_index(t)) throw differs_from_index(t);
+      return;
+    }
+    if (got && cursor < t) continue;
+    missed(t, before, got);
+  }
+}
+
+void VideoReader::Impl::missed(int64_t t, int64_t before, bool got) const {
+  if (!got)
+    throw DecodeError("frame " + std::to_string(t) + " of '" + source.name() +
+                      "' could not be decoded: the stream ended after frame " + std::to_string(before));
+  throw DecodeError("frame " + std::to_string(t) + " of '" + source.name() +
+                    "' was not produced by the decoder (it went from frame " + std::to_string(before) + " to " +
+                    std::to_string(cursor) + "); the file may be damaged");
+}
+
+DecodeError VideoReader::Impl::differs_from_index(int64_t t) const {
+  return DecodeError("frame " + std::to_string(t) + " of '" + source.name() +
+                     "' decodes otherwise than when the index was made (damaged data concealed differently, as "
+                     "frame threads do): open it with num_threads=1 for reproducible frames");
+}
+
+bool VideoReader::Impl::matches_index(int64_t t) const {
+  const uint64_t h = (*index)[t].hash;
+  return h == 0 || frame_hash(cur.get()) == h;
+}
+
+FrameInfo VideoReader::Impl::current_info() const {
+  FrameInfo fi;
+  fi.index = cursor;
+  if (index && cursor >= 0 && cursor < index->size()) {
+    const FrameEntry& e = (*index)[cursor];
+    fi.pts = e.pts;
+    fi.keyframe = e.keyframe;
+    fi.t = index->seconds(e.pts);
+  } else {
+    const AVRational tb = demux->video_stream()->time_base;
+    fi.pts = frame_timestamp(cur.get());
+    fi.t = static_cast<double>(fi.pts) * tb.num / tb.den;
+    fi.keyframe = frame_is_key(cur.get());
+  }
+  return fi;
+}
+
+void VideoReader::Impl::convert_frame(const AVFrame* frame, uint8_t* dst) {
+  frames_returned.fetch_add(1, std::memory_order_relaxed);
+  if (turn) {
+    rotate_frame(frame, turn, turned.get());
+    frame = turned.get();
+  }
+  if (frame->width != geom.src_width || frame->height != geom.src_height) {
+    // The stream changed size mid-way: keep the output size the caller was promised.
+    ImageOptions o = opt.image;
+    o.width = geom.out_width;
+    o.height = geom.out_height;
+    geom = make_geometry(frame->width, frame->height, o, 2, 2);
+  }
+  conv.convert(frame, geom, opt.image, dst, static_cast<size_t>(geom.out_width) * channels(opt.image.pix));
+}
+
+size_t VideoReader::Impl::frame_bytes() const {
+  return static_cast<size_t>(geom.out_width) * geom.out_height * channels(opt.image.pix);
+}
+
+void VideoReader::Impl::set_wanted(const std::vector<int64_t>* pts, bool keys) {
+  wanted_pts = pts;
+  key_only = keys;
+  dec->set_wanted(pts);
+  dec->set_key_only(keys);
+}
+
+}  // namespace framepipe

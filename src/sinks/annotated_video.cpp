@@ -1,0 +1,102 @@
+#include "sinks/annotated_video.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "framepipe/sinks/annotate.hpp"
+
+namespace framepipe {
+
+namespace {
+
+// The classes an annotated frame shows: the best three.
+std::vector<ClassScore> drawn_classes(const Prediction& p) {
+  return {p.top.begin(), p.top.begin() + static_cast<ptrdiff_t>(std::min<size_t>(p.top.size(), 3))};
+}
+
+// Another connection may have another time base (rare): rounded to the nearest unit.
+int64_t rescale_pts(int64_t pts, Rational from, Rational to) {
+  if (from == to) return pts;
+  const long double seconds = static_cast<long double>(pts) * from.num / from.den;
+  return static_cast<int64_t>(std::llround(seconds * to.den / to.num));
+}
+
+}  // namespace
+
+std::vector<std::string> audio_notes(const VideoWriter& w) {
+  std::vector<std::string> notes;
+  if (!w.audio_transcoded().empty())
+    notes.push_back(w.path() + " cannot hold the audio " + w.audio_transcoded() + " as it is; it was re-encoded to AAC");
+  if (!w.audio_skipped().empty())
+    notes.push_back(w.path() + " cannot hold the audio " + w.audio_skipped() + "; it was left out");
+  if (!w.audio_lost().empty()) notes.push_back(w.path() + " lacks " + w.audio_lost());
+  return notes;
+}
+
+Annotator::Annotator(const std::string& video, std::string out, const ReaderOptions& base) : out_(std::move(out)) {
+  ReaderOptions o = base;
+  o.image = ImageOptions{};  // RGB at the source size
+  reader_ = std::make_unique<VideoReader>(Source(video), o);
+  VideoWriterOptions w;
+  w.audio_from = video;
+  if (!o.autorotate) w.display_rotation = reader_->info().video.rotation;  // shown upright all the same
+  writer_ = std::make_unique<VideoWriter>(out_, reader_->out_width(), reader_->out_height(),
+                                          reader_->info().video.time_base, w);
+}
+
+void Annotator::result(int64_t index, const Prediction& p) {
+  advance_to(index);
+  last_ = index;
+  objects_ = p.objects;
+  classes_ = drawn_classes(p);
+}
+
+std::vector<std::string> Annotator::finish(bool complete) {
+  advance_to(complete ? INT64_MAX : last_ + 1);
+  writer_->close(complete);
+  return audio_notes(*writer_);
+}
+
+void Annotator::advance_to(int64_t index) {
+  while (next_ < index && reader_->next(frame_)) {
+    draw_objects(frame_, objects_);
+    draw_classes(frame_, classes_);
+    writer_->write(frame_.data(), clock_.next(frame_.info.pts));
+    next_ = frame_.info.index + 1;
+  }
+}
+
+LiveAnnotator::LiveAnnotator(std::string out, PixelFormat order, std::shared_ptr<AudioRelay> audio)
+    : out_(std::move(out)), order_(order), audio_(std::move(audio)) {}
+
+void LiveAnnotator::frame(Frame& f, double recording_offset, const Prediction& p, const Geometry& g,
+                          Rational time_base) {
+  if (!writer_) {
+    VideoWriterOptions w;
+    w.input = order_;
+    w.tune = "zerolatency";  // frames reach the file as they come, with the audio beside them
+    w.audio_relay = audio_;
+    writer_ = std::make_unique<VideoWriter>(out_, f.width, f.height, time_base, w);
+    width_ = f.width;
+    height_ = f.height;
+    time_base_ = time_base;
+  }
+  if (f.width != width_ || f.height != height_) return;  // a reconnect at another size: not this file's
+  std::vector<Detection> objects = p.objects;
+  for (auto& d : objects) d.box = g.box_to_output(d.box);
+  draw_objects(f, objects, order_);
+  draw_classes(f, drawn_classes(p), order_);
+  // In this file's time base, on the recording's clock; never at or before the frame written last.
+  const int64_t pts = rescale_pts(f.info.pts, time_base, time_base_) +
+                      std::llround(recording_offset * time_base_.den / time_base_.num);
+  last_ = std::max(pts, last_ + 1);
+  writer_->write(f.data(), last_);
+}
+
+std::vector<std::string> LiveAnnotator::finish() {
+  if (!writer_) return {};
+  writer_->close();
+  return audio_notes(*writer_);
+}
+
+}  // namespace framepipe

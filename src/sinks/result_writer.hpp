@@ -1,0 +1,41 @@
+// The results of a run as one file (DESIGN.md, Results): JSON Lines, or CSV when the name ends
+// in .csv, both from the same result objects, so the two hold the same rows. Written as a
+// part file and renamed when the run is complete; "-" is stdout; "" no file. Every line also
+// goes to a callback, when there is one.
+#pragma once
+
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "framepipe/part_file.hpp"
+
+namespace framepipe {
+
+// Keys in the order DESIGN.md names them: video, frame, pts, t, then the payload.
+using ResultLine = nlohmann::ordered_json;
+
+class ResultWriter {
+ public:
+  ResultWriter(std::string path, std::function<void(const std::string&)> callback);
+  void line(const ResultLine& j);
+  void flush();
+  // Complete: the part file becomes the file. Not: it stays, whole lines only.
+  void close(bool complete);
+  // The part file a run that did not complete leaves ("" for stdout or no file).
+  std::string kept_part() const;
+  // A line could not be written (or the callback threw): what follows would not reach it.
+  bool broken() const { return broken_; }
+
+ private:
+  std::ostream& out();
+  std::string path_;
+  PartFile file_;
+  std::function<void(const std::string&)> callback_;
+  std::ofstream stream_;
+  bool csv_ = false, closed_ = false, committed_ = false, broken_ = false;
+};
+
+}  // namespace framepipe
