@@ -4,7 +4,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test demo test-asan install-python bench bench-infer bench-pipeline bench-python models clean
+.PHONY: all deps build test demo test-asan test-damage conformance install-python bench bench-index bench-infer bench-pipeline bench-python models clean
 
 all: build
 
@@ -19,6 +19,16 @@ build: deps
 test: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 	@if [ "$$CI" = true ]; then $(MAKE) --no-print-directory test-asan; fi
+
+# The differential test on damage with many more cases than make test runs (400 by default).
+test-damage: build
+	@bash scripts/make-test-media.sh $(BUILD)/media >/dev/null
+	@FRAMEPIPE_MEDIA=$(BUILD)/media FRAMEPIPE_DAMAGE_CASES=$${FRAMEPIPE_DAMAGE_CASES:-400} $(BUILD)/tests/test_damage
+
+# The conformance matrix: every file of the media set by every route, as a table.
+conformance: build
+	@bash scripts/make-test-media.sh $(BUILD)/media >/dev/null
+	@FRAMEPIPE_MEDIA=$(BUILD)/media $(BUILD)/tests/test_conformance 2>/dev/null | grep -v '^\['
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
@@ -37,6 +47,17 @@ install-python: build
 bench: build
 	@bash scripts/install-deps.sh bench
 	@bash bench/run.sh $(BUILD)
+
+# What the verified index costs against a full decode: the 10-minute 1080p file, a damaged
+# minute of it, and the media set's damaged and badly muxed files.
+bench-index: build
+	@bash scripts/install-deps.sh bench
+	@bash bench/run.sh $(BUILD) --only none >/dev/null  # makes the 1080p files
+	@[ -s $(BUILD)/bench/damaged_1080p_1min.mp4 ] || /usr/bin/python3 scripts/damage-media.py zero \
+	  $(BUILD)/bench/vtest_1080p_1min.mp4 50 $(BUILD)/bench/damaged_1080p_1min.mp4
+	@/usr/bin/python3 bench/bench_index.py --build $(BUILD) --rounds $${ROUNDS:-3} $(BUILD)/bench/vtest_1080p_10min.mp4 \
+	  $(BUILD)/bench/vtest_1080p_1min.mp4 $(BUILD)/bench/damaged_1080p_1min.mp4 \
+	  $(BUILD)/media/h264_ptsdts.mp4 $(BUILD)/media/h264_nopicture.mp4 $(BUILD)/media/h264_damaged.mp4
 
 # Inference engines against PyTorch eager (ResNet-18, MobileNetV3-small, R3D-18).
 bench-infer: build

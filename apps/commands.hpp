@@ -7,13 +7,14 @@
 
 namespace framepipe::cli {
 
-using Runner = std::function<int()>;
+using Command = std::function<int()>;  // runs a parsed subcommand: its exit code
 
-Runner add_probe(CLI::App& app);
-Runner add_index(CLI::App& app);
-Runner add_frames(CLI::App& app);
-Runner add_tensors(CLI::App& app);
-Runner add_run(CLI::App& app);
-Runner add_transform(CLI::App& app);
+Command add_probe(CLI::App& app);
+Command add_index(CLI::App& app);
+Command add_frames(CLI::App& app);
+Command add_tensors(CLI::App& app);
+Command add_run(CLI::App& app);
+Command add_transform(CLI::App& app);
+Command add_corpus(CLI::App& app);
 
 }  // namespace framepipe::cli

@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "framepipe/error.hpp"
+#include "framepipe/part_file.hpp"
 #include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
 #include "framepipe/sinks/frame_writer.hpp"
@@ -22,20 +23,40 @@ void report_damage(const VideoReader& reader, const std::string& file) {
 
 void write_scenes(const std::string& dir, const std::vector<Scene>& scenes) {
   const std::string path = dir + "/scenes.jsonl";
-  std::ofstream out(path + ".tmp");
+  std::string lines;
   for (size_t k = 0; k < scenes.size(); ++k) {
     nlohmann::json j{{"scene", k},          {"start", scenes[k].start}, {"end", scenes[k].end},
                      {"start_t", scenes[k].start_t}, {"end_t", scenes[k].end_t}};
-    out << j.dump() << '\n';
+    lines += j.dump() + '\n';
   }
-  out.close();
-  if (!out || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) throw IoError("cannot write '" + path + "'");
+  write_file(path, lines);
 }
 
-Runner add_frames(CLI::App& app) {
+// The frames of a plan, each once, in sorted chunks of at most ~32 MB: memory stays bounded
+// whatever the frame size, and the reader still decodes each keyframe group once across chunks.
+void write_sampled(VideoReader& reader, const SamplePlan& plan, FrameWriter& writer) {
+  std::vector<int64_t> wanted = plan.frames;
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  Progress progress("frames", static_cast<int64_t>(wanted.size()));
+  const size_t frame_bytes = static_cast<size_t>(reader.out_width()) * reader.out_height() * reader.out_channels();
+  const size_t kChunk = std::clamp<size_t>((size_t{32} << 20) / std::max<size_t>(frame_bytes, 1), 2, 64);
+  Batch batch;
+  for (size_t s = 0; s < wanted.size(); s += kChunk) {
+    std::vector<int64_t> chunk(wanted.begin() + static_cast<ptrdiff_t>(s),
+                               wanted.begin() + static_cast<ptrdiff_t>(std::min(wanted.size(), s + kChunk)));
+    reader.frames(chunk, batch);
+    for (size_t k = 0; k < batch.size(); ++k)
+      writer.write(batch.info[k], batch.frame_data(k), batch.width, batch.height, batch.channels);
+    progress.update(writer.written());
+  }
+}
+
+Command add_frames(CLI::App& app) {
   auto* cmd = app.add_subcommand("frames", "Extract exact frames as PNG, JPEG or .npy files (or decode only, for timing)");
   struct Args {
-    std::string file, out, format = "png", sample, indices, times;
+    std::vector<std::string> inputs;
+    std::string out, format = "png", sample, indices, times;
     int64_t every = 0;
     double fps = 0;
     bool all = false;
@@ -43,7 +64,9 @@ Runner add_frames(CLI::App& app) {
     ReaderArgs reader;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("FILE", a->file, "video file, URL")->required();
+  cmd->add_option("INPUT", a->inputs,
+                  "video files, URLs, folders (with sub-folders) or .txt lists; with several, OUT/NAME for each")
+      ->required();
   auto* o_sample = cmd->add_option("--sample", a->sample, std::string("which frames, as a sample spec:\n") + sample_grammar());
   auto* o_idx = cmd->add_option("--indices", a->indices, "frame indices, comma separated (negative: from the end)");
   auto* o_times = cmd->add_option("--times", a->times, "times in seconds, comma separated: the frame on screen at each");
@@ -80,40 +103,25 @@ Runner add_frames(CLI::App& app) {
     const bool stream_all = spec.kind == SampleKind::All;
     if (stream_all) ro.index = IndexMode::Header;
 
-    VideoReader reader(Source(a->file), ro);
-    FrameWriter writer(a->out, format, ro.image.pix, a->quality);
-    Frame frame;
-    if (stream_all) {
-      Progress progress("frames", reader.size());
-      while (reader.next(frame)) {
-        writer.write(frame);
-        progress.update(writer.written());
+    return for_each_input(a->inputs, a->out, [&](const std::string& file, const std::string& out) {
+      VideoReader reader(Source(file), ro);
+      FrameWriter writer(out, format, ro.image.pix, a->quality);
+      Frame frame;
+      if (stream_all) {
+        Progress progress("frames", reader.size());
+        while (reader.next(frame)) {
+          writer.write(frame);
+          progress.update(writer.written());
+        }
+      } else {
+        const SamplePlan plan = plan_sample(spec, reader);
+        if (spec.kind == SampleKind::Scene && format != ImageFileFormat::Null) write_scenes(out, plan.scenes);
+        write_sampled(reader, plan, writer);
       }
-    } else {
-      const SamplePlan plan = plan_sample(spec, reader);
-      if (spec.kind == SampleKind::Scene && format != ImageFileFormat::Null) write_scenes(a->out, plan.scenes);
-      std::vector<int64_t> wanted = plan.frames;
-      std::sort(wanted.begin(), wanted.end());
-      wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-      Progress progress("frames", static_cast<int64_t>(wanted.size()));
-      // Sorted chunks of at most ~32 MB keep memory bounded whatever the frame size; the
-      // reader still decodes each keyframe group once across chunks.
-      const size_t frame_bytes = static_cast<size_t>(reader.out_width()) * reader.out_height() * reader.out_channels();
-      const size_t kChunk = std::clamp<size_t>((size_t{32} << 20) / std::max<size_t>(frame_bytes, 1), 2, 64);
-      Batch batch;
-      for (size_t s = 0; s < wanted.size(); s += kChunk) {
-        std::vector<int64_t> chunk(wanted.begin() + static_cast<ptrdiff_t>(s),
-                                   wanted.begin() + static_cast<ptrdiff_t>(std::min(wanted.size(), s + kChunk)));
-        reader.frames(chunk, batch);
-        for (size_t k = 0; k < batch.size(); ++k)
-          writer.write(batch.info[k], batch.frame_data(k), batch.width, batch.height, batch.channels);
-        progress.update(writer.written());
-      }
-    }
-    report_damage(reader, a->file);
-    if (format == ImageFileFormat::Null)
-      std::fprintf(stderr, "framepipe: decoded %lld frames\n", static_cast<long long>(writer.written()));
-    return 0;
+      report_damage(reader, file);
+      if (format == ImageFileFormat::Null)
+        std::fprintf(stderr, "framepipe: decoded %lld frames\n", static_cast<long long>(writer.written()));
+    });
   };
 }
 

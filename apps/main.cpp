@@ -4,17 +4,18 @@
 #include <exception>
 #include <map>
 
+#include "framepipe/version.hpp"
 #include "commands.hpp"
 #include "framepipe/error.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"framepipe: exact video frames for machine learning"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "framepipe 0.1.0");
-  std::map<CLI::App*, framepipe::cli::Runner> runners;
-  auto add = [&](framepipe::cli::Runner (*adder)(CLI::App&)) {
+  app.set_version_flag("--version", std::string("framepipe ") + framepipe::kVersion);
+  std::map<CLI::App*, framepipe::cli::Command> runners;
+  auto add = [&](framepipe::cli::Command (*adder)(CLI::App&)) {
     const size_t before = app.get_subcommands({}).size();
-    framepipe::cli::Runner r = adder(app);
+    framepipe::cli::Command r = adder(app);
     runners[app.get_subcommands({})[before]] = std::move(r);
   };
   add(&framepipe::cli::add_probe);
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   add(&framepipe::cli::add_tensors);
   add(&framepipe::cli::add_run);
   add(&framepipe::cli::add_transform);
+  add(&framepipe::cli::add_corpus);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,8 @@
 #include "reader_args.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <filesystem>
 
 namespace framepipe::cli {
 
@@ -25,6 +27,30 @@ void parse_size(const std::string& s, ImageOptions& img) {
 }
 
 }  // namespace
+
+int for_each_input(const std::vector<std::string>& inputs, const std::string& out,
+                   const std::function<void(const std::string&, const std::string&)>& each) {
+  const std::vector<InputVideo> videos = expand_input_videos(inputs);
+  if (videos.empty()) throw ConfigError("no input videos given");
+  if (videos.size() == 1) {
+    each(videos[0].path, out);
+    return 0;
+  }
+  int code = 0, failed = 0;
+  for (const auto& v : videos) {
+    try {
+      each(v.path, out.empty() ? out : (std::filesystem::path(out) / v.name).string());
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::Config || e.kind() == ErrorKind::Io || e.kind() == ErrorKind::Model) throw;
+      std::fprintf(stderr, "framepipe: %s: %s error: %s\n", v.path.c_str(), to_string(e.kind()), e.what());
+      ++failed;
+      if (code == 0) code = e.exit_code();
+    }
+  }
+  if (failed)
+    std::fprintf(stderr, "framepipe: %d of %zu videos failed (see above)\n", failed, videos.size());
+  return code;
+}
 
 void add_input_options(CLI::App* cmd, std::vector<std::string>& raw) {
   cmd->add_option("--input-option", raw,
@@ -57,6 +83,10 @@ void ReaderArgs::add(CLI::App* cmd, bool size_required) {
   cmd->add_option("--threads", threads, "decoder threads (0: FFmpeg's choice, as the ffmpeg CLI; more can be faster on few cores)")->capture_default_str();
   cmd->add_option("--workers", workers, "decoders working on separate keyframe groups at once (0: one per core; 1: off)")->capture_default_str();
   cmd->add_flag("--strict", strict, "treat corrupt packets as fatal");
+  cmd->add_flag("--no-autorotate", no_autorotate, "frames as stored, not turned upright as the display matrix says");
+  cmd->add_option("--index", index,
+                  "exact: scan the packets and check their claims, decoding where they fail | decode: decode every frame")
+      ->capture_default_str();
   add_input_options(cmd, input_options);
 }
 
@@ -65,6 +95,9 @@ ReaderOptions ReaderArgs::options() const {
   ro.threads = threads;
   ro.workers = workers;
   ro.strict = strict;
+  ro.autorotate = !no_autorotate;
+  if (index != "exact" && index != "decode") throw ConfigError("--index must be exact or decode, not '" + index + "'");
+  ro.index = parse_index_mode(index);
   ro.input_options = parse_input_options(input_options);
   ro.image.pix = parse_pixel_format(pix);
   ro.image.resize = parse_resize_mode(resize);

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "framepipe/error.hpp"
+#include "framepipe/pipeline/inputs.hpp"
 #include "framepipe/reader/video_reader.hpp"
 
 namespace framepipe::cli {
@@ -33,12 +35,19 @@ std::vector<T> parse_list(const std::string& text, const char* what) {
 void add_input_options(CLI::App* cmd, std::vector<std::string>& raw);
 InputOptions parse_input_options(const std::vector<std::string>& raw);
 
+// INPUT arguments (files, folders with sub-folders, lists) through `each(video, out)`: with
+// one video `out` is OUT itself, with several OUT/NAME (NAME: the video's relative path), so
+// that no two write into one folder. An input's own error is printed and the rest go on;
+// a config or I/O error stops. Returns the exit code: 0, or the first failure's.
+int for_each_input(const std::vector<std::string>& inputs, const std::string& out,
+                   const std::function<void(const std::string&, const std::string&)>& each);
+
 struct ReaderArgs {
   std::string size, resize = "stretch", pix = "rgb", interp = "bicubic", matrix = "auto", range = "auto";
-  std::string pad = "0,0,0";
+  std::string pad = "0,0,0", index = "exact";
   std::vector<std::string> input_options;
   int threads = 0, workers = 0;
-  bool strict = false;
+  bool strict = false, no_autorotate = false;
 
   void add(CLI::App* cmd, bool size_required = false);
   ReaderOptions options() const;

@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "framepipe/error.hpp"
+#include "framepipe/part_file.hpp"
 #include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
 #include "framepipe/tensor/tensor.hpp"
@@ -25,18 +26,42 @@ std::array<float, 3> triple(const std::string& text, const char* what) {
   return {v[0], v[1], v[2]};
 }
 
+// Where row r of a batch was taken: its frame, or its clip's number and frames.
+void put_row(nlohmann::json& j, const std::vector<FrameInfo>& rows, int64_t r, int64_t T, int64_t clip) {
+  if (clip < 0) {
+    const FrameInfo& fi = rows[static_cast<size_t>(r)];
+    j["frame"] = fi.index;
+    j["pts"] = fi.pts;
+    j["t"] = fi.t;
+    return;
+  }
+  nlohmann::json frames = nlohmann::json::array(), pts = nlohmann::json::array(), ts = nlohmann::json::array();
+  for (int64_t k = 0; k < T; ++k) {
+    const FrameInfo& fi = rows[static_cast<size_t>(r * T + k)];
+    frames.push_back(fi.index);
+    pts.push_back(fi.pts);
+    ts.push_back(fi.t);
+  }
+  j["clip"] = clip;
+  j["frames"] = std::move(frames);
+  j["pts"] = std::move(pts);
+  j["t"] = std::move(ts);
+}
+
 }  // namespace
 
-Runner add_tensors(CLI::App& app) {
+Command add_tensors(CLI::App& app) {
   auto* cmd = app.add_subcommand("tensors", "Write sampled frames or clips as model-ready .npy batches");
   struct Args {
-    std::string file, out, sample, layout, dtype = "f32", mean, std;
+    std::vector<std::string> inputs;
+    std::string out, sample, layout, dtype = "f32", mean, std;
     int64_t batch = 16;
     bool clip_norm = false, no_scale = false;
     ReaderArgs reader;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("FILE", a->file, "video file")->required();
+  cmd->add_option("INPUT", a->inputs, "video files, folders (with sub-folders) or .txt lists; with several, OUT/NAME for each")
+      ->required();
   cmd->add_option("--sample", a->sample, std::string("which frames or clips, as a sample spec:\n") + sample_grammar())
       ->required();
   cmd->add_option("--out", a->out, "output folder: batch_NNNNNN.npy and batches.jsonl")->required();
@@ -61,55 +86,41 @@ Runner add_tensors(CLI::App& app) {
     if (t.clip_norm && (!a->mean.empty() || !a->std.empty())) throw ConfigError("--clip-norm replaces --mean/--std");
     if (t.layout == Layout::NCTHW && !spec.is_clips()) throw ConfigError("--layout ncthw needs a clips:... sample");
     if (a->batch < 1) throw ConfigError("--batch must be at least 1");
-    VideoReader reader(Source(a->file), a->reader.options());
-    TensorLoader loader(reader, plan_sample(spec, reader), t, a->batch);
-    std::error_code ec;
-    std::filesystem::create_directories(a->out, ec);
-    if (ec) throw IoError("cannot create output folder '" + a->out + "': " + ec.message());
-    const std::string jsonl = a->out + "/batches.jsonl";
-    std::ofstream lines(jsonl + ".tmp");
-    if (!lines) throw IoError("cannot write '" + jsonl + "'");
-    Progress progress("tensors", loader.total_rows());
-    Tensor batch;
-    std::vector<FrameInfo> rows;
-    const int64_t T = loader.clip_len();
-    int64_t done = 0;
-    for (int64_t b = 0; loader.next(batch, rows); ++b) {
-      char name[32];
-      std::snprintf(name, sizeof name, "batch_%06lld.npy", static_cast<long long>(b));
-      write_npy(a->out + "/" + name, batch);
-      const int64_t n = batch.shape()[0];
-      for (int64_t r = 0; r < n; ++r) {
-        nlohmann::json j{{"video", a->file}, {"batch", b}, {"row", r}, {"file", name}};
-        if (spec.is_clips()) {
-          nlohmann::json frames = nlohmann::json::array(), pts = nlohmann::json::array(), ts = nlohmann::json::array();
-          for (int64_t k = 0; k < T; ++k) {
-            const FrameInfo& fi = rows[static_cast<size_t>(r * T + k)];
-            frames.push_back(fi.index);
-            pts.push_back(fi.pts);
-            ts.push_back(fi.t);
-          }
-          j["clip"] = done + r;
-          j["frames"] = std::move(frames);
-          j["pts"] = std::move(pts);
-          j["t"] = std::move(ts);
-        } else {
-          const FrameInfo& fi = rows[static_cast<size_t>(r)];
-          j["frame"] = fi.index;
-          j["pts"] = fi.pts;
-          j["t"] = fi.t;
+    return for_each_input(a->inputs, a->out, [&](const std::string& file, const std::string& out) {
+      VideoReader reader(Source(file), a->reader.options());
+      TensorLoader loader(reader, plan_sample(spec, reader), t, a->batch);
+      std::error_code ec;
+      std::filesystem::create_directories(out, ec);
+      if (ec) throw IoError("cannot create output folder '" + out + "': " + ec.message());
+      const std::string jsonl = out + "/batches.jsonl";
+      const PartFile lines_file(jsonl);
+      std::ofstream lines(lines_file.part());
+      if (!lines) throw IoError("cannot write '" + jsonl + "'");
+      Progress progress("tensors", loader.total_rows());
+      Tensor batch;
+      std::vector<FrameInfo> rows;
+      const int64_t T = loader.clip_len();
+      int64_t done = 0;
+      for (int64_t b = 0; loader.next(batch, rows); ++b) {
+        char name[32];
+        std::snprintf(name, sizeof name, "batch_%06lld.npy", static_cast<long long>(b));
+        write_npy(out + "/" + name, batch);
+        const int64_t n = batch.shape()[0];
+        for (int64_t r = 0; r < n; ++r) {
+          nlohmann::json j{{"video", file}, {"batch", b}, {"row", r}, {"file", name}};
+          put_row(j, rows, r, T, spec.is_clips() ? done + r : -1);
+          lines << j.dump() << '\n';
         }
-        lines << j.dump() << '\n';
+        lines.flush();
+        done += n;
+        progress.update(done);
       }
-      lines.flush();
-      done += n;
-      progress.update(done);
-    }
-    lines.close();
-    if (!lines || std::rename((jsonl + ".tmp").c_str(), jsonl.c_str()) != 0) throw IoError("cannot write '" + jsonl + "'");
-    report_damage(reader, a->file);
-    std::fprintf(stderr, "framepipe: wrote %lld rows to %s\n", static_cast<long long>(done), a->out.c_str());
-    return 0;
+      lines.close();
+      if (!lines) throw IoError("cannot write '" + jsonl + "'");
+      lines_file.commit();
+      report_damage(reader, file);
+      std::fprintf(stderr, "framepipe: wrote %lld rows to %s\n", static_cast<long long>(done), out.c_str());
+    });
   };
 }
 

@@ -10,14 +10,14 @@
 
 namespace framepipe::cli {
 
-Runner add_transform(CLI::App& app) {
+Command add_transform(CLI::App& app) {
   auto* cmd = app.add_subcommand("transform",
                                  "Decode, process every frame with OpenCV operations, encode (H.264 by default) "
                                  "keeping every timestamp and the audio");
   struct Args {
     std::string input, output, ops, codec = "libx264", preset = "veryfast";
     int crf = 20, threads = 0;
-    bool no_audio = false, strict = false;
+    bool no_audio = false, strict = false, no_autorotate = false;
     std::vector<std::string> input_options;
   };
   auto a = std::make_shared<Args>();
@@ -31,6 +31,8 @@ Runner add_transform(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "decoder and encoder threads (0: FFmpeg's choice)");
   cmd->add_flag("--no-audio", a->no_audio, "leave the audio out (it is copied by default)");
   cmd->add_flag("--strict", a->strict, "damaged data in the input is an error instead of being concealed");
+  cmd->add_flag("--no-autorotate", a->no_autorotate,
+                "process frames as stored, not turned upright (the output keeps the display matrix)");
   add_input_options(cmd, a->input_options);
 
   return [a] {
@@ -38,6 +40,7 @@ Runner add_transform(CLI::App& app) {
     TransformOptions o;
     o.reader.threads = a->threads;
     o.reader.strict = a->strict;
+    o.reader.autorotate = !a->no_autorotate;
     o.reader.input_options = parse_input_options(a->input_options);
     o.writer.codec = a->codec;
     o.writer.crf = a->crf;

@@ -10,9 +10,10 @@
 
 #include "framepipe/error.hpp"
 #include "framepipe/infer/backend.hpp"
-#include "framepipe/infer/predict.hpp"
+#include "framepipe/pipeline/predict.hpp"
 #include "framepipe/post/post.hpp"
 #include "framepipe/reader/video_reader.hpp"
+#include "support/media_set.hpp"
 #include "framepipe/temporal/temporal.hpp"
 #include "support/reference.hpp"
 
@@ -246,10 +247,15 @@ TEST(Builtin, MotionBoxesFollowTheMovingPatch) {
   }
 }
 
-TEST(Builtin, FacesFindsTheFaceInMessi5) {
+class FacesIn : public ::testing::TestWithParam<const char*> {};
+
+// faces_rotated.mp4 stores the picture turned, with a display matrix that turns it back:
+// boxes are in the upright frame's pixels, so the face is where it is in faces.mp4.
+TEST_P(FacesIn, FindsTheFaceInMessi5Upright) {
   auto backend = open_backend("builtin:faces");
-  VideoReader reader(fpt::media("faces.mp4"), reader_options_for(backend->spec()));
+  VideoReader reader(fpt::media(GetParam()), reader_options_for(backend->spec()));
   ASSERT_EQ(reader.out_width(), 548);
+  ASSERT_EQ(reader.out_height(), 342);
   SamplePlan plan;
   plan.frames = {0};
   auto rows = predict(reader, *backend, plan, 1);
@@ -267,6 +273,9 @@ TEST(Builtin, FacesFindsTheFaceInMessi5) {
   }
   EXPECT_GE(best, 0.5) << rows[0].prediction.objects.size() << " boxes";
 }
+
+INSTANTIATE_TEST_SUITE_P(Builtin, FacesIn, ::testing::Values("faces.mp4", "faces_rotated.mp4"),
+                         [](const auto& p) { return fpt::case_name(p.param); });
 
 // ------------------------------------------------------------------ errors
 TEST(ModelErrors, MissingFileNamesIt) {

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <thread>
 
-#include "framepipe/pipeline/bounded_queue.hpp"
+#include "framepipe/bounded_queue.hpp"
 #include "framepipe/pipeline/metrics.hpp"
 #include "media/audio_relay.hpp"
 

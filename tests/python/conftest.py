@@ -69,20 +69,27 @@ def contract_colour(path):
     return matrix, "pc" if full else "tv"
 
 
-def ffmpeg_all_rgb(path, pix="rgb24"):
-    """Every frame the ffmpeg CLI decodes (-vsync passthrough), as an (N, H, W, C) array."""
+def ffmpeg_all_rgb(path, pix="rgb24", autorotate=True):
+    """Every frame the ffmpeg CLI decodes (-vsync passthrough), as an (N, H, W, C) array:
+    upright as the display matrix says (the CLI's autorotate), or as stored."""
     import json
     import numpy as np
     s = json.loads(subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
-         "-of", "json", str(path)], check=True, capture_output=True, text=True).stdout)["streams"][0]
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "stream=width,height:stream_side_data=rotation", "-of", "json", str(path)],
+        check=True, capture_output=True, text=True).stdout)["streams"][0]
+    rotation = next((d["rotation"] for d in s.get("side_data_list", []) if "rotation" in d), 0)
+    w, h = s["width"], s["height"]
+    if autorotate and abs(rotation) % 180 == 90:
+        w, h = h, w
     matrix, rng = contract_colour(path)
     vf = f"scale=in_color_matrix={matrix}:in_range={rng}" + (":out_range=pc" if pix == "gray" else "")
-    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-noautorotate", "-i", str(path), "-map", "0:v:0",
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error"] + ([] if autorotate else ["-noautorotate"]) +
+                         ["-i", str(path), "-map", "0:v:0",
                           "-vf", vf, "-vsync", "passthrough", "-pix_fmt", pix, "-f", "rawvideo", "-"],
                          check=True, capture_output=True).stdout
     ch = 1 if pix == "gray" else 3
-    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, s["height"], s["width"], ch)
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, h, w, ch)
 
 
 def ffprobe_frame_table(path):

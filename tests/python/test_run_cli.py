@@ -25,7 +25,7 @@ def test_classifier_lines_carry_ffprobe_time_and_segments_find_each_shape(cli, m
     out = tmp_path / "shapes.jsonl"
     run(cli, MODELS / "shapes2d.onnx", media / "shapes.mp4", "--aggregate", "ema", "--alpha", "0.5", "--segments",
         "--out", out)
-    assert not (tmp_path / "shapes.jsonl.part").exists()
+    assert not (tmp_path / "shapes.part.jsonl").exists()
     rows = lines(out)
     frames = [r for r in rows if "frame" in r]
     pts = ffprobe_frames(media / "shapes.mp4")
@@ -128,7 +128,7 @@ def test_ctrl_c_drains_and_leaves_every_output_complete(cli, media, tmp_path):
     out, video = tmp_path / "people.jsonl", tmp_path / "people.mp4"
     p = subprocess.Popen([cli, "run", "builtin:hog-people", str(media / "real" / "vtest.avi"), "--track",
                           "--annotate", str(video), "--out", str(out)], stderr=subprocess.PIPE, text=True)
-    part = tmp_path / "people.jsonl.part"
+    part = tmp_path / "people.part.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and (not part.exists() or part.stat().st_size < 2000):
         time.sleep(0.1)
@@ -136,11 +136,15 @@ def test_ctrl_c_drains_and_leaves_every_output_complete(cli, media, tmp_path):
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
     assert "interrupted" in err
-    rows = lines(out)  # renamed from .part, every line whole
+    # Stopped part way, every output keeps its part name (a consumer can tell it from a
+    # finished one without reading logs), and is whole: every line, a playable video.
+    assert not out.exists() and not video.exists()
+    assert "people.part.jsonl" in err
+    rows = lines(part)
     assert 0 < len(rows) < 795
     assert [r["frame"] for r in rows] == list(range(len(rows)))
     # the annotated video ends at the last frame with a result, and plays
-    assert len(frame_times(video)) == len(rows)
+    assert len(frame_times(tmp_path / "people.part.mp4")) == len(rows)
 
 
 def test_csv_holds_the_same_results_as_json_lines(cli, media, tmp_path):
