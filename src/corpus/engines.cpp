@@ -59,10 +59,15 @@ std::vector<std::string> write_slurm_scripts(const std::string& dir_path, const 
     << "#SBATCH --cpus-per-task=" << std::max(o.jobs, 1) << "\n";
   common_sbatch_lines(w, o);
   w << "set -u\n"
+    << "stop= pid=\n"
+    << "# Set before the work starts: a signal that comes at once still stops the task cleanly.\n"
+    << "trap 'stop=1; [ -z \"$pid\" ] || kill -USR1 $pid 2>/dev/null' USR1 TERM\n"
     << sh(binary) << " corpus work " << sh(dir) << " --shard \"$SLURM_ARRAY_TASK_ID\" --jobs " << o.jobs << " &\n"
     << "pid=$!\n"
-    << "trap 'kill -USR1 $pid' USR1 TERM\n"
+    << "[ -z \"$stop\" ] || kill -USR1 $pid 2>/dev/null\n"
     << "while :; do wait $pid; rc=$?; kill -0 $pid 2>/dev/null || break; done  # a trapped signal ends wait early\n"
+    << "# Stopped before framepipe took its signals: nothing recorded for the unit, so a retry too.\n"
+    << "if [ -n \"$stop\" ] && [ $rc -gt 128 ]; then rc=4; fi\n"
     << "if [ $rc -eq 4 ] && [ \"${SLURM_RESTART_COUNT:-0}\" -lt " << o.requeues << " ]; then\n"
     << "  if scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\"; then\n"
     << "    echo \"framepipe: shard $SLURM_ARRAY_TASK_ID stopped early; requeued\"\n"
