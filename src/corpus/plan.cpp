@@ -76,12 +76,12 @@ struct Planner {
   int64_t chunked = 0;
 
   // One video: a unit, or its parts when it is longer than chunk_seconds.
-  void add(const InputVideo& v, int64_t video) {
+  void add(const std::string& path, int64_t video) {
     Unit u;
     u.video = video;
-    u.label = v.path;
-    const bool url = v.path.find("://") != std::string::npos || is_device_location(v.path);
-    u.path = url ? v.path : fs::absolute(v.path).lexically_normal().string();
+    u.label = path;
+    const bool url = path.find("://") != std::string::npos || is_device_location(path);
+    u.path = url ? path : fs::absolute(path).lexically_normal().string();
     if (auto stamp = FileStamp::of(u.path)) {
       u.size = static_cast<int64_t>(stamp->size);
       u.mtime_ns = stamp->mtime_ns;
@@ -208,9 +208,11 @@ CorpusPlan plan_corpus(const std::vector<std::string>& inputs, const std::string
   const SampleSpec sample = run_sample_spec(o.run, spec);
   if (o.chunk_seconds > 0 && sample.kind == SampleKind::Scene)
     throw ConfigError("--chunk-seconds with --sample scene: scene cuts need the whole video; plan without chunks");
-  const std::vector<InputVideo> videos = expand_input_videos(inputs);
-  if (videos.empty()) throw ConfigError("corpus plan: no input videos given");
-  for (const auto& v : videos) refuse_live(v.path, o.run.reader.input_options);
+  // A first pass refuses streams before anything is written; the inputs are listed again as
+  // units are made, one video at a time (nothing of the corpus is held but 16 bytes a unit).
+  const int64_t videos =
+      for_each_input(inputs, [&](const std::string& path) { refuse_live(path, o.run.reader.input_options); });
+  if (videos == 0) throw ConfigError("corpus plan: no input videos given");
 
   Json run{{"framepipe", kVersion},
            {"fingerprint", corpus::fingerprint(o.model, options)},
@@ -228,14 +230,18 @@ CorpusPlan plan_corpus(const std::vector<std::string>& inputs, const std::string
   std::ofstream draft(draft_file.part(), std::ios::trunc);
   if (!draft) throw IoError("cannot write " + draft_file.part());
   Planner p{o, rd, sample, &draft, {}, {}, 0};
-  for (size_t i = 0; i < videos.size(); ++i) p.add(videos[i], static_cast<int64_t>(i));
+  int64_t video = 0;
+  const int64_t listed = for_each_input(inputs, [&](const std::string& path) { p.add(path, video++); });
+  if (listed != videos)
+    throw IoError("corpus plan: the inputs changed while they were planned (" + std::to_string(videos) + " videos, then " +
+                  std::to_string(listed) + "); plan again");
   draft.close();
   int64_t shards = 0;
   const std::vector<int32_t> shard_of = p.assign_shards(shards);
   run["units"] = static_cast<int64_t>(shard_of.size());
   run["shards"] = shards;
-  run["videos"] = static_cast<int64_t>(videos.size());
-  CorpusPlan out{static_cast<int64_t>(videos.size()), static_cast<int64_t>(shard_of.size()), shards, p.chunked,
+  run["videos"] = videos;
+  CorpusPlan out{videos, static_cast<int64_t>(shard_of.size()), shards, p.chunked,
                  run["fingerprint"], existed};
   if (existed) {
     draft_file.discard();
