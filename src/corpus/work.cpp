@@ -131,13 +131,18 @@ class Worker {
   bool keep_scores_ = false;
 };
 
+// Recorded and not to be run again: done, or failed without retry_failed.
+bool settled(const corpus::RunDir& dir, int64_t id, bool retry_failed) {
+  const auto rec = dir.read_record(id);
+  return rec && (rec->value("status", "") == "done" || !retry_failed);
+}
+
 // The units of `shard` (-1: all) that still need a run.
 std::vector<Unit> pending_units(const corpus::RunDir& dir, int64_t shard, bool retry_failed, int64_t& skipped) {
   std::vector<Unit> todo;
   dir.for_each_unit([&](const Unit& u) {
     if (shard >= 0 && u.shard != shard) return true;
-    const auto rec = dir.read_record(u.id);
-    if (rec && (rec->value("status", "") == "done" || !retry_failed)) {
+    if (settled(dir, u.id, retry_failed)) {
       ++skipped;
       return true;
     }
@@ -192,8 +197,7 @@ CorpusWorker::~CorpusWorker() = default;
 
 std::string CorpusWorker::run_unit(int64_t id) {
   const Unit u = impl_->unit(id);
-  if (const auto rec = impl_->dir.read_record(id); rec && (rec->value("status", "") == "done" || !impl_->o.retry_failed))
-    return "skipped";
+  if (settled(impl_->dir, id, impl_->o.retry_failed)) return "skipped";
   int64_t rows = 0;
   switch (impl_->worker->run(u, rows)) {
     case Worker::Outcome::Done: return "done";
@@ -209,8 +213,7 @@ std::vector<int64_t> corpus_pending(const std::string& dir_path, bool retry_fail
   check_plan(dir_path, dir.info());
   std::vector<int64_t> ids;
   dir.for_each_unit([&](const Unit& u) {
-    const auto rec = dir.read_record(u.id);
-    if (!rec || (rec->value("status", "") != "done" && retry_failed)) ids.push_back(u.id);
+    if (!settled(dir, u.id, retry_failed)) ids.push_back(u.id);
     return true;
   });
   return ids;
