@@ -38,7 +38,7 @@ void write_sampled(VideoReader& reader, const SamplePlan& plan, FrameWriter& wri
   std::vector<int64_t> wanted = plan.frames;
   std::sort(wanted.begin(), wanted.end());
   wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-  Progress progress("frames", static_cast<int64_t>(wanted.size()));
+  Progress progress("frames", static_cast<int64_t>(wanted.size()), true, 10, "frames");
   const size_t frame_bytes = static_cast<size_t>(reader.out_width()) * reader.out_height() * reader.out_channels();
   const size_t kChunk = std::clamp<size_t>((size_t{32} << 20) / std::max<size_t>(frame_bytes, 1), 2, 64);
   Batch batch;
@@ -108,7 +108,7 @@ Command add_frames(CLI::App& app) {
       FrameWriter writer(out, format, ro.image.pix, a->quality);
       Frame frame;
       if (stream_all) {
-        Progress progress("frames", reader.size());
+        Progress progress("frames", reader.size(), true, 10, "frames");
         while (reader.next(frame)) {
           writer.write(frame);
           progress.update(writer.written());

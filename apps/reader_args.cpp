@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "framepipe/words.hpp"
+
 namespace framepipe::cli {
 
 namespace {
@@ -48,7 +50,8 @@ int for_each_input(const std::vector<std::string>& inputs, const std::string& ou
     }
   }
   if (failed)
-    std::fprintf(stderr, "framepipe: %d of %zu videos failed (see above)\n", failed, videos.size());
+    std::fprintf(stderr, "framepipe: %d of %s failed (see above)\n", failed,
+                 count_of(static_cast<int64_t>(videos.size()), "video").c_str());
   return code;
 }
 

@@ -27,13 +27,23 @@ struct RunContext {
   ResultOptions results;
   StageMetrics decode{"decode"}, infer{"infer"}, write{"write"};
   int64_t rows = 0;                // result rows written, over every input
+  mutable std::string progress_label_;
+  mutable std::chrono::steady_clock::time_point progress_start_;
 
   bool stopped() const { return cancel.load(); }
   void note(const std::string& text) const {
     if (options.on_note) options.on_note(text);
   }
+  // An input's rows so far, with the rate since its first update and the time left.
   void progress(const std::string& label, int64_t done, int64_t total, bool finished) const {
-    if (options.on_progress) options.on_progress(ProgressUpdate{label, done, total, finished});
+    if (!options.on_progress) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (label != progress_label_) progress_label_ = label, progress_start_ = now;
+    ProgressUpdate u{label, done, total, 0, -1, finished};
+    const double secs = std::chrono::duration<double>(now - progress_start_).count();
+    u.rate = secs > 0 ? done / secs : 0;
+    if (total > 0 && u.rate > 0) u.eta = (total - done) / u.rate;
+    options.on_progress(u);
   }
 };
 

@@ -8,6 +8,7 @@
 
 #include "common/named_enum.hpp"
 #include "framepipe/error.hpp"
+#include "framepipe/words.hpp"
 #include "framepipe/reader/video_reader.hpp"
 
 namespace framepipe {
@@ -208,7 +209,7 @@ std::vector<int64_t> sample_every(int64_t size, int64_t n) {
 }
 
 std::vector<int64_t> sample_fps(const FrameIndex& index, double fps) {
-  if (!(fps > 0) || !std::isfinite(fps)) throw ConfigError("fps: F must be a positive number, got " + std::to_string(fps));
+  if (!(fps > 0) || !std::isfinite(fps)) throw ConfigError("fps: F must be a positive number, got " + number_text(fps));
   std::vector<int64_t> out;
   if (index.empty()) return out;
   const double t0 = index.first_seconds(), end = index.end_seconds();

@@ -5,6 +5,7 @@
 
 #include "common/named_enum.hpp"
 #include "framepipe/error.hpp"
+#include "framepipe/words.hpp"
 
 namespace framepipe {
 
@@ -22,7 +23,7 @@ ScoreSmoother::ScoreSmoother(Aggregate mode, int window, float alpha)
   if ((mode == Aggregate::Vote || mode == Aggregate::Mean) && window < 1)
     throw ConfigError("aggregation window must be at least 1, not " + std::to_string(window));
   if (mode == Aggregate::Ema && !(alpha > 0.f && alpha <= 1.f))
-    throw ConfigError("EMA alpha must be in (0, 1], not " + std::to_string(alpha));
+    throw ConfigError("EMA alpha must be in (0, 1], not " + number_text(alpha));
 }
 
 void ScoreSmoother::reset() {
@@ -202,7 +203,7 @@ std::vector<int> assign_by_iou(const std::vector<std::array<double, 4>>& rows,
 // ------------------------------------------------------------------ Tracker
 Tracker::Tracker(TrackerOptions options) : opt_(options) {
   if (!(opt_.smoothing > 0.f && opt_.smoothing <= 1.f))
-    throw ConfigError("tracker smoothing must be in (0, 1], not " + std::to_string(opt_.smoothing));
+    throw ConfigError("tracker smoothing must be in (0, 1], not " + number_text(opt_.smoothing));
   if (opt_.low > opt_.high) throw ConfigError("tracker: the low threshold must not exceed the high one");
 }
 
