@@ -3,6 +3,10 @@
 // extension stays last, so whatever goes by it (FFmpeg's muxer, OpenCV's image encoder, a
 // glob for *.jsonl) sees the same kind of file.
 //
+// A path that is not a regular file (a device such as /dev/null, a FIFO, /dev/stdout, a shell's
+// >(...) substitution) is written straight through: part() is path() and commit and discard
+// do nothing, so the device stays a device.
+//
 //   framepipe::PartFile out("results.jsonl");
 //   std::ofstream os(out.part());
 //   ...
@@ -23,6 +27,7 @@ class PartFile {
   explicit PartFile(std::string path, const std::string& tag = "");
   const std::string& path() const { return path_; }  // the name asked for
   const std::string& part() const { return part_; }  // the name written
+  bool direct() const { return direct_; }            // written straight through (not a file)
   // The part file becomes the file (an IoError naming both where it cannot; the part file is
   // left then). `sync`: flushed to the disk first, and the rename after it, for records that
   // must survive a crash.
@@ -31,7 +36,12 @@ class PartFile {
 
  private:
   std::string path_, part_;
+  bool direct_ = false;
 };
+
+// Whether `path` is written straight through: it exists and is not a regular file or a
+// folder, or it names a device or a descriptor (/dev/..., /proc/self/fd/...).
+bool is_stream_path(const std::string& path);
 
 // The whole of `bytes` as the file `path`, through a part file.
 void write_file(const std::string& path, std::string_view bytes);

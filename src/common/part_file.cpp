@@ -1,6 +1,7 @@
 #include "framepipe/part_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,7 +21,15 @@ std::string part_path(const std::string& path, const std::string& tag) {
   return (p.parent_path() / name).string();
 }
 
-PartFile::PartFile(std::string path, const std::string& tag) : path_(std::move(path)), part_(part_path(path_, tag)) {}
+bool is_stream_path(const std::string& path) {
+  if (path.rfind("/dev/", 0) == 0 || path.rfind("/proc/", 0) == 0) return true;
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+PartFile::PartFile(std::string path, const std::string& tag) : path_(std::move(path)), direct_(is_stream_path(path_)) {
+  part_ = direct_ ? path_ : part_path(path_, tag);
+}
 
 namespace {
 bool sync_path(const std::string& path, int flags) {
@@ -32,6 +41,7 @@ bool sync_path(const std::string& path, int flags) {
 }  // namespace
 
 void PartFile::commit(bool sync) const {
+  if (direct_) return;
   if (sync && !sync_path(part_, O_RDONLY)) throw IoError("cannot flush '" + part_ + "' to disk: " + std::strerror(errno));
   if (std::rename(part_.c_str(), path_.c_str()) != 0)
     throw IoError("cannot rename '" + part_ + "' to '" + path_ + "': " + std::strerror(errno));
@@ -42,7 +52,9 @@ void PartFile::commit(bool sync) const {
   }
 }
 
-void PartFile::discard() const { std::remove(part_.c_str()); }
+void PartFile::discard() const {
+  if (!direct_) std::remove(part_.c_str());
+}
 
 void write_file(const std::string& path, std::string_view bytes) {
   const PartFile out(path);

@@ -8,6 +8,7 @@
 
 #include "framepipe/infer/backend.hpp"
 #include "framepipe/sinks/npy_appender.hpp"
+#include "framepipe/sinks/result_path.hpp"
 #include "pipeline/run_context.hpp"
 
 namespace framepipe {
@@ -178,13 +179,15 @@ BackendOptions backend_options(const RunOptions& o) {
 }  // namespace
 
 Runner::Runner(const std::string& model, RunOptions options) {
-  ModelSpec spec = spec_with_overrides(load_model_spec(model), options);
+  check_results_path(options.out);  // before the model loads
+  ModelSpec spec = spec_with_overrides(load_model_spec(model, options.spec), options);
   auto backend = open_backend(spec, backend_options(options));
   impl_ = std::make_unique<Impl>(std::move(spec), std::move(backend), std::move(options));
 }
 
 Runner::Runner(std::unique_ptr<Backend> backend, RunOptions options) {
   if (!backend) throw ConfigError("Runner: no backend given");
+  check_results_path(options.out);
   ModelSpec spec = backend->spec();  // conf and iou are the backend's own here
   impl_ = std::make_unique<Impl>(std::move(spec), std::move(backend), std::move(options));
 }
@@ -223,7 +226,7 @@ RowsOutcome Runner::predict_rows(const std::string& video, int64_t begin, int64_
 SampleSpec run_sample_spec(const RunOptions& o, const ModelSpec& spec) { return sample_spec(o, spec); }
 ResultOptions run_result_options(const RunOptions& o, const ModelSpec& spec) { return result_options(o, spec); }
 ModelSpec run_model_spec(const std::string& model, const RunOptions& o) {
-  return spec_with_overrides(load_model_spec(model), o);
+  return spec_with_overrides(load_model_spec(model, o.spec), o);
 }
 
 }  // namespace framepipe

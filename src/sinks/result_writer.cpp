@@ -82,8 +82,18 @@ bool is_file(const std::string& path) { return !path.empty() && path != "-"; }
 
 }  // namespace
 
+void check_results_path(const std::string& path) {
+  if (!is_file(path) || is_stream_path(path)) return;  // stdout, a device, a FIFO: JSON Lines unless .csv
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".jsonl" || ext == ".ndjson" || ext == ".csv") return;
+  throw ConfigError("results file '" + path + "': framepipe does not write " +
+                    (ext.empty() ? std::string("a file without an extension") : "'" + ext + "' files") +
+                    "; it writes .jsonl (JSON Lines, also .ndjson) or .csv, or '-' for standard output");
+}
+
 ResultWriter::ResultWriter(std::string path, std::function<void(const std::string&)> callback)
     : path_(std::move(path)), file_(path_), callback_(std::move(callback)) {
+  check_results_path(path_);
   csv_ = std::filesystem::path(path_).extension() == ".csv";
   if (is_file(path_)) {
     stream_.open(file_.part(), std::ios::trunc);
@@ -129,7 +139,9 @@ void ResultWriter::close(bool complete) {
   committed_ = true;
 }
 
-std::string ResultWriter::kept_part() const { return is_file(path_) && closed_ && !committed_ ? file_.part() : std::string(); }
+std::string ResultWriter::kept_part() const {
+  return is_file(path_) && !file_.direct() && closed_ && !committed_ ? file_.part() : std::string();
+}
 
 std::ostream& ResultWriter::out() { return path_ == "-" ? std::cout : stream_; }
 

@@ -1,6 +1,7 @@
 // The results of a run as one file (DESIGN.md, Results): JSON Lines, or CSV when the name ends
 // in .csv, both from the same result objects, so the two hold the same rows. Written as a
-// part file and renamed when the run is complete; "-" is stdout; "" no file. Every line also
+// part file and renamed when the run is complete (a device or FIFO straight through); "-" is
+// stdout; "" no file. Every line also
 // goes to a callback, when there is one.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "framepipe/part_file.hpp"
+#include "framepipe/sinks/result_path.hpp"
 
 namespace framepipe {
 
