@@ -16,6 +16,8 @@
 #include "framepipe/part_file.hpp"
 #include "framepipe/pipeline/run.hpp"
 #include "framepipe/sample/sampling.hpp"
+#include "framepipe/sinks/result_path.hpp"
+#include "framepipe/words.hpp"
 
 namespace framepipe::cli {
 
@@ -25,6 +27,7 @@ struct RunArgs : ModelRunArgs {
   std::string model;
   std::vector<std::string> inputs;
   int jobs = 1;
+  double progress_every = 10;
   RunArgs() { o.out = "-"; }  // the CLI writes to stdout unless told
 };
 
@@ -41,8 +44,8 @@ int report(const RunSummary& s, const RunOptions& o) {
   for (const auto& line : s.metrics_lines) print_note(line);
   if (!o.out.empty() && o.out != "-") {
     const std::string failed = s.failed ? " (" + std::to_string(s.failed) + " failed: see the \"error\" lines)" : "";
-    std::fprintf(stderr, "framepipe: %lld results from %lld videos%s in %s\n", static_cast<long long>(s.results),
-                 static_cast<long long>(s.videos), failed.c_str(), o.out.c_str());
+    std::fprintf(stderr, "framepipe: %s from %s%s in %s\n", count_of(s.results, "result").c_str(),
+                 count_of(s.videos, "video").c_str(), failed.c_str(), o.out.c_str());
   }
   if (s.interrupted) {
     print_note("interrupted; every output written so far is complete and closed");
@@ -54,6 +57,7 @@ int report(const RunSummary& s, const RunOptions& o) {
 // --jobs N: a corpus run on this machine, in a folder of its own that goes when it is done.
 int run_in_jobs(RunArgs& a) {
   if (!a.o.metrics.empty()) throw ConfigError("--metrics runs with --jobs 1 (each job has stages of its own)");
+  check_results_path(a.o.out);  // before any work
   namespace fs = std::filesystem;
   std::string tmpl = (fs::temp_directory_path() / "framepipe-jobs-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw IoError("cannot make a folder for --jobs in " + fs::temp_directory_path().string());
@@ -80,12 +84,12 @@ int run_in_jobs(RunArgs& a) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   const bool cut = done.exit_code() != 0;
-  const bool to_file = !a.o.out.empty() && a.o.out != "-";
+  const bool to_file = !a.o.out.empty() && a.o.out != "-" && !is_stream_path(a.o.out);
   const std::string out = cut && to_file ? part_path(a.o.out) : a.o.out;
   const CorpusMerge m = merge_corpus(tmpl, out, "", cut);
   if (to_file)
-    std::fprintf(stderr, "framepipe: %lld results from %lld videos%s in %s\n", static_cast<long long>(m.results),
-                 static_cast<long long>(m.videos),
+    std::fprintf(stderr, "framepipe: %s from %s%s in %s\n", count_of(m.results, "result").c_str(),
+                 count_of(m.videos, "video").c_str(),
                  m.failed_videos ? (" (" + std::to_string(m.failed_videos) + " failed: see the \"error\" lines)").c_str()
                                  : "",
                  out.c_str());
@@ -104,7 +108,7 @@ int run_command(RunArgs& a) {
   }
   a.o.cancel = &g_stop;
   a.o.on_note = print_note;
-  a.o.on_progress = ProgressDisplay();
+  a.o.on_progress = ProgressDisplay(a.progress_every);
   a.apply();
   framepipe::Runner runner(a.model, a.o);
   // Ctrl-C / SIGTERM: stop taking batches, let the write stage finish what it holds, close
@@ -134,6 +138,10 @@ void ModelRunArgs::apply() {
 
 void add_model_run_options(CLI::App* cmd, ModelRunArgs& a) {
   RunOptions& o = a.o;
+  cmd->add_option("--spec", o.spec,
+                  "the model's description (a .json: task, input, labels, ...; README.md, \"The model description\"); "
+                  "default: the .json beside the model")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--sample", o.sample,
                   "which frames or clips (default: every frame; for clip models, consecutive clips of the model's "
                   "length):\n" + std::string(sample_grammar()));
@@ -188,6 +196,10 @@ Command add_run(CLI::App& app) {
                   "write per-stage metrics (rows/s, latency p50/p95, queue depth, drops) as JSON here; they are "
                   "printed on stderr in any case");
   add_model_run_options(cmd, *a);
+  cmd->add_option("--progress-every", a->progress_every,
+                  "seconds between progress lines where stderr is not a terminal (a log file, a pipe); a terminal "
+                  "gets a bar")
+      ->capture_default_str();
   cmd->add_option("--jobs", a->jobs,
                   "videos (or parts of long ones) at once, each with its own model: for many small files, where frame "
                   "threads cannot fill the cores; results only (no --annotate, --embeddings, --live)")

@@ -351,6 +351,101 @@ TEST(ModelErrors, BadDescriptionsNameTheFileAndTheField) {
   EXPECT_NE(msg.find("builtin:hog-people"), std::string::npos) << msg;
 }
 
+// Each misspelt key is an error naming it and the key meant; every section is checked.
+TEST(ModelErrors, MisspeltKeysAreErrorsThatNameTheKeyMeant) {
+  const std::string base = R"("task": "classify", "input": {"width": 8, "height": 8)";
+  const std::vector<std::array<std::string, 3>> cases = {
+      {"{" + base + R"(, "meam": [0.5, 0.5, 0.5]}})", "'meam' in 'input'", "'mean'"},
+      {"{" + base + R"(, "stdev": 0.2}})", "'stdev' in 'input'", "'std'"},
+      {"{" + base + R"(}, "lables": ["a"]})", "'lables'", "'labels'"},
+      {"{" + base + R"(}, "outptu": "logits"})", "'outptu'", "'output'"},
+      {R"({"task": "detect", "input": {"width": 8, "height": 8}, "detect": {"cnof": 0.5}})", "'cnof' in 'detect'", "'conf'"},
+      {"{" + base + R"(, "widht": 8}})", "'widht' in 'input'", "'width'"},
+  };
+  for (const auto& [text, key, meant] : cases) {
+    const std::string msg = error_of([&] { parse_model_spec(text, "d.json", "m.onnx"); });
+    EXPECT_NE(msg.find("d.json: unknown key " + key), std::string::npos) << msg;
+    EXPECT_NE(msg.find("did you mean " + meant), std::string::npos) << msg;
+  }
+  // All of them at once, not one a run.
+  const std::string msg = error_of([&] {
+    parse_model_spec("{" + base + R"(, "meam": 0.5, "stdev": 0.2}, "lables": ["a"], "outptu": "logits"})", "d.json", "m.onnx");
+  });
+  for (const char* k : {"'meam'", "'stdev'", "'lables'", "'outptu'"}) EXPECT_NE(msg.find(k), std::string::npos) << msg;
+  EXPECT_NE(error_of([&] { parse_model_spec("{" + base + R"(, "width": "64"}})", "d.json", "m.onnx"); })
+                .find("'input.width' must be a whole number, not \"64\""),
+            std::string::npos);
+}
+
+// The stated rules for values that cannot be right.
+TEST(ModelErrors, ImpossibleValuesGetTheirStatedAnswer) {
+  auto msg = error_of([] {
+    parse_model_spec(R"({"task": "classify", "input": {"width": 8, "height": 8, "mean": [123.7, 116.3, 103.5],
+                         "std": [58.4, 57.1, 57.4]}})", "d.json", "m.onnx");
+  });
+  EXPECT_NE(msg.find("look like 0-255 values, but 'input.scale' is true"), std::string::npos) << msg;
+  // The same values with scale false are what they say.
+  const ModelSpec s = parse_model_spec(R"({"task": "classify", "input": {"width": 8, "height": 8, "scale": false,
+                         "mean": [123.7, 116.3, 103.5], "std": [58.4, 57.1, 57.4]}})", "d.json", "m.onnx");
+  EXPECT_FALSE(s.scale);
+  EXPECT_FLOAT_EQ(s.mean[0], 123.7f);
+  msg = error_of([] { parse_model_spec(R"({"task": "classify", "input": {"width": 8, "height": 8, "clip_len": 16}})", "d.json", "m.onnx"); });
+  EXPECT_NE(msg.find("clip-classify"), std::string::npos) << msg;
+  msg = error_of([] { parse_model_spec(R"({"task": "detect", "input": {"width": 8, "height": 8}, "detect": {"conf": 25}})", "d.json", "m.onnx"); });
+  EXPECT_NE(msg.find("'detect.conf' must be within 0-1, not 25"), std::string::npos) << msg;
+  msg = error_of([] { parse_model_spec(R"({"task": "classify", "input": {"width": 8, "height": 8}, "detect": {}})", "d.json", "m.onnx"); });
+  EXPECT_NE(msg.find("'detect' is given but the task is classify"), std::string::npos) << msg;
+}
+
+// Labels against the output's width, and an output without a row for each row of the batch.
+TEST(ModelErrors, OutputsThatDoNotFitTheDescriptionAreErrors) {
+  ModelSpec spec = parse_model_spec(R"({"task": "classify", "input": {"width": 8, "height": 8}, "labels": ["a", "b"]})",
+                                    "d.json", "m.onnx");
+  const Geometry g = make_geometry(8, 8, spec.image_options());
+  auto outputs = [](std::vector<int64_t> shape) {
+    std::vector<NamedTensor> out;
+    out.push_back({"output0", Tensor::allocate(shape, Layout::NCHW, DType::F32)});
+    std::fill_n(out[0].tensor.data_as<float>(), out[0].tensor.numel(), 0.f);
+    return out;
+  };
+  auto msg = error_of([&] { postprocess(spec, outputs({8, 7}), g, 5, 8); });
+  EXPECT_NE(msg.find("answers 7 classes per row but its description has 2 labels"), std::string::npos) << msg;
+  msg = error_of([&] { postprocess(spec, outputs({1, 2}), g, 5, 8); });
+  EXPECT_NE(msg.find("8 rows went in"), std::string::npos) << msg;
+  EXPECT_EQ(postprocess(spec, outputs({8, 2}), g, 5, 8).size(), 8u);
+  spec.output_index = 1;
+  msg = error_of([&] { postprocess(spec, outputs({8, 2}), g, 5, 8); });
+  EXPECT_NE(msg.find("select_output is 1 but the model has 1 output: 0: 'output0' [8, 2]"), std::string::npos) << msg;
+}
+
+// README.md's reference for the description: each example is one it accepts, of the kind
+// its marker says.
+TEST(ModelDescription, EveryReadmeExampleLoads) {
+  std::ifstream in(FRAMEPIPE_README);
+  ASSERT_TRUE(in) << FRAMEPIPE_README;
+  std::string line, task, text;
+  int examples = 0;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("<!-- model-example: ", 0) == 0) {
+      task = line.substr(20, line.find(" -->") - 20);
+    } else if (!task.empty() && line == "```json") {
+      inside = true;
+      text.clear();
+    } else if (inside && line == "```") {
+      SCOPED_TRACE(text);
+      const ModelSpec s = parse_model_spec(text, "README example", "model.onnx");
+      EXPECT_STREQ(to_string(s.task), task.c_str());
+      ++examples;
+      inside = false;
+      task.clear();
+    } else if (inside) {
+      text += line + "\n";
+    }
+  }
+  EXPECT_GE(examples, 5);  // a classifier, a YOLO and a torchvision detector, an embedder, a clip model
+}
+
 TEST(ModelErrors, ClipModelRefusesSingleFrames) {
   auto backend = open_backend(model("motion3d.onnx"));
   VideoReader reader(fpt::media("motion_left.mp4"), reader_options_for(backend->spec()));

@@ -199,6 +199,9 @@ bool same_plan(const corpus::RunDir& dir, const Json& want) {
 
 CorpusPlan plan_corpus(const std::vector<std::string>& inputs, const std::string& dir, const CorpusPlanOptions& o) {
   if (o.model.empty()) throw ConfigError("corpus plan: no model given");
+  if (!o.run.spec.empty())
+    throw ConfigError("corpus plan: --spec is not taken (the plan's fingerprint covers the description beside the "
+                      "model): put the description beside the model, as " + o.model + " with .json");
   if (o.chunk_seconds < 0) throw ConfigError("--chunk-seconds must be >= 0");
   if (o.shards < 0) throw ConfigError("--shards must be >= 0");
   const Json options = corpus::run_options_json(o.run);

@@ -43,6 +43,13 @@ class TorchScriptBackend final : public Backend {
     } catch (const std::exception&) {
       optimized_ = false;
     }
+    // torchvision's detection models take a list of images, not a batch tensor.
+    try {
+      const auto& args = module_.get_method("forward").function().getSchema().arguments();
+      list_input_ = args.size() > 1 && args[1].type()->kind() == c10::TypeKind::ListType;
+    } catch (const std::exception&) {
+      list_input_ = false;
+    }
   }
 
   const char* engine() const override { return "torchscript"; }
@@ -57,7 +64,13 @@ class TorchScriptBackend final : public Backend {
     c10::InferenceMode guard;
     c10::IValue result;
     try {
-      result = module_.forward({input});
+      if (list_input_) {  // one [C, H, W] (or [C, T, H, W]) image a row
+        c10::List<torch::Tensor> images;
+        for (int64_t i = 0; i < input.size(0); ++i) images.push_back(input[i]);
+        result = module_.forward({images});
+      } else {
+        result = module_.forward({input});
+      }
     } catch (const c10::Error& e) {
       throw ModelError("model " + spec_.path + ": forward failed on input " + sizes(input) + ": " +
                        first_lines(e.what_without_backtrace()));
@@ -100,7 +113,7 @@ class TorchScriptBackend final : public Backend {
   }
 
   torch::jit::script::Module module_;
-  bool optimized_ = false;
+  bool optimized_ = false, list_input_ = false;
 };
 
 }  // namespace

@@ -9,11 +9,9 @@ namespace framepipe {
 
 namespace {
 // The model and post-processing for one packed batch: a Prediction per row, also for the rows
-// where a detector's boxes output has nothing.
+// where a detector's boxes output has nothing; an output without a row for each is an error.
 std::vector<Prediction> run_batch(Backend& backend, const Tensor& batch, const Geometry& geometry, int top_k) {
-  std::vector<Prediction> preds = postprocess(backend.spec(), backend.run(batch), geometry, top_k);
-  preds.resize(static_cast<size_t>(batch.shape()[0]));
-  return preds;
+  return postprocess(backend.spec(), backend.run(batch), geometry, top_k, batch.shape()[0]);
 }
 }  // namespace
 

@@ -6,16 +6,14 @@
 //   {
 //     "name": "shapes2d",                 // optional; the file stem otherwise
 //     "task": "classify",                 // classify | clip-classify | detect | embed
-//     "input": {"width": 64, "height": 64, "clip_len": 1, "layout": "nchw",
-//               "channels": "rgb", "scale": true, "mean": [0.5, 0.5, 0.5],
-//               "std": [0.25, 0.25, 0.25], "resize": "letterbox", "interpolation": "bilinear",
-//               "dtype": "f32"},
-//     "output": "logits",                 // classify: logits (softmax applied) | probabilities
-//     "labels": ["circle", "square", "triangle"],   // or a path to a text file, one per line
-//     "detect": {"layout": "yolov5", "conf": 0.25, "iou": 0.45, "max": 300,
-//                "class_agnostic": false},
-//     "config": "deploy.prototxt"         // the second file of Caffe / Darknet / TF models
+//     "input": {"width": 64, "height": 64, "layout": "nchw", "mean": [0.5, 0.5, 0.5], ...},
+//     "labels": ["circle", "square", "triangle"]
 //   }
+//
+// README.md, "The model description", is the reference: every key, its type and default,
+// the rules its values are checked by, and an example for each kind of model. Every key is
+// checked: one the description does not know is an error that names it and the nearest
+// known key.
 #pragma once
 
 #include <array>
@@ -28,15 +26,20 @@
 namespace framepipe {
 
 enum class Task { Classify, ClipClassify, Detect, Embed };
-// Detector outputs: YOLOv5 [N, A, 5 + C] (cx, cy, w, h, objectness, class scores);
-// YOLOv8 [N, 4 + C, A] (cx, cy, w, h, class scores); Boxes [K, 7] (row, x1, y1, x2, y2,
-// score, class) already decoded, in the model's input pixels (the built-in detectors).
-enum class DetectLayout { YoloV5, YoloV8, Boxes };
+// Detector outputs: YOLOv5 [N, A, 5 + C] (box, objectness, class scores); YOLOv8
+// [N, 4 + C, A] (box, class scores); Boxes [K, 7] (row, box, score, class) already decoded
+// (the built-in detectors); Torchvision: for each row, outputs named boxes [K, 4], scores [K]
+// and labels [K] (what torchvision's detection models return: a list of dicts).
+enum class DetectLayout { YoloV5, YoloV8, Boxes, Torchvision };
+// How a box's four numbers read: corners, centre and size, or corner and size.
+enum class BoxFormat { XYXY, CXCYWH, XYWH };
 // Function: a description without a model file, for function_backend (e.g. a Python callable).
 enum class ModelFormat { TorchScript, Onnx, Caffe, TensorFlow, Darknet, Builtin, Function };
 
 Task parse_task(const std::string& s);
 DetectLayout parse_detect_layout(const std::string& s);
+BoxFormat parse_box_format(const std::string& s);
+const char* to_string(BoxFormat b);
 const char* to_string(Task t);
 const char* to_string(DetectLayout l);
 const char* to_string(ModelFormat f);
@@ -50,6 +53,8 @@ struct DetectOptions {
   float iou = 0.45f;           // NMS: drop a box overlapping a better one of its class by more
   int max_detections = 300;    // per frame, best first
   bool class_agnostic = false; // NMS across classes
+  BoxFormat box = BoxFormat::CXCYWH;  // YOLO heads: cxcywh; boxes and torchvision: xyxy
+  bool normalized = false;     // box numbers are 0-1 of the input's width and height, not pixels
 };
 
 struct ModelSpec {
@@ -73,6 +78,10 @@ struct ModelSpec {
   Interpolation interpolation = Interpolation::Bilinear;
 
   bool logits = true;  // classify outputs are logits (softmax applied) or probabilities
+  // The output post-processing reads: by name where one is given, else by position (0: the
+  // first; a tuple's items and a dict's entries count in order).
+  int output_index = 0;
+  std::string output_name;
   std::vector<std::string> labels;
   DetectOptions detect;
 
@@ -88,6 +97,8 @@ struct ModelSpec {
 // .json beside it (same stem), or a .json description whose "model" field names the file.
 // Throws ModelError naming the model and what is missing or wrong.
 ModelSpec load_model_spec(const std::string& model);
+// `model` described by the file `description` instead (the CLI's --spec); "" as above.
+ModelSpec load_model_spec(const std::string& model, const std::string& description);
 // Parses description text (JSON; // and /* */ comments allowed); `origin` names it in
 // errors, `model_path` is the model file (empty: a description for function_backend).
 ModelSpec parse_model_spec(const std::string& json_text, const std::string& origin, const std::string& model_path);

@@ -31,6 +31,7 @@ namespace framepipe {
 class Backend;
 
 struct RunOptions {
+  std::string spec;          // the model's description file; empty: the .json beside the model
   std::string sample;        // a sample spec; empty: every frame (clip models: consecutive clips)
   int64_t batch = 8;         // rows (frames or clips) per model call
   std::string out;           // results file: JSON Lines, or CSV for *.csv; "-": stdout; empty: none
