@@ -85,7 +85,9 @@ frames).)doc")
       .def_property_readonly("dtype", [](const TensorBatch& t) {
         return t.tensor.dtype() == DType::F32 ? py::dtype::of<float>() : py::dtype::of<uint8_t>();
       })
-      .def_property_readonly("layout", [](const TensorBatch& t) { return std::string(to_string(t.tensor.layout())); })
+      .def_property_readonly("layout", [](const TensorBatch& t) {
+                               return std::string(layout_name(t.tensor.layout(), t.tensor.shape().size() == 5));
+                             })
       .def_property_readonly("clip_len", [](const TensorBatch& t) { return t.clip_len; })
       .def_property_readonly("index", [](const TensorBatch& t) { return info_array(t.rows, t.clip_len, "index"); })
       .def_property_readonly("pts", [](const TensorBatch& t) { return info_array(t.rows, t.clip_len, "pts"); })

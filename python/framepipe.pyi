@@ -91,7 +91,7 @@ class VideoReader:
     def sample_indices(self, spec: str) -> npt.NDArray[np.int64]: ...
     def clips(self, spec: str) -> Frames: ...
     def tensor(self, what: Union[str, Indices], *, size: Union[int, tuple[int, int], None] = None,
-               resize: str = "stretch", layout: str = "nchw", dtype: str = "f32",
+               resize: str = "stretch", layout: Union[str, None] = None, dtype: str = "f32",
                mean: Union[float, Sequence[float], None] = None, std: Union[float, Sequence[float], None] = None,
                scale: bool = True, clip_norm: bool = False, pix: Union[str, None] = None,
                interpolation: Union[str, None] = None) -> Tensor: ...
@@ -132,7 +132,7 @@ def run(source: Union[Source, Sequence[Union[str, PathLike[str]]]], model: Union
         strict: bool = False, live: bool = False, queue: str = "latest", duration: float = 0.0,
         timeout: float = 10.0, reconnects: int = -1, batch_timeout_ms: float = 0.0, rtsp_transport: str = "tcp",
         input_options: Mapping[str, object] = ...,
-        progress: bool = False, autorotate: bool = True) -> Run: ...
+        progress: Union[bool, Callable[[dict[str, Any]], None]] = False, autorotate: bool = True) -> Run: ...
 
 
 class corpus:

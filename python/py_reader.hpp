@@ -32,8 +32,9 @@ struct ReaderKwargs {
   InputOptions input_options;
 
   ReaderOptions options() const {
-    if ((width > 0) != (height > 0))
-      throw ConfigError("VideoReader: give both width and height (or neither, for the source size); given " +
+    // One of width and height alone: the other keeps the aspect ratio (as the CLI's --size N).
+    if (width == 0 || height == 0 || width < -1 || height < -1)
+      throw ConfigError("VideoReader: width and height must be positive (or -1: from the source), given " +
                         std::to_string(width) + " x " + std::to_string(height));
     ReaderOptions o;
     o.image.width = std::max(width, 0);

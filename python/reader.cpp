@@ -187,7 +187,7 @@ void add_frame_calls(py::class_<PyReader>& cls) {
 void add_tensor_call(py::class_<PyReader>& cls) {
   cls
       .def("tensor",
-           [](PyReader& r, py::object what, py::object size, std::string resize, std::string layout, std::string dtype,
+           [](PyReader& r, py::object what, py::object size, std::string resize, py::object layout, std::string dtype,
               py::object mean, py::object std, bool scale, bool clip_norm, py::object pix, py::object interpolation) {
              SamplePlan plan;
              if (py::isinstance<py::str>(what)) {
@@ -201,8 +201,9 @@ void add_tensor_call(py::class_<PyReader>& cls) {
              image.resize = parse_resize_mode(resize);
              if (!pix.is_none()) image.pix = parse_pixel_format(pix.cast<std::string>());
              if (!interpolation.is_none()) image.interpolation = parse_interpolation(interpolation.cast<std::string>());
-             TensorOptions t;
-             t.layout = parse_layout(layout);
+             TensorOptions t;  // clips default to ncthw, what 3-D convnets (r3d_18, ...) take; frames to nchw
+             t.layout = layout.is_none() ? (plan.clip_len > 1 ? Layout::NCTHW : Layout::NCHW)
+                                         : parse_layout(layout.cast<std::string>());
              t.dtype = parse_dtype(dtype);
              t.scale = scale;
              t.mean = triple(mean, t.mean, "mean");
@@ -213,14 +214,15 @@ void add_tensor_call(py::class_<PyReader>& cls) {
              return r.tensor(std::move(plan), image, t);
            },
            py::arg("what"), py::kw_only(), py::arg("size") = py::none(), py::arg("resize") = "stretch",
-           py::arg("layout") = "nchw", py::arg("dtype") = "f32", py::arg("mean") = py::none(),
+           py::arg("layout") = py::none(), py::arg("dtype") = "f32", py::arg("mean") = py::none(),
            py::arg("std") = py::none(), py::arg("scale") = true, py::arg("clip_norm") = false,
            py::arg("pix") = py::none(), py::arg("interpolation") = py::none(),
            R"doc(
 A model-ready batch of the frames `what` names (indices, or a sample spec such as "fps:2" or
 "clips:16:2:4"): resized to size=(w, h) (default: the reader's size), f32 scaled to [0, 1]
-then (x - mean) / std per channel (or per-clip normalised), in layout nchw | nhwc | ncthw
-(clips). Returns a framepipe.Tensor (numpy, buffer protocol and DLPack, no copies).)doc");
+then (x - mean) / std per channel (or per-clip normalised), in layout nchw | nhwc for
+frames, ncthw (the default: (N, C, T, H, W), what torchvision's video models take) | ntchw |
+nthwc for clips. Returns a framepipe.Tensor (numpy, buffer protocol and DLPack, no copies).)doc");
 }
 
 // What the reader is and what it has cost.

@@ -4,7 +4,9 @@
 // the sinks stay in C++ threads, and only the callable itself takes the GIL.
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -60,19 +62,39 @@ NamedTensor output_from_python(py::handle value, const std::string& name, const 
   return out;
 }
 
-// The callable's answer: one array, a tuple or list of arrays, or a dict of named arrays.
-std::vector<NamedTensor> outputs_from_python(py::handle result, const std::string& model) {
-  std::vector<NamedTensor> out;
-  if (py::isinstance<py::dict>(result)) {
-    for (auto item : py::reinterpret_borrow<py::dict>(result))
-      out.push_back(output_from_python(item.second, py::str(item.first).cast<std::string>(), model));
-  } else if (py::isinstance<py::tuple>(result) || py::isinstance<py::list>(result)) {
+bool is_container(py::handle v) {
+  if (py::isinstance<py::dict>(v)) return true;
+  if (!py::isinstance<py::tuple>(v) && !py::isinstance<py::list>(v)) return false;
+  for (auto item : py::reinterpret_borrow<py::sequence>(v))  // a list of numbers is an array
+    if (!py::isinstance<py::dict>(item) && !py::isinstance<py::tuple>(item) && !py::isinstance<py::list>(item) &&
+        !py::hasattr(item, "shape"))
+      return false;
+  return true;
+}
+
+// Named as TorchScript's outputs are: a tuple's or list's items NAME0, NAME1, ..., a dict's
+// entries by their keys (a list of dicts, as torchvision's detectors answer, repeats them).
+void collect_python(py::handle value, const std::string& name, const std::string& model, std::vector<NamedTensor>& out) {
+  if (py::isinstance<py::dict>(value)) {
+    for (auto item : py::reinterpret_borrow<py::dict>(value))
+      collect_python(item.second, py::str(item.first).cast<std::string>(), model, out);
+  } else if (is_container(value)) {
     size_t k = 0;
-    for (auto item : py::reinterpret_borrow<py::sequence>(result))
-      out.push_back(output_from_python(item, "output" + std::to_string(k++), model));
-  } else if (result.is_none()) {
+    for (auto item : py::reinterpret_borrow<py::sequence>(value)) collect_python(item, name + std::to_string(k++), model, out);
+  } else {
+    out.push_back(output_from_python(value, name, model));
+  }
+}
+
+// The callable's answer: one array, a tuple or list of arrays, or a dict of named arrays
+// (nested as deep as the model likes).
+std::vector<NamedTensor> outputs_from_python(py::handle result, const std::string& model) {
+  if (result.is_none())
     throw ModelError("model " + model + ": the callable returned None (it must return an array, a tuple of arrays "
                      "or a dict of them)");
+  std::vector<NamedTensor> out;
+  if (py::isinstance<py::dict>(result) || is_container(result)) {
+    collect_python(result, "output", model, out);
   } else {
     out.push_back(output_from_python(result, "output0", model));
   }
@@ -81,10 +103,8 @@ std::vector<NamedTensor> outputs_from_python(py::handle result, const std::strin
 
 // The description of a callable model: a dict (as the .json beside a model file would hold)
 // or a path to such a .json.
-ModelSpec spec_for_callable(py::handle spec, py::handle fn) {
-  if (spec.is_none())
-    throw ModelError("a callable model needs spec=: its description (a dict or a .json path) with task, input size, "
-                     "layout, mean/std and labels, as infer/model_spec.hpp describes");
+// spec=: a dict or a .json path, parsed for `model_path` ("" for a callable).
+ModelSpec spec_from_python(py::handle spec, const std::string& model_path) {
   std::string text, origin;
   if (py::isinstance<py::dict>(spec)) {
     text = py::module_::import("json").attr("dumps")(spec).cast<std::string>();
@@ -97,7 +117,14 @@ ModelSpec spec_for_callable(py::handle spec, py::handle fn) {
     ss << in.rdbuf();
     text = ss.str();
   }
-  ModelSpec s = parse_model_spec(text, origin, "");
+  return parse_model_spec(text, origin, model_path);
+}
+
+ModelSpec spec_for_callable(py::handle spec, py::handle fn) {
+  if (spec.is_none())
+    throw ModelError("a callable model needs spec=: its description (a dict or a .json path) with task, input size, "
+                     "layout, mean/std and labels, as README.md's \"The model description\" lists");
+  ModelSpec s = spec_from_python(spec, "");
   s.format = ModelFormat::Function;
   s.path = "python";
   if (s.name.empty())
@@ -125,6 +152,31 @@ std::unique_ptr<Backend> callable_backend(py::object fn, py::handle spec_arg, co
       "python");
 }
 
+// progress=callable: called with {"video", "done", "total", "rate", "eta", "finished"} (rows;
+// total 0 and eta None where unknown) at most twice a second, and at each video's end.
+std::function<void(const ProgressUpdate&)> progress_callback(py::object fn) {
+  auto callable = shared_object(std::move(fn));
+  auto last = std::make_shared<std::chrono::steady_clock::time_point>();
+  return [callable, last](const ProgressUpdate& u) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!u.finished && now - *last < std::chrono::milliseconds(500)) return;
+    *last = now;
+    py::gil_scoped_acquire gil;
+    py::dict d;
+    d["video"] = u.label;
+    d["done"] = u.done;
+    d["total"] = u.total;
+    d["rate"] = u.rate;
+    d["eta"] = u.eta < 0 ? py::object(py::none()) : py::object(py::float_(u.eta));
+    d["finished"] = u.finished;
+    try {
+      (*callable)(d);
+    } catch (py::error_already_set& e) {
+      throw ConfigError("the progress callback raised " + std::string(e.what()));
+    }
+  };
+}
+
 // One run on its own thread; the iterator the caller holds takes its result lines.
 class PyRun {
  public:
@@ -134,8 +186,20 @@ class PyRun {
     options.on_result = [this](const std::string& line) { lines_.push(line); };  // false: nobody listens any more
     if (py::isinstance<py::str>(model) || py::hasattr(model, "__fspath__")) {
       const std::string path = py::str(py::module_::import("os").attr("fspath")(model)).cast<std::string>();
-      py::gil_scoped_release nogil;
-      runner_ = std::make_unique<Runner>(path, std::move(options));
+      if (spec.is_none()) {
+        py::gil_scoped_release nogil;
+        runner_ = std::make_unique<Runner>(path, std::move(options));
+      } else {  // the model file described by spec= (the CLI's --spec)
+        if (!std::filesystem::is_regular_file(path)) throw ModelError("model " + path + ": no such file", ENOENT);
+        ModelSpec s = spec_from_python(spec, path);
+        if (options.conf >= 0) s.detect.conf = options.conf;
+        if (options.iou >= 0) s.detect.iou = options.iou;
+        BackendOptions bo;
+        bo.engine = options.engine;
+        bo.threads = options.model_threads;
+        py::gil_scoped_release nogil;
+        runner_ = std::make_unique<Runner>(open_backend(s, bo), std::move(options));
+      }
     } else if (PyCallable_Check(model.ptr())) {
       auto backend = callable_backend(std::move(model), spec, options);
       runner_ = std::make_unique<Runner>(std::move(backend), std::move(options));
@@ -275,21 +339,21 @@ void bind_run(py::module_& m) {
   m.def(
       "run",
       [](py::object source, py::object model, py::object spec, py::object sample, int64_t batch, std::string aggregate,
-         int window, float alpha, bool track, bool segments, float on, float off, double min_duration, int top_k,
+         int window, double alpha, bool track, bool segments, double on, double off, double min_duration, int top_k,
          py::object conf, py::object iou, py::object out, py::object annotate, py::object embeddings,
          py::object metrics, std::string engine, int model_threads, int num_threads, int workers, bool strict,
          bool live, std::string queue, double duration, double timeout, int reconnects, double batch_timeout_ms,
-         std::string rtsp_transport, py::dict input_options, bool progress, bool autorotate) {
+         std::string rtsp_transport, py::dict input_options, py::object progress, bool autorotate) {
         RunOptions o;
         o.sample = sample.is_none() ? std::string() : sample.cast<std::string>();
         o.batch = batch;
         o.aggregate = std::move(aggregate);
         o.window = window;
-        o.alpha = alpha;
+        o.alpha = static_cast<float>(alpha);
         o.track = track;
         o.segments = segments;
-        o.on = on;
-        o.off = off;
+        o.on = static_cast<float>(on);
+        o.off = static_cast<float>(off);
         o.min_duration = min_duration;
         o.top_k = top_k;
         o.conf = conf.is_none() ? -1.f : conf.cast<float>();
@@ -312,22 +376,24 @@ void bind_run(py::module_& m) {
         o.reader.rtsp_transport = std::move(rtsp_transport);
         o.reader.input_options = input_options_of(input_options);
         o.reader.autorotate = autorotate;
-        if (progress) {  // a terminal's progress lines, and the notes, on stderr
+        if (PyCallable_Check(progress.ptr())) {
+          o.on_progress = progress_callback(progress);
+        } else if (progress.cast<bool>()) {  // a bar on a terminal, lines in a log or notebook; notes on stderr
           o.on_progress = ProgressDisplay();
           o.on_note = [](const std::string& text) { std::fprintf(stderr, "framepipe: %s\n", text.c_str()); };
         }
         return std::make_unique<PyRun>(inputs_of(source), std::move(model), std::move(spec), std::move(o));
       },
       py::arg("source"), py::arg("model"), py::kw_only(), py::arg("spec") = py::none(), py::arg("sample") = py::none(),
-      py::arg("batch") = 8, py::arg("aggregate") = "none", py::arg("window") = 5, py::arg("alpha") = 0.3f,
-      py::arg("track") = false, py::arg("segments") = false, py::arg("on") = 0.6f, py::arg("off") = 0.4f,
+      py::arg("batch") = 8, py::arg("aggregate") = "none", py::arg("window") = 5, py::arg("alpha") = 0.3,
+      py::arg("track") = false, py::arg("segments") = false, py::arg("on") = 0.6, py::arg("off") = 0.4,
       py::arg("min_duration") = 0.0, py::arg("top_k") = 5, py::arg("conf") = py::none(), py::arg("iou") = py::none(),
       py::arg("out") = py::none(), py::arg("annotate") = py::none(), py::arg("embeddings") = py::none(),
       py::arg("metrics") = py::none(), py::arg("engine") = "auto", py::arg("model_threads") = 0,
       py::arg("num_threads") = 0, py::arg("workers") = 0, py::arg("strict") = false, py::arg("live") = false,
       py::arg("queue") = "latest", py::arg("duration") = 0.0, py::arg("timeout") = 10.0, py::arg("reconnects") = -1,
       py::arg("batch_timeout_ms") = 0.0, py::arg("rtsp_transport") = "tcp",
-      py::arg("input_options") = py::dict(), py::arg("progress") = false, py::arg("autorotate") = true,
+      py::arg("input_options") = py::dict(), py::arg("progress") = py::bool_(false), py::arg("autorotate") = true,
       R"doc(
 Runs a model over videos as `framepipe run` does, and returns a framepipe.Run: iterate it for
 the result dicts ({"video", "frame", "pts", "t", "classes" | "objects" | "embedding" |
@@ -339,7 +405,9 @@ callable that takes a numpy batch (shaped and normalised as spec says) and retur
 a tuple of arrays or a dict of them (numpy, or torch tensors); spec: the callable's
 description, a dict or a .json path. sample: a sample spec (default: every frame; clip
 models: consecutive clips). out: results file (.jsonl, or .csv); annotate: an annotated copy
-(H.264, the source's timestamps and audio). The other options are the CLI's.)doc");
+(H.264, the source's timestamps and audio). progress: True for a bar on a terminal and a line
+every 10 s in a log or notebook (stderr), or a callable that gets {"video", "done", "total",
+"rate", "eta", "finished"} at most twice a second. The other options are the CLI's.)doc");
 }
 
 }  // namespace framepipe::python

@@ -53,18 +53,24 @@ inline const char* to_string(ErrorKind kind) {
 
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  // `os_error`: the errno behind it where the system said why (ENOENT: a missing file), so
+  // the Python binding can raise FileNotFoundError and the like; 0 otherwise.
+  Error(ErrorKind kind, const std::string& message, int os_error = 0)
+      : std::runtime_error(message), kind_(kind), os_error_(os_error) {}
   ErrorKind kind() const noexcept { return kind_; }
   int exit_code() const noexcept { return exit_code_for(kind_); }
+  int os_error() const noexcept { return os_error_; }
 
  private:
   ErrorKind kind_;
+  int os_error_;
 };
 
 #define FRAMEPIPE_ERROR_KIND(Name, Kind)                                              \
   class Name : public Error {                                                         \
    public:                                                                            \
-    explicit Name(const std::string& message) : Error(ErrorKind::Kind, message) {}    \
+    explicit Name(const std::string& message, int os_error = 0)                      \
+        : Error(ErrorKind::Kind, message, os_error) {}                                \
   };
 FRAMEPIPE_ERROR_KIND(OpenError, Open)
 FRAMEPIPE_ERROR_KIND(DecodeError, Decode)

@@ -44,13 +44,14 @@ std::string error_text(int errnum) {
 
 void throw_error(ErrorKind kind, int errnum, const std::string& what, const std::string& input) {
   std::string msg = what + " '" + input + "': " + error_text(errnum);
+  const int os = errnum < 0 && errnum > -4096 ? -errnum : 0;  // AVERROR(errno); FFmpeg's own codes are tags
   switch (kind) {
-    case ErrorKind::Open: throw OpenError(msg);
-    case ErrorKind::Decode: throw DecodeError(msg);
-    case ErrorKind::Unsupported: throw UnsupportedError(msg);
-    case ErrorKind::Io: throw IoError(msg);
-    case ErrorKind::Transient: throw TransientError(msg);
-    default: throw Error(kind, msg);
+    case ErrorKind::Open: throw OpenError(msg, os);
+    case ErrorKind::Decode: throw DecodeError(msg, os);
+    case ErrorKind::Unsupported: throw UnsupportedError(msg, os);
+    case ErrorKind::Io: throw IoError(msg, os);
+    case ErrorKind::Transient: throw TransientError(msg, os);
+    default: throw Error(kind, msg, os);
   }
 }
 

@@ -18,8 +18,12 @@
 namespace framepipe {
 
 namespace {
-constexpr std::array<std::pair<const char*, Layout>, 3> kLayouts{
-    {{"nhwc", Layout::NHWC}, {"nchw", Layout::NCHW}, {"ncthw", Layout::NCTHW}}};
+// Clips in nchw / nhwc are [N, T, C, H, W] / [N, T, H, W, C]: ntchw and nthwc by their own names.
+constexpr std::array<std::pair<const char*, Layout>, 5> kLayouts{{{"nhwc", Layout::NHWC},
+                                                                  {"nchw", Layout::NCHW},
+                                                                  {"ncthw", Layout::NCTHW},
+                                                                  {"nthwc", Layout::NHWC},
+                                                                  {"ntchw", Layout::NCHW}}};
 constexpr std::array<std::pair<const char*, DType>, 4> kDTypes{
     {{"u8", DType::U8}, {"f32", DType::F32}, {"uint8", DType::U8}, {"float32", DType::F32}}};
 }  // namespace
@@ -27,6 +31,11 @@ constexpr std::array<std::pair<const char*, DType>, 4> kDTypes{
 Layout parse_layout(const std::string& s) { return detail::parse_enum(s, kLayouts, "layout"); }
 DType parse_dtype(const std::string& s) { return detail::parse_enum(s, kDTypes, "dtype"); }
 const char* to_string(Layout l) { return detail::enum_name(l, kLayouts); }
+const char* layout_name(Layout l, bool clips) {
+  if (clips && l == Layout::NHWC) return "nthwc";
+  if (clips && l == Layout::NCHW) return "ntchw";
+  return to_string(l);
+}
 const char* to_string(DType d) { return detail::enum_name(d, kDTypes); }
 size_t dtype_size(DType d) { return d == DType::U8 ? 1 : 4; }
 

@@ -401,8 +401,8 @@ def test_errors_are_typed(fp, media, tmp_path):
         r.clips("every:3")
     with pytest.raises(fp.ModelError, match="missing.pt"):
         fp.run(str(media / "h264_bframes.mp4"), str(tmp_path / "missing.pt"))
-    with pytest.raises(fp.ConfigError):
-        fp.VideoReader(str(media / "h264_bframes.mp4"), width=64)
+    with pytest.raises(fp.ConfigError, match="positive"):
+        fp.VideoReader(str(media / "h264_bframes.mp4"), width=0)
     with pytest.raises(fp.ConfigError, match="integers"):
         r.get_batch([1.5, 2])
     with pytest.raises(fp.ConfigError, match="positive"):

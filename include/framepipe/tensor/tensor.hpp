@@ -34,6 +34,9 @@ enum class DType { U8, F32 };
 Layout parse_layout(const std::string& s);
 DType parse_dtype(const std::string& s);
 const char* to_string(Layout l);
+// The name of a tensor's dimensions as they are: clips (5 dimensions) in NCHW are ntchw
+// ([N, T, C, H, W]), in NHWC nthwc; NCTHW is ncthw.
+const char* layout_name(Layout l, bool clips);
 const char* to_string(DType d);
 size_t dtype_size(DType d);
 
