@@ -47,12 +47,12 @@ Command add_transform(CLI::App& app) {
     o.writer.preset = a->preset;
     o.writer.threads = a->threads;
     o.keep_audio = !a->no_audio;
-    Progress progress("transform", 0);
+    Progress progress("transform", 0, true, 10, "frames");
     auto result = transform_video(a->input, a->output, ops, o, [&](int64_t done, int64_t) { progress.update(done); });
     progress.finish();
     if (!result.audio_transcoded.empty())
-      std::fprintf(stderr, "framepipe: %s cannot hold the audio %s as it is; it was re-encoded to AAC\n",
-                   a->output.c_str(), result.audio_transcoded.c_str());
+      std::fprintf(stderr, "framepipe: %s cannot hold the audio %s as it is; it was re-encoded to %s\n",
+                   a->output.c_str(), result.audio_transcoded.c_str(), result.audio_transcoded_to.c_str());
     if (!result.audio_skipped.empty())
       std::fprintf(stderr, "framepipe: %s cannot hold the audio %s; it was left out\n", a->output.c_str(),
                    result.audio_skipped.c_str());

@@ -9,9 +9,10 @@
 
 namespace framepipe {
 
-// A stream re-encoded to AAC: decode, convert to the encoder's sample format (same rate and
-// channels), cut into the encoder's frame size, encode. Timestamps count samples from the
-// first packet's time, so sync is kept.
+// A stream re-encoded to a codec the container holds (AAC for MP4 and MOV, Opus for WebM, ...):
+// decode, convert to the encoder's sample format and rate (Opus: 48 kHz where the source's
+// rate is not one of its own), cut into the encoder's frame size, encode. Timestamps count
+// samples from the first packet's time, so sync is kept.
 struct AudioTranscoder {
   av::CodecContext dec;
   std::unique_ptr<Encoder> enc;
@@ -32,15 +33,66 @@ struct AudioTranscoder {
  private:
   void follow_time(int64_t at);
   void convert();
+  void write_fifo(int samples);
 };
 
 namespace {
 
+// The codec a container's audio is re-encoded to: the first of these it holds and this FFmpeg
+// can encode (AAC for MP4, MOV, MKV; Opus for WebM; ...).
+const AVCodec* target_codec(const Muxer& mux) {
+  struct Choice {
+    AVCodecID id;
+    const char* encoder;  // preferred encoder, else FFmpeg's default for the codec
+  };
+  constexpr Choice kChoices[] = {{AV_CODEC_ID_AAC, "aac"},
+                                 {AV_CODEC_ID_OPUS, "libopus"},
+                                 {AV_CODEC_ID_VORBIS, "libvorbis"},
+                                 {AV_CODEC_ID_MP3, "libmp3lame"},
+                                 {AV_CODEC_ID_AC3, "ac3"}};
+  for (const auto& c : kChoices) {
+    if (!mux.holds(c.id)) continue;
+    const AVCodec* e = avcodec_find_encoder_by_name(c.encoder);
+    if (!e) e = avcodec_find_encoder(c.id);
+    if (e && !(e->capabilities & AV_CODEC_CAP_EXPERIMENTAL)) return e;
+  }
+  return nullptr;
+}
+
+const char* codec_title(AVCodecID id) {
+  switch (id) {
+    case AV_CODEC_ID_AAC: return "AAC";
+    case AV_CODEC_ID_OPUS: return "Opus";
+    case AV_CODEC_ID_VORBIS: return "Vorbis";
+    case AV_CODEC_ID_MP3: return "MP3";
+    case AV_CODEC_ID_AC3: return "AC-3";
+    default: return avcodec_get_name(id);
+  }
+}
+
+// The encoder's own sample format (planar float where it takes it) and rate (the source's
+// where it takes it, else 48 kHz, else its first).
+AVSampleFormat encoder_format(const AVCodec* c) {
+  if (!c->sample_fmts) return AV_SAMPLE_FMT_FLTP;
+  for (const AVSampleFormat* f = c->sample_fmts; *f != AV_SAMPLE_FMT_NONE; ++f)
+    if (*f == AV_SAMPLE_FMT_FLTP) return *f;
+  return c->sample_fmts[0];
+}
+int encoder_rate(const AVCodec* c, int source) {
+  if (!c->supported_samplerates) return source;
+  int fallback = c->supported_samplerates[0];
+  for (const int* r = c->supported_samplerates; *r; ++r) {
+    if (*r == source) return source;
+    if (*r == 48000) fallback = 48000;
+  }
+  return fallback;
+}
+
 // The decoder and encoder of a transcoder for a stream; null where that cannot be done.
 std::unique_ptr<AudioTranscoder> open_transcoder(const CopiedStream& st, const Muxer& mux) {
   const AVCodec* dcodec = avcodec_find_decoder(st.params->codec_id);
-  const AVCodec* ecodec = avcodec_find_encoder(AV_CODEC_ID_AAC);
-  if (!dcodec || !ecodec || !mux.holds(AV_CODEC_ID_AAC)) return nullptr;
+  const AVCodec* ecodec = target_codec(mux);
+  if (!dcodec || !ecodec) return nullptr;
   auto t = std::make_unique<AudioTranscoder>();
   t->in_time_base = st.time_base;
   t->dec.reset(avcodec_alloc_context3(dcodec));
@@ -54,9 +106,9 @@ std::unique_ptr<AudioTranscoder> open_transcoder(const CopiedStream& st, const M
     av_channel_layout_default(&t->dec->ch_layout, channels);
   }
   av::CodecContext e(avcodec_alloc_context3(ecodec));
-  e->sample_rate = t->dec->sample_rate;
+  e->sample_rate = encoder_rate(ecodec, t->dec->sample_rate);
   if (av_channel_layout_copy(&e->ch_layout, &t->dec->ch_layout) < 0) return nullptr;
-  e->sample_fmt = AV_SAMPLE_FMT_FLTP;  // what FFmpeg's AAC encoder takes
+  e->sample_fmt = encoder_format(ecodec);
   e->bit_rate = 64000 * std::max(1, e->ch_layout.nb_channels);
   e->time_base = AVRational{1, e->sample_rate};
   if (mux.global_header()) e->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
@@ -74,6 +126,7 @@ std::unique_ptr<AudioTranscoder> open_transcoder(const CopiedStream& st, const M
     return nullptr;
   }
   t->swr.reset(swr);
+  if (ec->frame_size <= 0) ec->frame_size = 1024;  // encoders of any frame size (Vorbis, FLAC): 1024 a frame
   t->fifo.reset(av_audio_fifo_alloc(ec->sample_fmt, ec->ch_layout.nb_channels, ec->frame_size * 4));
   return t;
 }
@@ -113,16 +166,22 @@ void AudioTranscoder::follow_time(int64_t at) {
   }
 }
 
-void AudioTranscoder::convert() {
-  const int max_out = swr_get_out_samples(swr.get(), in->nb_samples);
+void AudioTranscoder::convert() { write_fifo(in->nb_samples); }
+
+// `samples` of `in` through the resampler into the FIFO; 0: what the resampler still holds
+// (a change of rate keeps a few samples back).
+void AudioTranscoder::write_fifo(int samples) {
+  const int max_out = swr_get_out_samples(swr.get(), samples);
+  if (max_out <= 0) return;
   if (conv->nb_samples < max_out) alloc_audio(conv.get(), max_out, enc->context());
-  const int got = swr_convert(swr.get(), conv->data, max_out, const_cast<const uint8_t**>(in->extended_data),
-                              in->nb_samples);
+  const int got = samples ? swr_convert(swr.get(), conv->data, max_out, const_cast<const uint8_t**>(in->extended_data), samples)
+                          : swr_convert(swr.get(), conv->data, max_out, nullptr, 0);
   if (got > 0) av_audio_fifo_write(fifo.get(), reinterpret_cast<void**>(conv->data), got);
 }
 
 void AudioTranscoder::drain(bool flush, const std::function<void(AVPacket*)>& write) {
   const AVCodecContext* e = enc->context();
+  if (flush) write_fifo(0);
   while (av_audio_fifo_size(fifo.get()) >= e->frame_size || (flush && av_audio_fifo_size(fifo.get()) > 0)) {
     const int n = std::min(av_audio_fifo_size(fifo.get()), e->frame_size);
     alloc_audio(out.get(), n, e);
@@ -160,7 +219,12 @@ void AudioCopy::map_streams() {
     const AVCodecParameters* par = streams_[i].params;
     if (par->codec_type != AVMEDIA_TYPE_AUDIO) continue;
     if (!mux_.holds(par->codec_id)) {
-      std::string& list = add_transcoder(static_cast<int>(i)) ? transcoded_ : skipped_;
+      const bool re_encoded = add_transcoder(static_cast<int>(i));
+    if (re_encoded) {
+      const std::string to = codec_title(transcoders_.at(static_cast<int>(i))->enc->context()->codec_id);
+      if (transcoded_to_.find(to) == std::string::npos) transcoded_to_ += (transcoded_to_.empty() ? "" : ", ") + to;
+    }
+    std::string& list = re_encoded ? transcoded_ : skipped_;
       if (!list.empty()) list += ", ";
       list += "stream " + std::to_string(i) + " (" + avcodec_get_name(par->codec_id) + ")";
       continue;

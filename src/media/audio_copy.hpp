@@ -1,6 +1,7 @@
 // The audio of a source copied into a Muxer beside its video: packet for packet, interleaved
 // by time, each stream with its tags and disposition. A stream the container cannot hold as
-// it is (PCM in MP4, say) is re-encoded to AAC, or left out where even that cannot be done.
+// it is (PCM in MP4, AAC in WebM) is re-encoded to a codec it holds (AAC, Opus, ...), or left
+// out where even that cannot be done.
 // The source is a file (opened through a Demuxer) or a live stream's AudioRelay.
 #pragma once
 
@@ -34,6 +35,7 @@ class AudioCopy {
 
   int64_t packets() const { return packets_; }
   const std::string& transcoded() const { return transcoded_; }  // "stream 1 (pcm_s16le)", ...
+  const std::string& transcoded_to() const { return transcoded_to_; }  // what they became: "AAC", "Opus"
   const std::string& skipped() const { return skipped_; }
   // What did not reach the file: packets that could not be decoded for re-encoding, and (a
   // relay's) packets over its limit or of a later connection whose codec setup changed.
@@ -54,7 +56,7 @@ class AudioCopy {
   av::PacketPtr pkt_ = av::make_packet();
   bool pending_ = false, done_ = false;
   int64_t packets_ = 0, undecodable_ = 0;
-  std::string transcoded_, skipped_, lost_;
+  std::string transcoded_, transcoded_to_, skipped_, lost_;
 };
 
 }  // namespace framepipe

@@ -45,6 +45,7 @@ TransformResult transform_video(const std::string& input, const std::string& out
   result.audio_packets = writer->audio_packets_copied();
   result.audio_skipped = writer->audio_skipped();
   result.audio_transcoded = writer->audio_transcoded();
+  result.audio_transcoded_to = writer->audio_transcoded_to();
   return result;
 }
 

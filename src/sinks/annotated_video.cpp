@@ -26,7 +26,7 @@ int64_t rescale_pts(int64_t pts, Rational from, Rational to) {
 std::vector<std::string> audio_notes(const VideoWriter& w) {
   std::vector<std::string> notes;
   if (!w.audio_transcoded().empty())
-    notes.push_back(w.path() + " cannot hold the audio " + w.audio_transcoded() + " as it is; it was re-encoded to AAC");
+    notes.push_back(w.path() + " cannot hold the audio " + w.audio_transcoded() + " as it is; it was re-encoded to " + w.audio_transcoded_to());
   if (!w.audio_skipped().empty())
     notes.push_back(w.path() + " cannot hold the audio " + w.audio_skipped() + "; it was left out");
   if (!w.audio_lost().empty()) notes.push_back(w.path() + " lacks " + w.audio_lost());

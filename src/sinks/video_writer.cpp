@@ -195,6 +195,9 @@ int64_t VideoWriter::audio_packets_copied() const { return impl_->audio ? impl_-
 const std::string& VideoWriter::audio_skipped() const { return impl_->audio ? impl_->audio->skipped() : kNone; }
 const std::string& VideoWriter::audio_lost() const { return impl_->audio ? impl_->audio->lost() : kNone; }
 const std::string& VideoWriter::audio_transcoded() const { return impl_->audio ? impl_->audio->transcoded() : kNone; }
+const std::string& VideoWriter::audio_transcoded_to() const {
+  return impl_->audio ? impl_->audio->transcoded_to() : kNone;
+}
 const std::string& VideoWriter::path() const { return impl_->path; }
 
 }  // namespace framepipe

@@ -28,7 +28,8 @@ struct TransformOptions {
 struct TransformResult {
   int64_t frames = 0;
   int64_t audio_packets = 0;
-  std::string audio_transcoded;  // streams the output container could not take as they were (now AAC)
+  std::string audio_transcoded;     // streams the output container could not take as they were
+  std::string audio_transcoded_to;  // what they became: "AAC" (MP4), "Opus" (WebM), ...
   std::string audio_skipped;     // streams left out (not even AAC could be made)
 };
 

@@ -76,6 +76,7 @@ class VideoWriter {
   // Audio streams of audio_from that the container cannot hold as they are: re-encoded to
   // AAC ("stream 1 (pcm_s16le)"), or, where even that cannot be done, left out.
   const std::string& audio_transcoded() const;
+  const std::string& audio_transcoded_to() const;  // the codecs they became: "AAC", "Opus", ...
   const std::string& audio_skipped() const;
   // Live audio (audio_relay) that did not reach the file: packets over the relay's limit, and
   // streams of a later connection whose codec setup changed. Known after close().
