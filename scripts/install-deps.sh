@@ -18,12 +18,13 @@ build_pkgs=(
   python3 python3-numpy python3-pytest   # tests check outputs against numpy (/usr/bin/python3)
   python3-dev pybind11-dev                # the Python module, built for /usr/bin/python3
   python3-torch     # the Python module's tests: a PyTorch callable as the model, DLPack, DataLoader
+  python3-torchvision  # the module's clip tensors fed to torchvision's r3d_18 as they come
   # the live tests' RTSP server (GStreamer's rtsp-server from Python; H.264 by openh264enc)
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   # corpus runs: a real single-node Slurm (scripts/slurm-local.sh), Dask, the Kubernetes manifest's parser
   slurmctld slurmd slurm-client munge python3-distributed python3-yaml
 )
-models_pkgs=(python3-torchvision python3-onnx)
+models_pkgs=(python3-onnx)
 bench_pkgs=(python3-av python3-opencv time "${models_pkgs[@]}")
 
 pkgs=("${build_pkgs[@]}")
