@@ -85,6 +85,10 @@ void VideoWriter::Impl::open(int width, int height, Rational time_base) {
 void VideoWriter::Impl::open_encoder(int width, int height, Rational time_base) {
   const AVCodec* codec = avcodec_find_encoder_by_name(opt.codec.c_str());
   if (!codec) throw UnsupportedError("video writer " + path + ": this FFmpeg has no encoder '" + opt.codec + "'");
+  if (!mux->holds(codec->id))
+    throw ConfigError("video writer " + path + ": a " + mux->format()->oformat->name + " file cannot hold " +
+                      avcodec_get_name(codec->id) + " video (" + opt.codec + "); write .mp4, .mkv or .mov, or choose an " +
+                      "encoder it holds (WebM: libvpx-vp9)");
   av::CodecContext ctx(avcodec_alloc_context3(codec));
   AVCodecContext* c = ctx.get();
   c->width = width;

@@ -407,3 +407,7 @@ def test_webm_gets_an_opus_track_as_long_as_the_video(cli, media, tmp_path):
     assert abs((a1 - a0) - (s1 - s0)) < 0.03, (a0, a1, s0, s1)   # the audio is all there
     assert abs((a1 - a0) - (v1 - v0)) < 0.05, (a0, a1, v0, v1)   # and as long as the picture
     assert abs(a0 - v0) < 0.02                                   # and starts with it
+    # H.264 into WebM is refused at the start, by name, not by FFmpeg's "Invalid argument".
+    p = run(cli, "transform", media / "h264_audio.mp4", tmp_path / "h264.webm", "--ops", "gray")
+    assert p.returncode == 2 and "cannot hold h264 video" in p.stderr and "libvpx-vp9" in p.stderr, p.stderr
+    assert not list(tmp_path.glob("h264*"))
