@@ -14,6 +14,12 @@ python3-torchvision (not used here) and python3-onnx. Deterministic for a given 
   squares    detect        128x128 letterboxed: red / green / blue squares, YOLO-style head,
                            exported in the YOLOv5 layout [N, A, 5+C] (squares.*) and the
                            YOLOv8 layout [N, 4+C, A] (squares_v8.*)
+  shapes2d_int8            shapes2d after post-training static quantization (INT8 weights and
+                           activations, the onednn engine: this PyTorch has no fbgemm),
+                           calibrated on 256 drawn pictures; TorchScript only. Its float twin is
+                           shapes2d.pt, whose weights it starts from.
+
+    /usr/bin/python3 scripts/make-test-models.py --only-int8   (seconds: from the committed shapes2d.pt)
 
 The test videos are drawn by the ffmpeg CLI (scripts/make-test-media.sh), never by this
 script, so the models are judged on pictures they did not train on.
@@ -23,7 +29,6 @@ import os
 import sys
 
 import numpy as np
-import onnx
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -301,6 +306,7 @@ def train(model, make_batch, loss_fn, steps, lr):
 
 
 def export(name, module, example, description, input_names=("input",), output_names=("output",)):
+    import onnx
     module.eval()
     with torch.no_grad():
         reference_out = module(example)
@@ -444,8 +450,61 @@ def make_caffe_and_tensorflow():
     write_description("tiny_tf", {"task": "embed", "input": {"width": 8, "height": 8}})
 
 
+class Quantized(nn.Module):
+    """A float network between a quantize and a dequantize step (eager-mode static quantization)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.quant = torch.ao.quantization.QuantStub()
+        self.net = net
+        self.dequant = torch.ao.quantization.DeQuantStub()
+
+    def forward(self, x):
+        return self.dequant(self.net(self.quant(x)))
+
+
+def make_int8():
+    """shapes2d in INT8: the committed float model's weights, convolutions fused with their
+    ReLUs, observers calibrated on drawn pictures, converted, traced."""
+    torch.backends.quantized.engine = "onednn"
+    float_net = Shapes2d()
+    float_net.load_state_dict(torch.jit.load(os.path.join(OUT, "shapes2d.pt")).state_dict())
+    float_net.eval()
+    net = Shapes2d()
+    net.load_state_dict(float_net.state_dict())
+    net.eval()
+    torch.ao.quantization.fuse_modules(net.features, [["0", "1"], ["3", "4"], ["6", "7"], ["9", "10"]], inplace=True)
+    q = Quantized(net).eval()
+    q.qconfig = torch.ao.quantization.get_default_qconfig("onednn")
+    torch.ao.quantization.prepare(q, inplace=True)
+    imgs, labels = shapes_sample(256)
+    calib = to_input(imgs, S_MEAN, S_STD).permute(0, 3, 1, 2).contiguous()
+    with torch.no_grad():
+        q(calib)
+    torch.ao.quantization.convert(q, inplace=True)
+    imgs, labels = shapes_sample(300)
+    held = to_input(imgs, S_MEAN, S_STD).permute(0, 3, 1, 2).contiguous()
+    with torch.no_grad():
+        agree = (q(held).argmax(1) == float_net(held).argmax(1)).float().mean().item()
+        acc = (q(held).argmax(1).numpy() == labels).mean()
+    print(f"shapes2d_int8: held-out accuracy {acc:.3f}, top-1 agreement with the float model {agree:.3f}")
+    example = to_input(shapes_sample(2)[0], S_MEAN, S_STD).permute(0, 3, 1, 2).contiguous()
+    with torch.no_grad():
+        traced = torch.jit.trace(q, example)
+        reference_out = traced(example)
+    traced.save(os.path.join(OUT, "shapes2d_int8.pt"))
+    with open(os.path.join(OUT, "shapes2d.json")) as f:
+        description = {k: v for k, v in json.load(f).items() if k != "name"}
+    write_description("shapes2d_int8", description)
+    save_reference("shapes2d_int8", example, reference_out)
+    print(f"  shapes2d_int8.pt: {os.path.getsize(os.path.join(OUT, 'shapes2d_int8.pt')) / 1e6:.2f} MB")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if "--only-int8" in sys.argv:
+        make_int8()
+        return
     make_unsupported()
     make_darknet()
     make_caffe_and_tensorflow()
@@ -469,6 +528,7 @@ def main():
         "input": {"width": 64, "height": 64, "layout": "nchw", "channels": "rgb", "scale": True,
                   "mean": S_MEAN, "std": S_STD, "resize": "letterbox"},
         "output": "logits", "labels": SHAPES})
+    make_int8()
 
     print("motion3d: training")
     motion = Motion3d()

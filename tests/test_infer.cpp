@@ -89,6 +89,41 @@ INSTANTIATE_TEST_SUITE_P(Models, EngineVsPyTorch,
                                             ::testing::Values("torchscript", "opencv")),
                          [](const auto& p) { return std::get<0>(p.param) + "_" + std::get<1>(p.param); });
 
+// ------------------------------------------------------------------ INT8
+// shapes2d after post-training static quantization (scripts/make-test-models.py --only-int8):
+// LibTorch runs it as PyTorch did, and on the drawn video it answers as its float twin.
+TEST(Int8, QuantizedModelEqualsPyTorchAndAgreesWithItsFloatTwin) {
+  if (!torchscript_available()) GTEST_SKIP() << "built without LibTorch";
+  auto q = open_backend(model("shapes2d_int8.pt"));
+  Tensor input = read_npy(model("shapes2d_int8.input.npy"));
+  Tensor want = read_npy(model("shapes2d_int8.output.npy"));
+  auto out = q->run(input);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].tensor.shape(), want.shape());
+  double worst = 0;
+  for (int64_t i = 0; i < want.numel(); ++i)
+    worst = std::max(worst, double(std::fabs(out[0].tensor.data_as<float>()[i] - want.data_as<float>()[i])));
+  EXPECT_LE(worst, 1e-4);
+
+  auto f = open_backend(model("shapes2d.pt"));
+  VideoReader reader(fpt::media("shapes.mp4"), reader_options_for(q->spec()));
+  const SamplePlan plan = plan_sample(SampleSpec::parse("all"), reader);
+  auto qrows = predict(reader, *q, plan, 8);
+  auto frows = predict(reader, *f, plan, 8);
+  ASSERT_EQ(qrows.size(), frows.size());
+  int same = 0;
+  double drift = 0;
+  for (size_t i = 0; i < qrows.size(); ++i) {
+    same += qrows[i].prediction.top.at(0).label == frows[i].prediction.top.at(0).label;
+    for (size_t c = 0; c < 3; ++c)
+      drift = std::max(drift, double(std::fabs(qrows[i].prediction.scores[c] - frows[i].prediction.scores[c])));
+  }
+  EXPECT_EQ(same, static_cast<int>(qrows.size())) << "top-1 of the INT8 model against the float one";
+  EXPECT_LE(drift, 0.1) << "largest probability difference";
+  std::printf("int8 vs float on shapes.mp4: top-1 agree %d/%zu, max probability difference %.4f, max output "
+              "difference from PyTorch %.2e\n", same, qrows.size(), drift, worst);
+}
+
 // ------------------------------------------------------------------ trained models, new videos
 class TrainedModels : public ::testing::TestWithParam<std::string> {
  protected:

@@ -61,6 +61,7 @@ InputOutcome run_file(RunContext& c, const std::string& video, const std::string
   ResultStage stage(c.spec, video, *c.writer, c.results, annotator.get());
   const std::string label = "run " + std::filesystem::path(video).filename().string();
   const auto total = static_cast<int64_t>(plan.rows());
+  c.progress(label, 0, total, false);  // the input's clock starts here: rates count from it
   WriteStage writes([&](std::vector<RowPrediction>& rows) {
     const auto t0 = std::chrono::steady_clock::now();
     for (auto& row : rows) stage.row(row);
