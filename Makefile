@@ -62,7 +62,7 @@ bench-index: build
 # Inference engines against PyTorch eager (ResNet-18, MobileNetV3-small, R3D-18).
 bench-infer: build
 	@bash scripts/install-deps.sh bench
-	@/usr/bin/python3 bench/bench_infer.py --build $(BUILD) --threads $(JOBS)
+	@/usr/bin/python3 bench/bench_infer.py --build $(BUILD) --threads $(JOBS) --int8-video $(BUILD)/media/real/vtest.avi
 
 # End-to-end run against its stages alone and a naive Python loop (vtest.avi and the 1080p file).
 bench-pipeline: build

@@ -9,6 +9,12 @@ rounds (Python peers time themselves after their imports). Peak memory is the ma
 Prints a Markdown table; ratio = framepipe's time / the peer's time (below 1: framepipe
 is faster); for full decode, the ratio of framepipe with 3 decoder threads per core follows
 in brackets.
+
+The bound of each task: the CPU time (user + system) of the same framepipe request on one
+thread (`--threads 1 --workers 1`: it decodes only the packets the wanted frames depend on,
+and converts only the wanted frames) divided by the cores: what an exact decode of that
+request cannot beat on this machine. framepipe's time over the bound says how much of the
+machine it leaves idle (1.00: none).
 """
 import argparse
 import json
@@ -104,19 +110,29 @@ print(time.perf_counter() - t, n)
 TIMEOUT = 120  # seconds; a peer that hangs is reported, not waited for
 
 
-def timed(cmd, self_timed=False):
-    """Runs cmd under /usr/bin/time; returns (seconds, max RSS MiB, stdout); None if it hung."""
+def timed(cmd, self_timed=False, cpu=False):
+    """Runs cmd under /usr/bin/time; returns (seconds, max RSS MiB, stdout); None if it hung.
+    cpu: the seconds are user + system CPU, not wall time."""
     t0 = time.perf_counter()
     try:
-        p = subprocess.run(["/usr/bin/time", "-f", "@@%M"] + cmd, capture_output=True, text=True, timeout=TIMEOUT)
+        p = subprocess.run(["/usr/bin/time", "-f", "@@%M %U %S"] + cmd, capture_output=True, text=True,
+                           timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return None
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         raise RuntimeError("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
-    rss = int(p.stderr.rsplit("@@", 1)[1].split()[0]) / 1024.0
+    mem, user, system = p.stderr.rsplit("@@", 1)[1].split()[:3]
+    rss = int(mem) / 1024.0
     secs = float(p.stdout.split()[0]) if self_timed else wall
+    if cpu:
+        secs = float(user) + float(system)
     return secs, rss, p.stdout
+
+
+def one_thread(cmd):
+    """The same framepipe request on one decoder thread and no keyframe-group workers."""
+    return cmd + ["--threads", "1", "--workers", "1"]
 
 
 
@@ -127,7 +143,7 @@ def main():
     ap.add_argument("--file", required=True)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--short", default="", help="a cut of the same video, a tenth as long (memory row)")
-    ap.add_argument("--only", default="", help="comma separated tasks: full,random,every,keyframes,clips,memory,long")
+    ap.add_argument("--only", default="", help="comma separated tasks: full,random,every,fps1,keyframes,clips,memory,long")
     ap.add_argument("--long", default="", help="a 10-minute file and its first minute, comma separated (long row)")
     args = ap.parse_args()
 
@@ -172,6 +188,14 @@ def main():
             ("cv::VideoCapture C++ grab/retrieve", [cvb, f, "every", "30"], False),
         ]),
     }
+    fps = info.get("fps") or 30
+    step = max(1, round(fps))
+    tasks["fps1"] = ("one frame a second, fps:1 (%d frames)" % len(range(0, n, step)), len(range(0, n, step)), [
+        ("framepipe frames --sample fps:1", [fp, "frames", f, "--sample", "fps:1", "--format", "null"], False),
+        ("ffmpeg CLI -vf fps=1", ff + ["-vf", "fps=1," + scale, "-pix_fmt", "rgb24", "-f", "null", "-"], False),
+        ("PyAV decode all, keep one a second", py(PYAV_EVERY, str(step)), True),
+        ("OpenCV Python grab/retrieve", py(CV_EVERY, str(step)), True),
+    ])
     tasks["keyframes"] = ("key frames only, against full decode", None, [
         ("framepipe frames --sample keyframes", [fp, "frames", f, "--sample", "keyframes", "--format", "null"], False),
         ("framepipe frames --all (full decode)", [fp, "frames", f, "--all", "--format", "null"], False),
@@ -216,7 +240,8 @@ def main():
             ("framepipe, %d frames" % n, [fp, "frames", f, "--all", "--format", "null"], False),
             ("framepipe, %d frames (short cut)" % sn, [fp, "frames", args.short, "--all", "--format", "null"], False),
         ])
-    order = ("full", "random", "every", "keyframes", "clips", "memory", "long", "long_clips")
+    order = ("full", "random", "every", "fps1", "keyframes", "clips", "memory", "long", "long_clips")
+    bounded = ("full", "random", "every", "fps1", "clips")
     only = set(args.only.split(",")) if args.only else set(order)
     if "long" in only:
         only.add("long_clips")
@@ -230,7 +255,12 @@ def main():
         times = {name: [] for name, _, _ in rows}
         hung = {}
         rss = {name: 0.0 for name, _, _ in rows}
+        bound = []
         for r in range(args.repeat):
+            if t in bounded:
+                got = timed(one_thread(rows[0][1]), cpu=True)
+                if got:
+                    bound.append(got[0] / os.cpu_count())
             for name, cmd, self_timed in rows:
                 got = timed(cmd, self_timed)
                 if got is None:
@@ -255,6 +285,10 @@ def main():
                 name += " (hung in %d of %d rounds, killed after %d s)" % (hung[name], args.repeat, TIMEOUT)
             rate = "—" if frames is None or t == "memory" else "%.1f" % (frames / secs)
             print("| %s | %s | %.3f | %s | %s | %.0f |" % (title, name, secs, rate, ratio, mib))
+        if bound:
+            b = min(bound)
+            print("| %s | bound: 1-thread CPU ÷ %d cores | %.3f | %.1f | framepipe ÷ bound: %.2f | — |" %
+                  (title, os.cpu_count(), b, frames / b, ours / b))
     sys.stdout.flush()
 
 

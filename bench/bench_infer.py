@@ -11,10 +11,18 @@ to TorchScript (.pt) and ONNX (.onnx) under BUILD/bench/models with their descri
 framepipe's side is bench/infer_bench.cpp: Backend::run on a ready batch. PyTorch's side is
 model(x) under torch.inference_mode(). Both warm up twice, then time `iters` runs.
 Reported: rows (images or clips) per second, and framepipe / eager as a ratio (> 1: faster).
+
+INT8: ResNet-18 after post-training static quantization (torchvision's quantizable ResNet-18
+with the float model's weights, convolutions fused, the onednn engine, calibrated on 32 random
+images) against its float twin: latency per batch through framepipe's LibTorch engine and in
+PyTorch, framepipe's INT8 output against PyTorch's on the same input, the top-1 agreement of
+INT8 and float, and `framepipe run` end to end on a video (median of interleaved rounds, the
+infer stage's p50 from --metrics). `--int8-video FILE` picks the video.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import time
 
@@ -114,12 +122,84 @@ def max_diff(model, shape, helper, path, engine, folder, threads):
     return float(np.abs(np.load(dst) - want).max())
 
 
+def export_int8(folder):
+    """resnet18_int8.pt beside resnet18.pt (export() made it), and their eager twins."""
+    float_model, shape, float_pt, _ = export("resnet18", folder)
+    pt = os.path.join(folder, "resnet18_int8.pt")
+    torch.backends.quantized.engine = "onednn"  # this PyTorch has no fbgemm
+    q = torchvision.models.quantization.resnet18(weights=None, quantize=False)
+    q.load_state_dict(float_model.state_dict())
+    q.eval()
+    q.fuse_model()
+    q.qconfig = torch.ao.quantization.get_default_qconfig("onednn")
+    torch.ao.quantization.prepare(q, inplace=True)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        q(torch.randn(32, *shape))
+    torch.ao.quantization.convert(q, inplace=True)
+    if not os.path.exists(pt):
+        with torch.no_grad():
+            torch.jit.trace(q, torch.randn(1, *shape)).save(pt + ".tmp")
+        os.replace(pt + ".tmp", pt)
+        with open(os.path.join(folder, "resnet18_int8.json"), "w") as f:
+            json.dump({"name": "resnet18_int8", **MODELS["resnet18"][2]}, f, indent=2)
+    return float_model, torch.jit.load(pt), shape, float_pt, pt
+
+
+def run_seconds(cli, model, video, sample, batch, threads, folder):
+    """`framepipe run` end to end: wall seconds and the infer stage's p50 per batch (ms)."""
+    metrics = os.path.join(folder, "int8_metrics.json")
+    start = time.perf_counter()
+    subprocess.run([cli, "run", model, video, "--sample", sample, "--batch", str(batch), "--model-threads",
+                    str(threads), "--out", os.devnull, "--metrics", metrics], check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    with open(metrics) as f:
+        stages = json.load(f)
+    infer = next(s for s in (stages if isinstance(stages, list) else stages["stages"]) if s["stage"] == "infer")
+    return wall, infer["latency_ms"]["p50"]
+
+
+def bench_int8(args, folder, helper):
+    float_model, q_eager, shape, float_pt, pt = export_int8(folder)
+    print("\nINT8 (onednn static quantization) against float, ResNet-18 224x224:")
+    print(f"{'batch':>5} {'float ms':>9} {'int8 ms':>8} {'int8÷float':>10} {'eager float ms':>15} {'eager int8 ms':>14}")
+    for batch in (1, 8):
+        iters = max(2, args.iters // batch)
+        f = framepipe_rate(helper, float_pt, "torchscript", batch, iters, args.threads)["rows_per_s"]
+        i = framepipe_rate(helper, pt, "torchscript", batch, iters, args.threads)["rows_per_s"]
+        ef = eager_rate(float_model, shape, batch, iters)
+        ei = eager_rate(q_eager, shape, batch, iters)
+        ms = lambda rate: 1000 * batch / rate
+        print(f"{batch:5d} {ms(f):9.1f} {ms(i):8.1f} {ms(i) / ms(f):10.2f} {ms(ef):15.1f} {ms(ei):14.1f}", flush=True)
+    d = max_diff(q_eager, shape, helper, pt, "torchscript", folder, args.threads)
+    x = torch.randn(64, *shape)
+    with torch.inference_mode():
+        agree = (q_eager(x).argmax(1) == float_model(x).argmax(1)).float().mean().item()
+    print(f"check: max |framepipe int8 - PyTorch int8| = {d:.2e}; top-1 agreement int8 vs float on 64 random "
+          f"inputs (random weights) {agree:.2f}")
+    if not args.int8_video:
+        return
+    cli = os.path.join(args.build, "apps", "framepipe")
+    runs = {"float": [], "int8": []}
+    for _ in range(args.rounds):  # interleaved, so both meet the same machine
+        for name, model in (("float", float_pt), ("int8", pt)):
+            runs[name].append(run_seconds(cli, model, args.int8_video, "every:4", 8, args.threads, folder))
+    med = {k: (statistics.median(w for w, _ in v), statistics.median(p for _, p in v)) for k, v in runs.items()}
+    print(f"framepipe run {os.path.basename(args.int8_video)} --sample every:4 --batch 8 (median of {args.rounds}): "
+          f"float {med['float'][0]:.2f} s (infer p50 {med['float'][1]:.0f} ms a batch), "
+          f"int8 {med['int8'][0]:.2f} s ({med['int8'][1]:.0f} ms): end to end x{med['float'][0] / med['int8'][0]:.2f}, "
+          f"per batch x{med['float'][1] / med['int8'][1]:.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--only", default="", help="comma separated model names")
+    ap.add_argument("--int8-video", default="", help="a video for the INT8 run end to end")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--int8-only", action="store_true")
     args = ap.parse_args()
     folder = os.path.join(args.build, "bench", "models")
     os.makedirs(folder, exist_ok=True)
@@ -130,6 +210,9 @@ def main():
           f"{'opencv÷eager':>13}")
     notes = []
     diffs = []
+    if args.int8_only:
+        bench_int8(args, folder, helper)
+        return
     for name in MODELS:
         if args.only and name not in args.only.split(","):
             continue
@@ -156,6 +239,7 @@ def main():
         print("check:", d)
     for n in notes:
         print("note:", n)
+    bench_int8(args, folder, helper)
 
 
 if __name__ == "__main__":
