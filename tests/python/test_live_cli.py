@@ -63,14 +63,14 @@ def run_while_serving(server, port, cmd, timeout=60):
 
 
 def wait_for_a_result(run, cmd, timeout=30):
-    """Waits until the run started with `cmd` has written its first result line (into
+    """Waits until the run started with `cmd` has written its first frame's result line (into
     NAME.part.EXT), or has ended: a build with sanitizers on a busy machine may take seconds to
     connect, and a server killed before that would test the wrong thing."""
     final = pathlib.Path(str(cmd[cmd.index("--out") + 1]))
     out = final.with_name(final.stem + ".part" + final.suffix)
     deadline = time.time() + timeout
     while time.time() < deadline and run.poll() is None:
-        if out.exists() and b"\n" in out.read_bytes():
+        if out.exists() and b'"frame":' in out.read_bytes():
             return
         time.sleep(0.05)
 
@@ -362,13 +362,18 @@ def test_rtsp_reconnects_after_the_server_drops_and_reports_the_gap(cli, tmp_pat
          "--timeout", "2", "--duration", "10", "--out", out], up_s=3.5)
     assert rc == 0, err
     rows = lines(out)
-    gaps = [r["gap"] for r in rows if "gap" in r]
-    assert len(gaps) == 1, (gaps, err)
+    # GStreamer's server may take longer than --timeout to send its first frame on a loaded
+    # machine: that is a gap before any frame (last_t -1), reported as it should be, and not
+    # the outage this test makes.
+    startup = [r["gap"] for r in rows if "gap" in r and r["gap"]["last_t"] < 0]
+    gaps = [r["gap"] for r in rows if "gap" in r and r["gap"]["last_t"] >= 0]
+    assert len(gaps) == 1 and len(startup) <= 1, (gaps, startup, err)
     g = gaps[0]
     assert g["attempts"] >= 1 and g["end"] - g["start"] >= 1.0 and g["last_t"] >= 0 and g["next_t"] >= 0
     frames = [r for r in rows if "frame" in r]
-    before = [r for r in frames if r["connection"] == 0]
-    after = [r for r in frames if r["connection"] == 1]
+    first = frames[0]["connection"]  # 0, or 1 after a startup gap
+    before = [r for r in frames if r["connection"] == first]
+    after = [r for r in frames if r["connection"] == first + 1]
     assert len(before) >= 10 and len(after) >= 10, (len(before), len(after), err)
     assert all(not (g["start"] < r["wall"] < g["end"]) for r in frames)
     # the ball moves: the motion model sees it on both connections
