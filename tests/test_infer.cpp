@@ -424,6 +424,20 @@ TEST(ModelErrors, ImpossibleValuesGetTheirStatedAnswer) {
                          "mean": [123.7, 116.3, 103.5], "std": [58.4, 57.1, 57.4]}})", "d.json", "m.onnx");
   EXPECT_FALSE(s.scale);
   EXPECT_FLOAT_EQ(s.mean[0], 123.7f);
+  // 0-1 values over 0-255 pixels: a warning, once for the description.
+  for (int i = 0; i < 2; ++i) {
+    ::testing::internal::CaptureStderr();
+    parse_model_spec(R"({"task": "classify", "input": {"width": 8, "height": 8, "scale": false,
+                         "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}})", "small.json", "m.onnx");
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    if (i == 0) {
+      EXPECT_NE(err.find("warning: model description small.json: 'input.mean' [0.485, 0.456, 0.406]"), std::string::npos)
+          << err;
+      EXPECT_NE(err.find("look like 0-1 values, but 'input.scale' is false"), std::string::npos) << err;
+    } else {
+      EXPECT_EQ(err, "") << "said once";
+    }
+  }
   msg = error_of([] { parse_model_spec(R"({"task": "classify", "input": {"width": 8, "height": 8, "clip_len": 16}})", "d.json", "m.onnx"); });
   EXPECT_NE(msg.find("clip-classify"), std::string::npos) << msg;
   msg = error_of([] { parse_model_spec(R"({"task": "detect", "input": {"width": 8, "height": 8}, "detect": {"conf": 25}})", "d.json", "m.onnx"); });
