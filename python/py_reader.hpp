@@ -66,6 +66,22 @@ class PyReader {
     reader_ = std::make_unique<VideoReader>(source_, o);
   }
 
+  // The C++ readers close without the GIL: their decoder threads finish a frame first, and a
+  // log callback another module may have set (PyAV's) would wait for the GIL while we wait
+  // for them.
+  ~PyReader() {
+    if (generation_ != g_fork_generation.load()) {  // a forked copy: the parent's threads are not here
+      (void)reader_.release();
+      for (auto& [key, r] : sized_) (void)r.release();
+      return;
+    }
+    if (PyGILState_Check()) {
+      py::gil_scoped_release nogil;
+      sized_.clear();
+      reader_.reset();
+    }
+  }
+
   // Called (with the GIL held) before every use: see g_fork_generation.
   void ensure_own_process() {
     if (generation_ == g_fork_generation.load()) return;

@@ -121,12 +121,15 @@ DamageCounter::~DamageCounter() {
   live_counters().erase(this);
 }
 
+// FFmpeg has one log callback per process, and another library may set its own after ours:
+// PyAV does when it is imported (torchvision imports it), and its callback takes Python's GIL,
+// so a decoder thread logging while Python's thread waits for it to close deadlocked; ours
+// also counts the decoder's damage reports. It is set again at each open, so it is the one
+// in force whenever framepipe decodes.
 void init_logging() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    g_print_log = std::getenv("FRAMEPIPE_AV_LOG") != nullptr;
-    av_log_set_callback(&log_callback);
-  });
+  std::call_once(once, [] { g_print_log = std::getenv("FRAMEPIPE_AV_LOG") != nullptr; });
+  av_log_set_callback(&log_callback);
 }
 
 }  // namespace framepipe::av
