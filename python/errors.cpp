@@ -2,6 +2,7 @@
 #include <Python.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "bindings.hpp"
 #include "framepipe/error.hpp"
@@ -68,15 +69,14 @@ void bind_errors(py::module_& m) {
   // OpenError and ModelError of a missing file are also FileNotFoundError, and so on: types of
   // the kind's own name (a traceback reads framepipe.OpenError) that derive from both, kept
   // out of the module's names (catch the kind, or the built-in).
-  const char* names[9] = {"OpenError", "DecodeError", "OutOfRangeError", "UnsupportedError", "ModelError",
-                          "ConfigError", "IoError", "TransientError", "Error"};
   for (size_t k = 0; k < 9; ++k)
     for (size_t t = 0; t < 4; ++t) {
       if (t == 2) {  // EPERM shares EACCES's type
         g_os_types[k][t] = g_os_types[k][1];
         continue;
       }
-      g_os_types[k][t] = new_type(names[k], g_error_types[k], *kOsTwins[t].builtin,
+      const std::string name = reinterpret_cast<PyTypeObject*>(g_error_types[k])->tp_name + std::strlen("framepipe.");
+      g_os_types[k][t] = new_type(name.c_str(), g_error_types[k], *kOsTwins[t].builtin,
                                   "The framepipe error and the OSError of the same cause.");
     }
 

@@ -133,9 +133,7 @@ ModelSpec spec_for_callable(py::handle spec, py::handle fn) {
 }
 
 std::unique_ptr<Backend> callable_backend(py::object fn, py::handle spec_arg, const RunOptions& o) {
-  ModelSpec spec = spec_for_callable(spec_arg, fn);
-  if (o.conf >= 0) spec.detect.conf = o.conf;
-  if (o.iou >= 0) spec.detect.iou = o.iou;
+  ModelSpec spec = spec_with_overrides(spec_for_callable(spec_arg, fn), o);
   auto callable = shared_object(std::move(fn));
   const std::string name = spec.name;
   return function_backend(
@@ -192,13 +190,8 @@ class PyRun {
       } else {  // the model file described by spec= (the CLI's --spec)
         if (!std::filesystem::is_regular_file(path)) throw ModelError("model " + path + ": no such file", ENOENT);
         ModelSpec s = spec_from_python(spec, path);
-        if (options.conf >= 0) s.detect.conf = options.conf;
-        if (options.iou >= 0) s.detect.iou = options.iou;
-        BackendOptions bo;
-        bo.engine = options.engine;
-        bo.threads = options.model_threads;
         py::gil_scoped_release nogil;
-        runner_ = std::make_unique<Runner>(open_backend(s, bo), std::move(options));
+        runner_ = std::make_unique<Runner>(std::move(s), std::move(options));
       }
     } else if (PyCallable_Check(model.ptr())) {
       auto backend = callable_backend(std::move(model), spec, options);

@@ -63,6 +63,24 @@ std::array<double, 4> drawn_box(const std::vector<uint8_t>& rgb, int w, int h, i
 }  // namespace
 
 // ------------------------------------------------------------------ engines vs PyTorch
+// The largest difference between the backend's output and PyTorch's on the input PyTorch
+// saved when it exported the model (STEM.input.npy, STEM.output.npy); infinity where the
+// outputs do not even have PyTorch's shape.
+double worst_against_pytorch(Backend& backend, const std::string& stem) {
+  Tensor input = read_npy(model(stem + ".input.npy"));
+  Tensor want = read_npy(model(stem + ".output.npy"));
+  auto out = backend.run(input);
+  EXPECT_EQ(out.size(), 1u);
+  if (out.size() != 1 || out[0].tensor.shape() != want.shape()) {
+    ADD_FAILURE() << stem << ": the output's shape is not PyTorch's";
+    return INFINITY;
+  }
+  double worst = 0;
+  for (int64_t i = 0; i < want.numel(); ++i)
+    worst = std::max(worst, double(std::fabs(out[0].tensor.data_as<float>()[i] - want.data_as<float>()[i])));
+  return worst;
+}
+
 class EngineVsPyTorch : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(EngineVsPyTorch, OutputsEqualPyTorchsWithin1e4) {
@@ -72,16 +90,7 @@ TEST_P(EngineVsPyTorch, OutputsEqualPyTorchsWithin1e4) {
   o.engine = engine;
   auto backend = open_backend(file_for(name, engine), o);
   EXPECT_STREQ(backend->engine(), engine == "torchscript" ? "torchscript" : "opencv-dnn");
-  // The input and output PyTorch computed when it exported the model.
-  Tensor input = read_npy(model(name + ".input.npy"));
-  Tensor want = read_npy(model(name + ".output.npy"));
-  auto out = backend->run(input);
-  ASSERT_EQ(out.size(), 1u);
-  ASSERT_EQ(out[0].tensor.shape(), want.shape());
-  double worst = 0;
-  for (int64_t i = 0; i < want.numel(); ++i)
-    worst = std::max(worst, double(std::fabs(out[0].tensor.data_as<float>()[i] - want.data_as<float>()[i])));
-  EXPECT_LE(worst, 1e-4) << name << " on " << engine;
+  EXPECT_LE(worst_against_pytorch(*backend, name), 1e-4) << name << " on " << engine;
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, EngineVsPyTorch,
@@ -95,14 +104,7 @@ INSTANTIATE_TEST_SUITE_P(Models, EngineVsPyTorch,
 TEST(Int8, QuantizedModelEqualsPyTorchAndAgreesWithItsFloatTwin) {
   if (!torchscript_available()) GTEST_SKIP() << "built without LibTorch";
   auto q = open_backend(model("shapes2d_int8.pt"));
-  Tensor input = read_npy(model("shapes2d_int8.input.npy"));
-  Tensor want = read_npy(model("shapes2d_int8.output.npy"));
-  auto out = q->run(input);
-  ASSERT_EQ(out.size(), 1u);
-  ASSERT_EQ(out[0].tensor.shape(), want.shape());
-  double worst = 0;
-  for (int64_t i = 0; i < want.numel(); ++i)
-    worst = std::max(worst, double(std::fabs(out[0].tensor.data_as<float>()[i] - want.data_as<float>()[i])));
+  const double worst = worst_against_pytorch(*q, "shapes2d_int8");
   EXPECT_LE(worst, 1e-4);
 
   auto f = open_backend(model("shapes2d.pt"));

@@ -16,23 +16,21 @@ std::string count_of(int64_t n, std::string_view singular, std::string_view plur
   return s += 's';
 }
 
-std::string number_text(double v) {
+namespace {
+// The fewest significant digits that read back as `v` in its own type.
+template <class T>
+std::string shortest(T v, int most, T (*read)(const char*, char**)) {
   char buf[32];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  return buf;
-}
-
-std::string number_text(float v) {
-  char buf[32];
-  for (int precision = 1; precision <= 9; ++precision) {
+  for (int precision = 1; precision <= most; ++precision) {
     std::snprintf(buf, sizeof buf, "%.*g", precision, static_cast<double>(v));
-    if (std::strtof(buf, nullptr) == v) break;
+    if (read(buf, nullptr) == v) break;
   }
   return buf;
 }
+}  // namespace
+
+std::string number_text(double v) { return shortest<double>(v, 17, std::strtod); }
+std::string number_text(float v) { return shortest<float>(v, 9, std::strtof); }
 
 namespace {
 // Optimal string alignment: insertions, deletions, substitutions and swaps of neighbours

@@ -164,12 +164,13 @@ struct Runner::Impl {
   std::set<std::string> annotated_;  // the annotated copies' paths so far
 };
 
-namespace {
 ModelSpec spec_with_overrides(ModelSpec spec, const RunOptions& o) {
   if (o.conf >= 0) spec.detect.conf = o.conf;
   if (o.iou >= 0) spec.detect.iou = o.iou;
   return spec;
 }
+
+namespace {
 BackendOptions backend_options(const RunOptions& o) {
   BackendOptions bo;
   bo.engine = o.engine;
@@ -180,7 +181,17 @@ BackendOptions backend_options(const RunOptions& o) {
 
 Runner::Runner(const std::string& model, RunOptions options) {
   check_results_path(options.out);  // before the model loads
-  ModelSpec spec = spec_with_overrides(load_model_spec(model, options.spec), options);
+  ModelSpec spec = load_model_spec(model, options.spec);  // before options move: the order of arguments is unspecified
+  open(std::move(spec), std::move(options));
+}
+
+Runner::Runner(ModelSpec spec, RunOptions options) {
+  check_results_path(options.out);
+  open(std::move(spec), std::move(options));
+}
+
+void Runner::open(ModelSpec spec, RunOptions options) {
+  spec = spec_with_overrides(std::move(spec), options);
   auto backend = open_backend(spec, backend_options(options));
   impl_ = std::make_unique<Impl>(std::move(spec), std::move(backend), std::move(options));
 }

@@ -162,7 +162,7 @@ def boxes_of(fp, media, model, spec):
 
 
 def test_normalised_and_pixel_yolo_boxes_come_out_right_when_declared(fp, media, capfd):
-    w, h = fp.VideoReader(str(media / "shapes.mp4")).shape[2], fp.VideoReader(str(media / "shapes.mp4")).shape[1]
+    _, h, w, _ = fp.VideoReader(str(media / "shapes.mp4")).shape
     expect = [8 * w / 64, 16 * h / 64, 24 * w / 64, 48 * h / 64]  # the box in source pixels
     pixels = boxes_of(fp, media, yolo(1.0), dict(DETECT, detect={"units": "pixels"}))
     normalised = boxes_of(fp, media, yolo(1 / 64), dict(DETECT, detect={"units": "normalized"}))

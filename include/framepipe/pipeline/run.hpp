@@ -88,10 +88,15 @@ struct RowsOutcome {
   bool complete = true;    // false: options.cancel stopped it between batches
 };
 
+// `spec` with the run's --conf and --iou where they are given.
+ModelSpec spec_with_overrides(ModelSpec spec, const RunOptions& o);
+
 class Runner {
  public:
   // `model`: a model file with its description, a description, or builtin:NAME.
   Runner(const std::string& model, RunOptions options);
+  // A model file described by `spec` (parsed elsewhere: Python's spec= dict), opened as above.
+  Runner(ModelSpec spec, RunOptions options);
   // A backend made elsewhere (e.g. a Python callable): used as it is.
   Runner(std::unique_ptr<Backend> backend, RunOptions options);
   ~Runner();
@@ -115,6 +120,7 @@ class Runner {
   const ModelSpec& spec() const;
 
  private:
+  void open(ModelSpec spec, RunOptions options);  // the spec with the run's overrides, its backend
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
