@@ -2,7 +2,6 @@
 #include <Python.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "bindings.hpp"
 #include "framepipe/error.hpp"
@@ -75,7 +74,8 @@ void bind_errors(py::module_& m) {
         g_os_types[k][t] = g_os_types[k][1];
         continue;
       }
-      const std::string name = reinterpret_cast<PyTypeObject*>(g_error_types[k])->tp_name + std::strlen("framepipe.");
+      // A heap type's tp_name is its own name, "OpenError" (the module is in __module__).
+      const std::string name = reinterpret_cast<PyTypeObject*>(g_error_types[k])->tp_name;
       g_os_types[k][t] = new_type(name.c_str(), g_error_types[k], *kOsTwins[t].builtin,
                                   "The framepipe error and the OSError of the same cause.");
     }
