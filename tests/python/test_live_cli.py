@@ -77,15 +77,17 @@ def wait_for_a_result(run, cmd, timeout=30):
 
 def run_through_an_outage(start_server, port, cmd, up_s, down_s=1.5):
     """Runs `cmd` in the background; the server it reads is killed `up_s` seconds after the
-    start (and not before the first result), so the connection drops; it refuses connections
-    for `down_s`, then comes back. Returns (exit code, stderr)."""
+    start, and not before frames have come for 1.5 s (a slow start, under ASan or after a
+    startup gap, would leave too few), so the connection drops; it refuses connections for
+    `down_s`, then comes back. Returns (exit code, stderr)."""
     server = start_server()
     try:
         wait_listening(port)
         started = time.time()
         run = subprocess.Popen([str(c) for c in cmd], stderr=subprocess.PIPE, text=True)
         wait_for_a_result(run, cmd)
-        time.sleep(max(0.0, up_s - (time.time() - started)))
+        first_frame = time.time()
+        time.sleep(max(0.0, started + up_s - time.time(), first_frame + 1.5 - time.time()))
         stop(server)
         time.sleep(down_s)
         server = start_server()
