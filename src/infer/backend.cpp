@@ -1,10 +1,9 @@
 #include "framepipe/infer/backend.hpp"
 
-#include <cstring>
 #include <sstream>
 
 #include "framepipe/error.hpp"
-#include "infer/engines.hpp"
+#include "infer/engine_abi.hpp"
 
 namespace framepipe {
 
@@ -69,12 +68,12 @@ std::unique_ptr<Backend> function_backend(ModelSpec spec, ModelFunction fn, std:
   return std::make_unique<FunctionBackend>(std::move(spec), std::move(fn), std::move(engine));
 }
 
-bool torchscript_available() { return detail::torchscript_engine_built(); }
+bool torchscript_available() { return detail::engines().torchscript; }
 
 std::unique_ptr<Backend> open_backend(const ModelSpec& spec, const BackendOptions& options) {
   std::unique_ptr<Backend> backend;
   if (spec.format == ModelFormat::Builtin) {
-    backend = detail::open_builtin(spec);
+    backend = detail::engines().open_builtin(spec);
   } else if (spec.format == ModelFormat::Function) {
     throw ModelError("model " + spec.name + ": its description names no model file (a function model is run "
                      "through function_backend)");
@@ -85,11 +84,11 @@ std::unique_ptr<Backend> open_backend(const ModelSpec& spec, const BackendOption
       if (spec.format != ModelFormat::TorchScript)
         throw ModelError("model " + spec.path + ": the torchscript engine runs TorchScript files (.pt), not " +
                          to_string(spec.format));
-      backend = detail::open_torchscript(spec);
+      backend = detail::engines().open_torchscript(spec);
     } else if (engine == "opencv") {
       if (spec.format == ModelFormat::TorchScript)
         throw ModelError("model " + spec.path + ": OpenCV DNN cannot read TorchScript; use the torchscript engine");
-      backend = detail::open_opencv_dnn(spec);
+      backend = detail::engines().open_opencv_dnn(spec);
     } else {
       throw ConfigError("unknown engine '" + engine + "' (one of: auto, torchscript, opencv)");
     }
@@ -103,11 +102,3 @@ std::unique_ptr<Backend> open_backend(const std::string& model, const BackendOpt
 }
 
 }  // namespace framepipe
-
-namespace framepipe::detail {
-NamedTensor copy_output(std::string name, const float* data, std::vector<int64_t> shape) {
-  NamedTensor out{std::move(name), Tensor::allocate(std::move(shape), Layout::NCHW, DType::F32)};
-  if (out.tensor.nbytes() > 0) std::memcpy(out.tensor.data(), data, out.tensor.nbytes());
-  return out;
-}
-}  // namespace framepipe::detail
