@@ -41,7 +41,7 @@ test-asan: deps
 # The Python module into Debian's interpreter (/usr/local/lib/python3.X/dist-packages).
 install-python: build
 	@dest=$$(/usr/bin/python3 -c "import sysconfig; print(sysconfig.get_path('platlib'))"); \
-	  mkdir -p "$$dest" && install -m 0644 $(BUILD)/python/framepipe*.so $(BUILD)/python/framepipe.pyi $(BUILD)/lib/framepipe_engines.so "$$dest"/ && \
+	  mkdir -p "$$dest" && install -m 0644 $(BUILD)/python/framepipe*.so $(BUILD)/python/framepipe.pyi $(BUILD)/lib/framepipe_engines.so $(BUILD)/lib/framepipe_images.so "$$dest"/ && \
 	  cd / && /usr/bin/python3 -c "import framepipe; print('framepipe', framepipe.__version__, 'installed in', framepipe.__file__)"
 
 bench: build

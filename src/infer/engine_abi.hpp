@@ -34,12 +34,9 @@ struct EngineTable {
   std::unique_ptr<Backend> (*open_builtin)(const ModelSpec& spec);
 };
 
-// Host side: the module, loaded once (thread-safe). Where it is looked for, in order:
-// $FRAMEPIPE_ENGINES, beside the binary that holds the core (the CLI, the Python module), and
-// where the build put it. A ModelError names each place tried and why it failed.
+// Host side: the module, loaded once (thread-safe; common/module_loader.hpp says where it is
+// looked for). A ModelError names each place tried and why it failed.
 const EngineTable& engines();
-// Whether the module is loaded in this process (tests check that decoding does not load it).
-bool engines_loaded();
 
 }  // namespace framepipe::detail
 

@@ -6,14 +6,12 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <sstream>
 
 #include "common/named_enum.hpp"
 #include "framepipe/error.hpp"
 #include "framepipe/part_file.hpp"
+#include "sinks/image_codec.hpp"
 
 namespace framepipe {
 
@@ -56,24 +54,13 @@ void FrameWriter::write(const FrameInfo& info, const uint8_t* pixels, int width,
   if (format_ == ImageFileFormat::Npy) {
     write_npy_u8(path, pixels, {height, width, channels});
   } else {
-    // OpenCV's encoders take BGR: an RGB frame is swapped here, never in the caller's data.
-    const cv::Mat view(height, width, channels == 1 ? CV_8UC1 : CV_8UC3, const_cast<uint8_t*>(pixels));
-    cv::Mat bgr;
-    if (pix_ == PixelFormat::Rgb) cv::cvtColor(view, bgr, cv::COLOR_RGB2BGR);
-    else bgr = view;
-    std::vector<int> params;
-    if (format_ == ImageFileFormat::Jpg) params = {cv::IMWRITE_JPEG_QUALITY, jpeg_quality_};
+    const detail::WriteImage write_image = detail::image_writer();
     const PartFile out(path);
-    bool ok = false;
-    try {
-      ok = cv::imwrite(out.part(), bgr, params);
-    } catch (const cv::Exception& e) {
+    char why[512] = "";
+    if (!write_image(out.part().c_str(), pixels, width, height, channels, pix_ == PixelFormat::Rgb,
+                     format_ == ImageFileFormat::Jpg ? jpeg_quality_ : -1, why, sizeof why)) {
       out.discard();
-      throw IoError("cannot write '" + path + "': " + e.what());
-    }
-    if (!ok) {
-      out.discard();
-      throw IoError("cannot write '" + path + "'");
+      throw IoError("cannot write '" + path + "': " + why);
     }
     out.commit();
   }

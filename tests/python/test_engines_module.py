@@ -1,7 +1,9 @@
-# The model engines (LibTorch, OpenCV DNN) are a module loaded when the first model opens
-# (src/infer/engine_abi.hpp): a command or a process that only decodes never maps them, and
-# a missing or broken module is a clear error for the model, not for decoding.
+# framepipe's modules (src/common/module_loader.hpp): the model engines (LibTorch, OpenCV DNN)
+# load when the first model opens, the image encoders (OpenCV imgcodecs) when the first PNG or
+# JPEG is written. A command or a process that only decodes never maps them, and a missing or
+# broken module is a clear error for what needed it, not for decoding.
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -10,6 +12,7 @@ from conftest import ROOT
 MODELS = ROOT / "tests" / "models"
 SHAPES2D = MODELS / "shapes2d.pt"
 HEAVY = ("libtorch_cpu", "libopencv_dnn", "framepipe_engines")
+IMAGES = ("libopencv_imgcodecs", "libgdal", "framepipe_images")
 
 
 def run(cli, *args, **kw):
@@ -40,32 +43,57 @@ print("ok")
     assert p.returncode == 0 and p.stdout.strip() == "ok", p.stdout + p.stderr
 
 
-def test_a_missing_or_broken_module_fails_the_model_only(cli, media, tmp_path):
-    missing = tmp_path / "nowhere.so"
-    env = dict(os.environ, FRAMEPIPE_ENGINES=str(missing))
+def test_a_missing_or_broken_module_fails_only_what_needs_it(cli, media, tmp_path):
+    nowhere = tmp_path / "nowhere"
+    env = dict(os.environ, FRAMEPIPE_MODULES=str(nowhere))
     p = run(cli, "frames", media / "shapes.mp4", "--indices", "0,5,40", "--format", "null", env=env)
-    assert p.returncode == 0, p.stderr  # decoding never needs it
+    assert p.returncode == 0, p.stderr  # decoding never needs them
+    p = run(cli, "frames", media / "shapes.mp4", "--indices", "0,5,40", "--format", "npy", "--out", tmp_path / "npy",
+            env=env)
+    assert p.returncode == 0 and len(list((tmp_path / "npy").glob("*.npy"))) == 3, p.stderr
     out = tmp_path / "r.jsonl"
     p = run(cli, "run", SHAPES2D, media / "shapes.mp4", "--out", out, env=env)
     assert p.returncode == 1, p.stderr  # a model error
-    assert "cannot load the model engines" in p.stderr and f"{missing}: no such file" in p.stderr, p.stderr
-    assert "FRAMEPIPE_ENGINES" in p.stderr
+    assert "cannot load the model engines" in p.stderr, p.stderr
+    assert f"{nowhere}/framepipe_engines.so: no such file" in p.stderr and "FRAMEPIPE_MODULES" in p.stderr, p.stderr
     assert not list(tmp_path.glob("r*")), "no results file, not even a part"
-    # A file that is not a library: dlopen's reason, named with the path.
-    bogus = tmp_path / "bogus.so"
-    bogus.write_text("not a library\n" * 200)
-    p = run(cli, "run", "builtin:motion", media / "shapes.mp4", "--out", out,
-            env=dict(os.environ, FRAMEPIPE_ENGINES=str(bogus)))
-    assert p.returncode == 1 and f"{bogus}: invalid ELF header" in p.stderr, p.stderr
+    p = run(cli, "frames", media / "shapes.mp4", "--indices", "0,5", "--format", "png", "--out", tmp_path / "png",
+            env=env)
+    assert p.returncode == 1 and f"{nowhere}/framepipe_images.so: no such file" in p.stderr, p.stderr
+    assert not list((tmp_path / "png").glob("*.png*")), "no image, not even a part"
+    # Files that are not libraries: dlopen's reason, named with the path.
+    bogus = tmp_path / "bogus"
+    bogus.mkdir()
+    for name in ("framepipe_engines.so", "framepipe_images.so"):
+        (bogus / name).write_text("not a library\n" * 200)
+    env = dict(os.environ, FRAMEPIPE_MODULES=str(bogus))
+    p = run(cli, "run", "builtin:motion", media / "shapes.mp4", "--out", out, env=env)
+    assert p.returncode == 1 and f"{bogus}/framepipe_engines.so: invalid ELF header" in p.stderr, p.stderr
+    # A real library that is not framepipe's module.
+    libz = next(pathlib.Path("/usr/lib").rglob("libz.so.1"))
+    (bogus / "framepipe_images.so").unlink()
+    (bogus / "framepipe_images.so").symlink_to(libz)
+    p = run(cli, "frames", media / "shapes.mp4", "--indices", "0", "--format", "jpg", "--out", tmp_path / "jpg",
+            env=env)
+    assert p.returncode == 1 and "framepipe_images.so: not this framepipe's module" in p.stderr, p.stderr
 
 
-def test_the_cli_starts_without_the_engines(cli, media):
-    # ld.so's own account of what it loads, for a decode-only command.
-    p = run(cli, "probe", media / "shapes.mp4", env=dict(os.environ, LD_DEBUG="files"))
-    assert p.returncode == 0, p.stderr[-2000:]
-    loaded = [n for n in HEAVY if f"file={n}" in p.stderr or f"/{n}" in p.stderr]
-    assert loaded == [], loaded
-    # and the same command with a model loads them (the check above can see them).
+def loaded_by(p, names):
+    """The names among `names` that ld.so's LD_DEBUG=files account of a process loaded."""
+    return [n for n in names if f"/{n}" in p.stderr]
+
+
+def test_the_cli_starts_without_its_modules(cli, media, tmp_path):
+    # ld.so's own account of what it loads, for decode-only commands.
+    for args in (["probe", media / "shapes.mp4"], ["frames", media / "shapes.mp4", "--sample", "fps:1", "--format", "null"]):
+        p = run(cli, *args, env=dict(os.environ, LD_DEBUG="files"))
+        assert p.returncode == 0, p.stderr[-2000:]
+        assert loaded_by(p, HEAVY + IMAGES) == [], (args, loaded_by(p, HEAVY + IMAGES))
+    # and what needs them loads them (so the check above can see them).
     p = run(cli, "run", SHAPES2D, media / "shapes.mp4", "--sample", "every:25", env=dict(os.environ, LD_DEBUG="files"))
     assert p.returncode == 0, p.stderr[-2000:]
-    assert all(f"{n}" in p.stderr for n in HEAVY), [n for n in HEAVY if n not in p.stderr]
+    assert loaded_by(p, HEAVY) == list(HEAVY), loaded_by(p, HEAVY)  # (OpenCV DNN brings imgcodecs itself)
+    p = run(cli, "frames", media / "shapes.mp4", "--indices", "3", "--format", "png", "--out", tmp_path / "png",
+            env=dict(os.environ, LD_DEBUG="files"))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert loaded_by(p, IMAGES) == list(IMAGES) and loaded_by(p, HEAVY) == [], loaded_by(p, HEAVY + IMAGES)
