@@ -42,6 +42,7 @@ test-asan: deps
 install-python: build
 	@dest=$$(/usr/bin/python3 -c "import sysconfig; print(sysconfig.get_path('platlib'))"); \
 	  mkdir -p "$$dest" && install -m 0644 $(BUILD)/python/framepipe*.so $(BUILD)/python/framepipe.pyi $(BUILD)/lib/framepipe_engines.so $(BUILD)/lib/framepipe_images.so "$$dest"/ && \
+	  rm -rf "$$dest/framepipe" && cp -r $(BUILD)/python/framepipe "$$dest"/framepipe && \
 	  cd / && /usr/bin/python3 -c "import framepipe; print('framepipe', framepipe.__version__, 'installed in', framepipe.__file__)"
 
 bench: build

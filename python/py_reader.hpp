@@ -29,6 +29,7 @@ struct ReaderKwargs {
   std::string resize = "stretch", pix = "rgb", interpolation = "bicubic", index = "exact";
   int num_threads = 0, workers = 0, stream = -1;
   bool autorotate = true;
+  bool strict = false;  // a corrupt packet is a DecodeError instead of a concealed frame
   InputOptions input_options;
 
   ReaderOptions options() const {
@@ -48,6 +49,7 @@ struct ReaderKwargs {
       throw ConfigError("VideoReader: index must be 'exact', 'decode' or 'header', not '" + index + "'");
     }
     o.autorotate = autorotate;
+    o.strict = strict;
     o.threads = num_threads;
     o.workers = workers;
     o.stream = stream;

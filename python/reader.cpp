@@ -67,7 +67,7 @@ void add_constructor(py::class_<PyReader>& cls) {
   cls
       .def(py::init([](py::object source, int width, int height, std::string resize, std::string pix, int num_threads,
                        std::string index, std::string interpolation, int workers, int stream,
-                       py::dict input_options, bool autorotate) {
+                       py::dict input_options, bool autorotate, bool strict) {
              ReaderKwargs a;
              a.width = width;
              a.height = height;
@@ -80,12 +80,14 @@ void add_constructor(py::class_<PyReader>& cls) {
              a.stream = stream;
              a.input_options = input_options_of(input_options);
              a.autorotate = autorotate;
+             a.strict = strict;
              return PyReader::open(std::move(source), std::move(a));
            }),
            py::arg("source"), py::kw_only(), py::arg("width") = -1, py::arg("height") = -1,
            py::arg("resize") = "stretch", py::arg("pix") = "rgb", py::arg("num_threads") = 0,
            py::arg("index") = "exact", py::arg("interpolation") = "bicubic", py::arg("workers") = 0,
-           py::arg("stream") = -1, py::arg("input_options") = py::dict(), py::arg("autorotate") = true);
+           py::arg("stream") = -1, py::arg("input_options") = py::dict(), py::arg("autorotate") = true,
+           py::arg("strict") = false);
 }
 
 // Decord's calls, with Decord's meaning.
@@ -248,9 +250,11 @@ void add_properties(py::class_<PyReader>& cls) {
                                d["seeks"] = s.seeks;
                                d["packets_skipped"] = s.packets_skipped;
                                d["parallel_runs"] = s.parallel_runs;
+                               d["damage_reports"] = r.reader().damage_reports();
                                return d;
                              },
-                             "what the requests so far cost: frames decoded and returned, seeks, ...")
+                             "what the requests so far cost: frames decoded and returned, seeks, ...; damage_reports: errors FFmpeg "
+                             "reported (and concealed) while decoding")
       .def("__repr__",
            [](PyReader& r) {
              return "<framepipe.VideoReader '" + r.source().name() + "' " + std::to_string(r.size()) + " frames " +
@@ -265,14 +269,16 @@ Exact frames of one video stream: frame i is the i-th frame ``ffmpeg -i X -vsync
 decodes, in RGB (or BGR, gray) H x W x C uint8.
 
     VideoReader(source, *, width=-1, height=-1, resize="stretch", pix="rgb", num_threads=0,
-                index="exact", interpolation="bicubic", workers=0, stream=-1, autorotate=True)
+                index="exact", interpolation="bicubic", workers=0, stream=-1, autorotate=True,
+                strict=False)
 
 source: a path, a URL, or bytes. width/height: output size (-1: the source's); resize:
 stretch | letterbox | crop | short. pix: rgb | bgr | gray. index: exact (scan the packets at
 open and check their claims, decoding where they fail: exact counts), decode (decode every
 frame at open: the ground truth, slower) or header (fast open; counts estimated until random
 access needs them). autorotate: frames upright as the display matrix says (as the ffmpeg
-CLI); False: as stored.
+CLI); False: as stored. strict: a corrupt packet is a DecodeError when a request reaches it
+(default: counted, and the frame is what FFmpeg conceals, as the ffmpeg CLI).
 num_threads: decoder threads (0: FFmpeg's choice). workers: decoders for separate keyframe
 groups of one batch (0: one per core).
 

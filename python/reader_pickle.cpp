@@ -17,7 +17,7 @@ py::tuple reader_state(PyReader& r) {
                                     : py::object(py::none());
   return py::make_tuple(1, s.location, memory,
                         py::make_tuple(a.width, a.height, a.resize, a.pix, a.num_threads, a.index,
-                                       a.interpolation, a.workers, a.stream, a.input_options, a.autorotate),
+                                       a.interpolation, a.workers, a.stream, a.input_options, a.autorotate, a.strict),
                         py::bytes(index));
 }
 
@@ -37,6 +37,7 @@ std::unique_ptr<PyReader> reader_from_state(const py::tuple& state) {
   a.stream = o[8].cast<int>();
   if (o.size() > 9) a.input_options = o[9].cast<InputOptions>();
   if (o.size() > 10) a.autorotate = o[10].cast<bool>();
+  if (o.size() > 11) a.strict = o[11].cast<bool>();
   Source s;
   std::optional<FileStamp> expected;
   if (state[2].is_none()) {

@@ -1,0 +1,4 @@
+import unittest
+
+_case = unittest.TestCase()
+assert_raises = _case.assertRaises
