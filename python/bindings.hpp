@@ -49,9 +49,16 @@ py::ssize_t item_size(const TensorBatch& t);
 // A DLPack capsule over the tensor (kept alive by the capsule).
 py::capsule to_dlpack(const TensorBatch& t);
 
+// A path (str or os.PathLike), a URL, or bytes-like data in memory; `who` names the caller
+// in the ConfigError for anything else.
+Source source_of(py::handle source, const char* who);
+// Frame indices from an int, a list, a range or an integer numpy array.
+std::vector<int64_t> to_indices(py::handle obj);
+
 void bind_errors(py::module_& m);
 void bind_batches(py::module_& m);
 void bind_reader(py::module_& m);
+void bind_audio(py::module_& m);
 void bind_run(py::module_& m);
 void bind_corpus(py::module_& m);
 

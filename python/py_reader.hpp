@@ -104,19 +104,7 @@ class PyReader {
   }
 
   static std::unique_ptr<PyReader> open(py::object source, ReaderKwargs args) {
-    Source s;
-    if (py::isinstance<py::bytes>(source) || py::isinstance<py::bytearray>(source) ||
-        py::isinstance<py::memoryview>(source)) {
-      py::buffer_info info = py::buffer(source).request();
-      const auto* p = static_cast<const uint8_t*>(info.ptr);
-      s = Source::from_bytes(std::vector<uint8_t>(p, p + info.size * info.itemsize));
-    } else if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__")) {
-      s = Source(py::str(py::module_::import("os").attr("fspath")(source)).cast<std::string>());
-    } else {
-      throw ConfigError("VideoReader: source must be a path, a URL or bytes, not " +
-                        py::str(py::type::of(source).attr("__name__")).cast<std::string>());
-    }
-    return std::make_unique<PyReader>(std::move(s), std::move(args));
+    return std::make_unique<PyReader>(source_of(source, "VideoReader"), std::move(args));
   }
 
   int64_t size() {

@@ -10,10 +10,6 @@ namespace framepipe::python {
 
 std::atomic<uint64_t> g_fork_generation{0};
 
-namespace {
-
-extern "C" void framepipe_after_fork_in_child() { g_fork_generation.fetch_add(1); }
-
 std::vector<int64_t> to_indices(py::handle obj) {
   if (py::isinstance<py::int_>(obj)) return {obj.cast<int64_t>()};
   py::array a = py::module_::import("numpy").attr("asarray")(obj);
@@ -23,6 +19,10 @@ std::vector<int64_t> to_indices(py::handle obj) {
                       py::str(a.dtype()).cast<std::string>() + " values");
   return py::cast<std::vector<int64_t>>(a.attr("astype")("int64").attr("ravel")());
 }
+
+namespace {
+
+extern "C" void framepipe_after_fork_in_child() { g_fork_generation.fetch_add(1); }
 
 py::array frames_array(std::shared_ptr<FrameBatch> b) {
   py::object owner = py::cast(b);
@@ -61,6 +61,19 @@ std::array<float, 3> triple(py::handle v, std::array<float, 3> fallback, const c
 }
 
 }  // namespace
+
+Source source_of(py::handle source, const char* who) {
+  if (py::isinstance<py::bytes>(source) || py::isinstance<py::bytearray>(source) ||
+      py::isinstance<py::memoryview>(source)) {
+    py::buffer_info info = py::reinterpret_borrow<py::buffer>(source).request();
+    const auto* p = static_cast<const uint8_t*>(info.ptr);
+    return Source::from_bytes(std::vector<uint8_t>(p, p + info.size * info.itemsize));
+  }
+  if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__"))
+    return Source(py::str(py::module_::import("os").attr("fspath")(source)).cast<std::string>());
+  throw ConfigError(std::string(who) + ": source must be a path, a URL or bytes, not " +
+                    py::str(py::type::of(source).attr("__name__")).cast<std::string>());
+}
 
 // VideoReader(source, *, width=..., ...): the options of ReaderKwargs.
 void add_constructor(py::class_<PyReader>& cls) {
