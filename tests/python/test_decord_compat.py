@@ -180,3 +180,60 @@ def test_video_loader_batches_over_videos(decord, media):
     shuffled = decord.VideoLoader(paths, ctx=decord.cpu(0), shape=(4, 48, 64, 3), interval=1, skip=3, shuffle=2)
     order = [(int(i.asnumpy()[0, 0]), i.asnumpy()[:, 1].tolist()) for _, i in shuffled]
     assert sorted(order) == sorted(expected)
+
+
+def ffmpeg_samples(path, channels, rate):
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", str(channels), "-ar",
+                          str(rate), "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype=np.float32).reshape(-1, channels).T
+
+
+@pytest.fixture(scope="module")
+def tones(tmp_path_factory):
+    """Stereo MP3 at 48 kHz (left 440 Hz, right 1000 Hz), which starts late (the encoder's delay)."""
+    path = tmp_path_factory.mktemp("tones") / "tones.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000", "-f", "lavfi", "-i",
+                    "sine=f=1000:sample_rate=48000", "-filter_complex", "[0][1]amerge=inputs=2", "-t", "2",
+                    "-c:a", "libmp3lame", str(path)], check=True)
+    return path
+
+
+def test_audio_reader_follows_decords_calls_with_ffmpegs_samples(decord, tones, media):
+    # Decord's test_audio_reader.py calls, on media made here (its own are not in its repository)
+    ar = decord.AudioReader(str(tones), decord.cpu(0), mono=False)  # Decord resamples to 44100 by default
+    ref = ffmpeg_samples(tones, 2, 44100)
+    assert ar.shape() == ref.shape and ar.sample_rate == 44100
+    assert np.abs(ar[:].asnumpy() - ref).max() <= 1e-6
+    assert np.array_equal(ar[0].asnumpy(), ref[:, :1]) and np.array_equal(ar[-1].asnumpy(), ref[:, -1:])
+    assert np.array_equal(ar[-20:-10].asnumpy(), ref[:, -20:-10])
+    assert np.array_equal(ar.get_batch([-1, 0, 1, 2, 3]).asnumpy(), ref[:, [-1, 0, 1, 2, 3]])
+    assert ar.duration() == pytest.approx(ref.shape[1] / 44100)
+    resampled = decord.AudioReader(str(tones), decord.cpu(0), 4410)
+    assert resampled.shape() == ffmpeg_samples(tones, 1, 4410).shape  # and downmixed (mono=True)
+    with open(tones, "rb") as f:
+        assert np.array_equal(decord.AudioReader(f, mono=False)[10].asnumpy(), ar[10].asnumpy())
+    n = ar.add_padding()  # zeros up to time 0: the MP3's first sample plays at ~25 ms
+    assert n == round(decord.AudioReader(str(tones))._reader.start * 44100) and n > 1000
+    assert np.array_equal(ar[:n].asnumpy(), np.zeros((2, n))) and np.array_equal(ar[n:n + 5].asnumpy(), ref[:, :5])
+    with pytest.raises(decord.DECORDError, match="no audio stream"):
+        decord.AudioReader(str(media / "shapes.mp4"), decord.cpu(0))
+
+
+def test_av_reader_pairs_each_frame_with_its_audio(decord, fp, media):
+    path = media / "h264_audio.mp4"
+    av = decord.AVReader(str(path), decord.cpu(0))
+    video, audio = fp.VideoReader(str(path)), fp.AudioReader(str(path), sample_rate=44100)
+    assert len(av) == len(video)
+    samples, frame = av[10]
+    (a, b), = audio.ranges_for_frames(video, [10])
+    assert np.array_equal(frame.asnumpy(), video[10])
+    assert np.array_equal(samples.asnumpy(), ffmpeg_samples(path, 1, 44100)[:, a:b]) and b - a == 44100 // 25
+    chunks, frames = av.get_batch([-1, 0, 1])
+    assert frames.shape[0] == 3 and [c.shape for c in chunks] == [
+        (1, y - x) for x, y in audio.ranges_for_frames(video, [len(video) - 1, 0, 1])]
+    chunks, frames = av[:]
+    assert len(chunks) == len(av) == frames.shape[0]
+    assert sum(c.shape[1] for c in chunks) == audio.ranges_for_frames(video, [len(av) - 1])[0][1] - \
+        audio.ranges_for_frames(video, [0])[0][0]
+    with pytest.raises(decord.DECORDError):
+        decord.AVReader(str(media / "shapes.mp4"))

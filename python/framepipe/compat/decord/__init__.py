@@ -15,8 +15,8 @@ What differs, by choice: a corrupt packet is an error when a request reaches it 
 own behaviour on such files) unless ``fault_tol`` >= 0, in which case frames FFmpeg
 conceals are returned and counted, and more than ``fault_tol`` of them (a count, or a share
 of the frames when below 1) raise ``DECORDLimitReachedError``. ``gpu(n)`` is an
-``UnsupportedError`` until framepipe decodes on GPUs. ``AudioReader`` and ``AVReader`` are not
-here yet.
+``UnsupportedError`` until framepipe decodes on GPUs. ``AudioReader`` resamples to 44100 Hz by
+default, as Decord's; ``AVReader`` pairs each frame with the samples that play while it shows.
 """
 from . import base, bridge, ndarray
 from . import ndarray as nd
@@ -24,10 +24,11 @@ from .base import DECORDError, DECORDLimitReachedError
 from .ndarray import NDArray, DECORDContext, cpu, gpu
 from .video_reader import VideoReader
 from .video_loader import VideoLoader
+from .audio_reader import AudioReader, AVReader
 
 __version__ = "0.6.0+framepipe"
 
-__all__ = ["VideoReader", "VideoLoader", "NDArray", "cpu", "gpu", "bridge", "base", "nd", "ndarray",
+__all__ = ["VideoReader", "VideoLoader", "AudioReader", "AVReader", "NDArray", "cpu", "gpu", "bridge", "base", "nd", "ndarray",
            "DECORDError", "DECORDLimitReachedError"]
 
 
