@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <fstream>
 #include <filesystem>
 
@@ -7,6 +9,8 @@
 #include "commands.hpp"
 #include "framepipe/error.hpp"
 #include "framepipe/part_file.hpp"
+#include "framepipe/media/audio_reader.hpp"
+#include "framepipe/reader/audio_for_frames.hpp"
 #include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
 #include "framepipe/tensor/tensor.hpp"
@@ -48,6 +52,37 @@ void put_row(nlohmann::json& j, const std::vector<FrameInfo>& rows, int64_t r, i
   j["t"] = std::move(ts);
 }
 
+// The audio that plays during each row (a frame, or a clip from its first frame to the end of
+// its last), and the longest of them, which every row is padded to with zeros.
+struct RowAudio {
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  int64_t length = 0;
+};
+
+RowAudio row_audio(VideoReader& reader, const AudioReader& audio, const SamplePlan& plan) {
+  RowAudio out;
+  const auto T = static_cast<size_t>(plan.clip_len);
+  for (size_t r = 0; r < plan.rows(); ++r) {
+    const auto ends = audio_for_frames(reader, audio, {plan.frames[r * T], plan.frames[r * T + T - 1]});
+    out.spans.emplace_back(ends[0].first, std::max(ends[0].first, ends[1].second));
+    out.length = std::max(out.length, out.spans.back().second - out.spans.back().first);
+  }
+  return out;
+}
+
+// Rows [first, first + n) of the audio as (n, channels, length) float32, zero-padded.
+void write_audio(const std::string& path, const AudioReader& audio, const RowAudio& rows, int64_t first, int64_t n) {
+  const auto C = static_cast<size_t>(audio.channels()), L = static_cast<size_t>(rows.length);
+  std::vector<float> data(static_cast<size_t>(n) * C * L, 0.0f);
+  for (int64_t r = 0; r < n; ++r) {
+    const auto [a, b] = rows.spans[static_cast<size_t>(first + r)];
+    for (size_t c = 0; c < C; ++c)
+      std::copy(audio.channel(static_cast<int>(c)) + a, audio.channel(static_cast<int>(c)) + b,
+                data.begin() + static_cast<ptrdiff_t>((static_cast<size_t>(r) * C + c) * L));
+  }
+  write_npy(path, data.data(), DType::F32, {n, static_cast<int64_t>(C), static_cast<int64_t>(L)});
+}
+
 }  // namespace
 
 Command add_tensors(CLI::App& app) {
@@ -56,7 +91,8 @@ Command add_tensors(CLI::App& app) {
     std::vector<std::string> inputs;
     std::string out, sample, layout, dtype = "f32", mean, std;
     int64_t batch = 16;
-    bool clip_norm = false, no_scale = false;
+    bool clip_norm = false, no_scale = false, audio_channels = false;
+    int audio = -1;
     ReaderArgs reader;
   };
   auto a = std::make_shared<Args>();
@@ -72,6 +108,11 @@ Command add_tensors(CLI::App& app) {
   cmd->add_flag("--clip-norm", a->clip_norm, "normalise each clip by its own per-channel mean and std");
   cmd->add_flag("--no-scale", a->no_scale, "f32 values stay 0..255 (no division by 255)");
   cmd->add_option("--batch", a->batch, "rows (frames or clips) per batch file")->capture_default_str();
+  cmd->add_option("--audio", a->audio,
+                  "also write audio_NNNNNN.npy: per row, (channels, samples) float32 of what plays during it, "
+                  "at this rate in Hz (0: the stream's own), mono; rows are zero-padded to the longest")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--audio-channels", a->audio_channels, "with --audio: keep the stream's channels (default: mono)");
   a->reader.add(cmd, true);
 
   return [a] {
@@ -88,7 +129,17 @@ Command add_tensors(CLI::App& app) {
     if (a->batch < 1) throw ConfigError("--batch must be at least 1");
     return for_each_input(a->inputs, a->out, [&](const std::string& file, const std::string& out) {
       VideoReader reader(Source(file), a->reader.options());
-      TensorLoader loader(reader, plan_sample(spec, reader), t, a->batch);
+      SamplePlan plan = plan_sample(spec, reader);
+      std::optional<AudioReader> audio;
+      RowAudio spans;
+      if (a->audio >= 0) {
+        AudioOptions ao;
+        ao.sample_rate = a->audio;
+        ao.mono = !a->audio_channels;
+        audio.emplace(Source(file), ao);
+        spans = row_audio(reader, *audio, plan);
+      }
+      TensorLoader loader(reader, std::move(plan), t, a->batch);
       std::error_code ec;
       std::filesystem::create_directories(out, ec);
       if (ec) throw IoError("cannot create output folder '" + out + "': " + ec.message());
@@ -106,9 +157,18 @@ Command add_tensors(CLI::App& app) {
         std::snprintf(name, sizeof name, "batch_%06lld.npy", static_cast<long long>(b));
         write_npy(out + "/" + name, batch);
         const int64_t n = batch.shape()[0];
+        char audio_name[32];
+        std::snprintf(audio_name, sizeof audio_name, "audio_%06lld.npy", static_cast<long long>(b));
+        if (audio) write_audio(out + "/" + audio_name, *audio, spans, done, n);
         for (int64_t r = 0; r < n; ++r) {
           nlohmann::json j{{"video", file}, {"batch", b}, {"row", r}, {"file", name}};
           put_row(j, rows, r, T, spec.is_clips() ? done + r : -1);
+          if (audio) {
+            const auto [first, end] = spans.spans[static_cast<size_t>(done + r)];
+            j["audio_file"] = audio_name;
+            j["audio"] = {first, end};
+            j["audio_rate"] = audio->sample_rate();
+          }
           lines << j.dump() << '\n';
         }
         lines.flush();

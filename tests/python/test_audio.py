@@ -109,3 +109,27 @@ def test_bad_audio_input_is_a_clear_error(fp, media, tmp_path):
         assert len(a) < len(fp.AudioReader(str(media / "h264_audio.mp4")))
     except fp.Error as e:
         assert "cut.mp4" in str(e)
+
+
+def test_cli_tensors_write_the_audio_of_each_clip(cli, media, tmp_path):
+    path = media / "h264_audio.mp4"
+    out = tmp_path / "t"
+    p = subprocess.run([cli, "tensors", str(path), "--sample", "clips:8:2:3", "--size", "32x32", "--out", str(out),
+                        "--audio", "16000"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(line) for line in (out / "batches.jsonl").read_text().splitlines()]
+    assert len(rows) == 3
+    probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                       "frame=best_effort_timestamp_time", "-of", "json", str(path)],
+                                      check=True, capture_output=True, text=True).stdout)
+    t = [float(f["best_effort_timestamp_time"]) for f in probe["frames"]]
+    start = first_audio_time(path)
+    ref = ffmpeg_samples(path, 1, 16000)
+    audio = np.load(out / rows[0]["audio_file"])
+    longest = max(r["audio"][1] - r["audio"][0] for r in rows)
+    assert audio.shape == (3, 1, longest) and audio.dtype == np.float32
+    for k, r in enumerate(rows):
+        first, last = r["frames"][0], r["frames"][-1]
+        a, b = r["audio"]
+        assert a == round((t[first] - start) * 16000) and b == round((t[last + 1] - start) * 16000)
+        assert np.array_equal(audio[k, :, : b - a], ref[:, a:b]) and not audio[k, :, b - a:].any()
