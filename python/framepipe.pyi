@@ -154,6 +154,11 @@ class Run:
 
 def probe(source: Source) -> dict[str, Any]: ...
 
+def transform(src: Union[str, PathLike[str]], dst: Union[str, PathLike[str]],
+              fn: Union[Callable[[npt.NDArray[np.uint8]], Union[npt.NDArray[np.uint8], None]], None] = None, *,
+              ops: str = "", pix: str = "rgb", codec: str = "libx264", crf: int = 20, preset: str = "veryfast",
+              keep_audio: bool = True, progress: Union[Callable[[int, int], None], None] = None) -> dict[str, Any]: ...
+
 def run(source: Union[Source, Sequence[Union[str, PathLike[str]]]], model: Union[str, PathLike[str], Callable[..., Any]], *,
         spec: Union[str, PathLike[str], Mapping[str, Any], None] = None, sample: Union[str, None] = None,
         batch: int = 8, aggregate: str = "none", window: int = 5, alpha: float = 0.3, track: bool = False,
