@@ -19,6 +19,7 @@ machine it leaves idle (1.00: none).
 import argparse
 import json
 import os
+import statistics
 import random
 import subprocess
 import sys
@@ -246,7 +247,7 @@ def main():
     if "long" in only:
         only.add("long_clips")
     chosen = [t for t in order if t in only and t in tasks]
-    print("File: `%s` (%dx%d, %d frames, %s). Best of %d runs; %d cores.\n" %
+    print("File: `%s` (%dx%d, %d frames, %s). Median of %d interleaved rounds; %d cores.\n" %
           (f, w, h, n, info["codec"], args.repeat, os.cpu_count(), ))
     print("| task | tool | time (s) | frames/s | framepipe time / tool time | peak RSS (MiB) |")
     print("|---|---|---:|---:|---:|---:|")
@@ -271,7 +272,7 @@ def main():
                 times[name].append(secs)
                 rss[name] = max(rss[name], mib)
                 print("  round %d %-45s %.3f s" % (r + 1, name, secs), file=sys.stderr)
-        results = [(name, min(times[name]) if times[name] else float("nan"), rss[name]) for name, _, _ in rows]
+        results = [(name, statistics.median(times[name]) if times[name] else float("nan"), rss[name]) for name, _, _ in rows]
         ours = results[0][1]
         for name, secs, mib in results:
             ratio = "—" if name.startswith("framepipe") else "%.2f" % (ours / secs)
@@ -286,7 +287,7 @@ def main():
             rate = "—" if frames is None or t == "memory" else "%.1f" % (frames / secs)
             print("| %s | %s | %.3f | %s | %s | %.0f |" % (title, name, secs, rate, ratio, mib))
         if bound:
-            b = min(bound)
+            b = statistics.median(bound)
             print("| %s | bound: 1-thread CPU ÷ %d cores | %.3f | %.1f | framepipe ÷ bound: %.2f | — |" %
                   (title, os.cpu_count(), b, frames / b, ours / b))
     sys.stdout.flush()

@@ -132,7 +132,9 @@ void VideoWriter::Impl::write_packet(AVPacket* packet) {
 void VideoWriter::Impl::finish(bool complete) {
   if (closed) return;
   closed = true;
-  if (mux->started()) {
+  // Frames the encoder still holds are written even when none has come out yet (x264's
+  // look-ahead keeps the first few): a run that fails at its second frame keeps its first.
+  if (mux->started() || frames > 0) {
     enc->send(nullptr, [this](AVPacket* p) { write_packet(p); });
     if (audio) audio->finish();
   }
