@@ -210,6 +210,9 @@ void add_tensor_call(py::class_<PyReader>& cls) {
              } else {
                plan.frames = r.normalize(to_indices(what));
                plan.clip_len = 1;
+               // An (N, T) array: N clips of T frames each.
+               py::array shaped = py::module_::import("numpy").attr("asarray")(what);
+               if (shaped.ndim() == 2 && shaped.shape(1) > 0) plan.clip_len = shaped.shape(1);
              }
              ImageOptions image = r.reader().options().image;
              parse_size(size, image.width, image.height);
