@@ -77,6 +77,7 @@ bench-python: build
 	@bash scripts/install-deps.sh bench
 	@bash bench/run.sh $(BUILD) --only none >/dev/null  # makes the 1080p file
 	@/usr/bin/python3 bench/bench_python.py --build $(BUILD) $(BUILD)/bench/vtest_1080p.mp4
+	@/usr/bin/python3 bench/bench_datasets.py --build $(BUILD)
 
 # Retrains the committed test models (tests/models), about 8 minutes on 2 cores.
 models:

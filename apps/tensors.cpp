@@ -83,19 +83,78 @@ void write_audio(const std::string& path, const AudioReader& audio, const RowAud
   write_npy(path, data.data(), DType::F32, {n, static_cast<int64_t>(C), static_cast<int64_t>(L)});
 }
 
+struct TensorsArgs {
+  std::vector<std::string> inputs;
+  std::string out, sample, layout, dtype = "f32", mean, std;
+  int64_t batch = 16;
+  bool clip_norm = false, no_scale = false, audio_channels = false;
+  int audio = -1;
+  ReaderArgs reader;
+};
+
+// One input's batches (and audio) into `out`.
+void write_tensors(const TensorsArgs& args, const SampleSpec& spec, const TensorOptions& t, const std::string& file,
+                   const std::string& out) {
+  const TensorsArgs* a = &args;
+  VideoReader reader(Source(file), a->reader.options());
+  SamplePlan plan = plan_sample(spec, reader);
+  std::optional<AudioReader> audio;
+  RowAudio spans;
+  if (a->audio >= 0) {
+    AudioOptions ao;
+    ao.sample_rate = a->audio;
+    ao.mono = !a->audio_channels;
+    audio.emplace(Source(file), ao);
+    spans = row_audio(reader, *audio, plan);
+  }
+  TensorLoader loader(reader, std::move(plan), t, a->batch);
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) throw IoError("cannot create output folder '" + out + "': " + ec.message());
+  const std::string jsonl = out + "/batches.jsonl";
+  const PartFile lines_file(jsonl);
+  std::ofstream lines(lines_file.part());
+  if (!lines) throw IoError("cannot write '" + jsonl + "'");
+  Progress progress("tensors", loader.total_rows());
+  Tensor batch;
+  std::vector<FrameInfo> rows;
+  const int64_t T = loader.clip_len();
+  int64_t done = 0;
+  for (int64_t b = 0; loader.next(batch, rows); ++b) {
+    char name[32];
+    std::snprintf(name, sizeof name, "batch_%06lld.npy", static_cast<long long>(b));
+    write_npy(out + "/" + name, batch);
+    const int64_t n = batch.shape()[0];
+    char audio_name[32];
+    std::snprintf(audio_name, sizeof audio_name, "audio_%06lld.npy", static_cast<long long>(b));
+    if (audio) write_audio(out + "/" + audio_name, *audio, spans, done, n);
+    for (int64_t r = 0; r < n; ++r) {
+      nlohmann::json j{{"video", file}, {"batch", b}, {"row", r}, {"file", name}};
+      put_row(j, rows, r, T, spec.is_clips() ? done + r : -1);
+      if (audio) {
+        const auto [first, end] = spans.spans[static_cast<size_t>(done + r)];
+        j["audio_file"] = audio_name;
+        j["audio"] = {first, end};
+        j["audio_rate"] = audio->sample_rate();
+      }
+      lines << j.dump() << '\n';
+    }
+    lines.flush();
+    done += n;
+    progress.update(done);
+  }
+  lines.close();
+  if (!lines) throw IoError("cannot write '" + jsonl + "'");
+  lines_file.commit();
+  report_damage(reader, file);
+  std::fprintf(stderr, "framepipe: wrote %lld rows to %s\n", static_cast<long long>(done), out.c_str());
+}
+
 }  // namespace
 
 Command add_tensors(CLI::App& app) {
   auto* cmd = app.add_subcommand("tensors", "Write sampled frames or clips as model-ready .npy batches");
-  struct Args {
-    std::vector<std::string> inputs;
-    std::string out, sample, layout, dtype = "f32", mean, std;
-    int64_t batch = 16;
-    bool clip_norm = false, no_scale = false, audio_channels = false;
-    int audio = -1;
-    ReaderArgs reader;
-  };
-  auto a = std::make_shared<Args>();
+  auto a = std::make_shared<TensorsArgs>();
   cmd->add_option("INPUT", a->inputs, "video files, folders (with sub-folders) or .txt lists; with several, OUT/NAME for each")
       ->required();
   cmd->add_option("--sample", a->sample, std::string("which frames or clips, as a sample spec:\n") + sample_grammar())
@@ -128,58 +187,7 @@ Command add_tensors(CLI::App& app) {
     if (t.layout == Layout::NCTHW && !spec.is_clips()) throw ConfigError("--layout ncthw needs a clips:... sample");
     if (a->batch < 1) throw ConfigError("--batch must be at least 1");
     return for_each_input(a->inputs, a->out, [&](const std::string& file, const std::string& out) {
-      VideoReader reader(Source(file), a->reader.options());
-      SamplePlan plan = plan_sample(spec, reader);
-      std::optional<AudioReader> audio;
-      RowAudio spans;
-      if (a->audio >= 0) {
-        AudioOptions ao;
-        ao.sample_rate = a->audio;
-        ao.mono = !a->audio_channels;
-        audio.emplace(Source(file), ao);
-        spans = row_audio(reader, *audio, plan);
-      }
-      TensorLoader loader(reader, std::move(plan), t, a->batch);
-      std::error_code ec;
-      std::filesystem::create_directories(out, ec);
-      if (ec) throw IoError("cannot create output folder '" + out + "': " + ec.message());
-      const std::string jsonl = out + "/batches.jsonl";
-      const PartFile lines_file(jsonl);
-      std::ofstream lines(lines_file.part());
-      if (!lines) throw IoError("cannot write '" + jsonl + "'");
-      Progress progress("tensors", loader.total_rows());
-      Tensor batch;
-      std::vector<FrameInfo> rows;
-      const int64_t T = loader.clip_len();
-      int64_t done = 0;
-      for (int64_t b = 0; loader.next(batch, rows); ++b) {
-        char name[32];
-        std::snprintf(name, sizeof name, "batch_%06lld.npy", static_cast<long long>(b));
-        write_npy(out + "/" + name, batch);
-        const int64_t n = batch.shape()[0];
-        char audio_name[32];
-        std::snprintf(audio_name, sizeof audio_name, "audio_%06lld.npy", static_cast<long long>(b));
-        if (audio) write_audio(out + "/" + audio_name, *audio, spans, done, n);
-        for (int64_t r = 0; r < n; ++r) {
-          nlohmann::json j{{"video", file}, {"batch", b}, {"row", r}, {"file", name}};
-          put_row(j, rows, r, T, spec.is_clips() ? done + r : -1);
-          if (audio) {
-            const auto [first, end] = spans.spans[static_cast<size_t>(done + r)];
-            j["audio_file"] = audio_name;
-            j["audio"] = {first, end};
-            j["audio_rate"] = audio->sample_rate();
-          }
-          lines << j.dump() << '\n';
-        }
-        lines.flush();
-        done += n;
-        progress.update(done);
-      }
-      lines.close();
-      if (!lines) throw IoError("cannot write '" + jsonl + "'");
-      lines_file.commit();
-      report_damage(reader, file);
-      std::fprintf(stderr, "framepipe: wrote %lld rows to %s\n", static_cast<long long>(done), out.c_str());
+      write_tensors(*a, spec, t, file, out);
     });
   };
 }

@@ -25,6 +25,55 @@ std::pair<int64_t, int64_t> slice_range(const AudioReader& r, const py::slice& s
   return {start, start + n};
 }
 
+// Ranges by sample and by time, and the samples that play while frames of a VideoReader show.
+void add_alignment(py::class_<AudioReader, std::shared_ptr<AudioReader>>& cls) {
+  cls
+      .def("samples",
+           [](py::object self, int64_t a, int64_t b) {
+             const auto& r = self.cast<const AudioReader&>();
+             if (a < 0 || b < a || b > r.size())
+               throw OutOfRangeError(r.name() + ": audio samples [" + std::to_string(a) + ", " + std::to_string(b) +
+                                     ") are out of range [0, " + std::to_string(r.size()) + "]");
+             return view(r, a, b, self);
+           },
+           py::arg("begin"), py::arg("end"), "samples [begin, end), (channels, end - begin)")
+      .def("index_at", &AudioReader::index_at, py::arg("seconds"),
+           "the sample that plays at `seconds` (nearest), clamped to [0, len]")
+      .def("time_of", &AudioReader::time_of, py::arg("k"), "seconds at which sample k plays")
+      .def("between",
+           [](py::object self, double t0, double t1) {
+             const auto& r = self.cast<const AudioReader&>();
+             auto [a, b] = r.range_between(t0, t1);
+             return view(r, a, b, self);
+           },
+           py::arg("t0"), py::arg("t1"), "the samples that play during [t0, t1) seconds")
+      .def("ranges_for_frames",
+           [](const AudioReader& r, PyReader& video, py::object indices) {
+             const std::vector<int64_t> idx = to_indices(indices);
+             video.ensure_own_process();
+             std::lock_guard lock(video.mutex());
+             return audio_for_frames(video.reader(), r, idx);
+           },
+           py::arg("video"), py::arg("indices"),
+           "[(first, end), ...]: the samples that play while each frame of `video` is shown")
+      .def("for_frames",
+           [](py::object self, PyReader& video, py::object indices) {
+             const auto& r = self.cast<const AudioReader&>();
+             const std::vector<int64_t> idx = to_indices(indices);
+             video.ensure_own_process();
+             std::vector<std::pair<int64_t, int64_t>> ranges;
+             {
+               std::lock_guard lock(video.mutex());
+               ranges = audio_for_frames(video.reader(), r, idx);
+             }
+             py::list out;
+             for (auto [a, b] : ranges) out.append(view(r, a, b, self));
+             return out;
+           },
+           py::arg("video"), py::arg("indices"),
+           "for each frame index, the samples that play while `video` shows it, (channels, n) each");
+}
+
 }  // namespace
 
 void bind_audio(py::module_& m) {
@@ -85,54 +134,11 @@ memory (no copy): reader[a:b], samples(a, b), between(t0, t1), for_frames(video,
              return py::array(view(r, 0, r.size(), self)[py::make_tuple(py::slice(py::none(), py::none(), py::none()), s)]);
            },
            "samples of a slice, (channels, n)")
-      .def("samples",
-           [](py::object self, int64_t a, int64_t b) {
-             const auto& r = self.cast<const AudioReader&>();
-             if (a < 0 || b < a || b > r.size())
-               throw OutOfRangeError(r.name() + ": audio samples [" + std::to_string(a) + ", " + std::to_string(b) +
-                                     ") are out of range [0, " + std::to_string(r.size()) + "]");
-             return view(r, a, b, self);
-           },
-           py::arg("begin"), py::arg("end"), "samples [begin, end), (channels, end - begin)")
-      .def("index_at", &AudioReader::index_at, py::arg("seconds"),
-           "the sample that plays at `seconds` (nearest), clamped to [0, len]")
-      .def("time_of", &AudioReader::time_of, py::arg("k"), "seconds at which sample k plays")
-      .def("between",
-           [](py::object self, double t0, double t1) {
-             const auto& r = self.cast<const AudioReader&>();
-             auto [a, b] = r.range_between(t0, t1);
-             return view(r, a, b, self);
-           },
-           py::arg("t0"), py::arg("t1"), "the samples that play during [t0, t1) seconds")
-      .def("ranges_for_frames",
-           [](const AudioReader& r, PyReader& video, py::object indices) {
-             const std::vector<int64_t> idx = to_indices(indices);
-             video.ensure_own_process();
-             std::lock_guard lock(video.mutex());
-             return audio_for_frames(video.reader(), r, idx);
-           },
-           py::arg("video"), py::arg("indices"),
-           "[(first, end), ...]: the samples that play while each frame of `video` is shown")
-      .def("for_frames",
-           [](py::object self, PyReader& video, py::object indices) {
-             const auto& r = self.cast<const AudioReader&>();
-             const std::vector<int64_t> idx = to_indices(indices);
-             video.ensure_own_process();
-             std::vector<std::pair<int64_t, int64_t>> ranges;
-             {
-               std::lock_guard lock(video.mutex());
-               ranges = audio_for_frames(video.reader(), r, idx);
-             }
-             py::list out;
-             for (auto [a, b] : ranges) out.append(view(r, a, b, self));
-             return out;
-           },
-           py::arg("video"), py::arg("indices"),
-           "for each frame index, the samples that play while `video` shows it, (channels, n) each")
       .def("__repr__", [](const AudioReader& r) {
         return "<framepipe.AudioReader '" + r.name() + "' " + std::to_string(r.channels()) + " x " +
                std::to_string(r.size()) + " at " + std::to_string(r.sample_rate()) + " Hz>";
       });
+  add_alignment(cls);
 }
 
 }  // namespace framepipe::python

@@ -1,0 +1,157 @@
+"""Clips per second of a training loader over a corpus: framepipe.torch.ClipDataset against
+torchvision's VideoClips (pyav backend) and a Decord-style hand loop with PyAV, in one run.
+
+    /usr/bin/python3 bench/bench_datasets.py --build build     (make bench-python runs it)
+
+The corpus: 4 H.264 640x360 cuts of vtest.avi (2-second GOP). Each video gives clips of 16
+consecutive frames, one every 48 frames (framepipe: clips:16:1:K:uniform with the same K per
+video). Every loader hands out (3, 16, 112, 112) float32 clips normalised by mean 0.45, std
+0.225, from a DataLoader with 2 workers, batch 8. Rows: the time to build the clip index (the
+dataset's constructor), one epoch's time, clips per second, peak RSS of the process tree.
+"""
+import argparse
+import os
+import pathlib
+import resource
+import subprocess
+import sys
+import time
+
+CLIP, EVERY, SIZE, MEAN, STD = 16, 48, 112, 0.45, 0.225
+
+
+def make_corpus(build):
+    src = pathlib.Path(build) / "media" / "real" / "vtest.avi"
+    out = pathlib.Path(build) / "bench" / "corpus"
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for k in range(4):
+        f = out / ("vtest_%d.mp4" % k)
+        if not f.exists():
+            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", str(k * 10), "-i", str(src), "-vf",
+                            "scale=640:360,setpts=N/30/TB", "-r", "30", "-frames:v", "600", "-c:v", "libx264",
+                            "-preset", "fast", "-g", "60", "-pix_fmt", "yuv420p", "-an", str(f)], check=True)
+        files.append(str(f))
+    return files
+
+
+def to_model(video_thwc):
+    """(T, H, W, C) uint8 -> (C, T, 112, 112) float32, normalised (what the peers need done)."""
+    import torch
+    import torch.nn.functional as F
+    x = video_thwc.permute(0, 3, 1, 2).float().div_(255)
+    x = F.interpolate(x, size=(SIZE, SIZE), mode="bilinear", align_corners=False)
+    return x.sub_(MEAN).div_(STD).permute(1, 0, 2, 3).contiguous()
+
+
+class TorchvisionClips:
+    def __init__(self, files):
+        from torchvision.datasets.video_utils import VideoClips
+        self.clips = VideoClips(files, clip_length_in_frames=CLIP, frames_between_clips=EVERY, num_workers=0)
+
+    def __len__(self):
+        return self.clips.num_clips()
+
+    def __getitem__(self, i):
+        video, _, _, _ = self.clips.get_clip(i)
+        return to_model(video)
+
+
+class PyAVClips:
+    """The hand loop people write around PyAV (or Decord): frame counts from the header, seek to
+    each clip's start, decode 16 frames."""
+
+    def __init__(self, files):
+        import av
+        self.items = []
+        for f in files:
+            with av.open(f) as c:
+                n = c.streams.video[0].frames
+            self.items += [(f, s) for s in range(0, n - CLIP + 1, EVERY)]
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        import av
+        import numpy as np
+        import torch
+        f, start = self.items[i]
+        with av.open(f) as c:
+            s = c.streams.video[0]
+            rate = s.average_rate
+            c.seek(int(start / rate / s.time_base), stream=s, backward=True)
+            frames = []
+            for fr in c.decode(s):
+                k = round(float(fr.pts * s.time_base * rate))
+                if k >= start:
+                    frames.append(fr.to_ndarray(format="rgb24"))
+                if len(frames) == CLIP:
+                    break
+        return to_model(torch.from_numpy(np.stack(frames)))
+
+
+def framepipe_clips(files, counts):
+    from framepipe.torch import ClipDataset
+    ds = ClipDataset(files, "clips:%d:1:%d:uniform" % (CLIP, counts), size=SIZE, mean=MEAN, std=STD)
+    return ds
+
+
+def epoch(ds, collate=None):
+    import torch
+    loader = torch.utils.data.DataLoader(ds, batch_size=8, num_workers=2, collate_fn=collate)
+    n = 0
+    for batch in loader:
+        clips = batch[0] if isinstance(batch, (list, tuple)) else batch
+        assert tuple(clips.shape[1:]) == (3, CLIP, SIZE, SIZE), clips.shape
+        n += clips.shape[0]
+    return n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--only", default="", help="framepipe,torchvision,pyav")
+    ap.add_argument("--rows-only", action="store_true")
+    args = ap.parse_args()
+    sys.path.insert(0, os.path.join(args.build, "python"))
+    files = make_corpus(args.build)
+    per_video = (600 - CLIP) // EVERY + 1
+    rows = [("framepipe ClipDataset", lambda: framepipe_clips(files, per_video)),
+            ("torchvision VideoClips (pyav)", lambda: TorchvisionClips(files)),
+            ("PyAV hand loop (seek + decode)", lambda: PyAVClips(files))]
+    if not args.only:  # each loader in a process of its own, so each peak RSS is its own
+        print("Corpus: 4 x 600 frames, 640x360 H.264; %d clips of 16 frames a video; DataLoader, 2 workers, batch 8; "
+              "%d cores.\n" % (per_video, os.cpu_count()))
+        print("| loader | index (s) | epoch (s) | clips | clips/s | peak RSS (MiB) |")
+        print("|---|---:|---:|---:|---:|---:|")
+        sys.stdout.flush()
+        for key in ("framepipe", "torchvision", "pyav"):
+            subprocess.run([sys.executable, __file__, "--build", args.build, "--only", key, "--rows-only"], check=True)
+        return
+    only = set(args.only.split(","))
+    if not args.rows_only:
+        print("Corpus: 4 x 600 frames, 640x360 H.264; %d clips of 16 frames a video; DataLoader, 2 workers, batch 8; "
+          "%d cores.\n" % (per_video, os.cpu_count()))
+        print("| loader | index (s) | epoch (s) | clips | clips/s | peak RSS (MiB) |")
+        print("|---|---:|---:|---:|---:|---:|")
+    for name, make in rows:
+        if not any(k in name.lower() for k in only):
+            continue
+        t0 = time.perf_counter()
+        ds = make()
+        t1 = time.perf_counter()
+        collate = None
+        if name.startswith("framepipe"):
+            from framepipe.torch import collate as collate
+        n = epoch(ds, collate)
+        t2 = time.perf_counter()
+        rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+        rate = n / (t2 - t1)
+        print("| %s | %.2f | %.2f | %d | %.1f | %.0f |" % (name, t1 - t0, t2 - t1, n, rate, rss))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
