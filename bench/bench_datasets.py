@@ -97,9 +97,10 @@ def framepipe_clips(files, counts):
     return ds
 
 
-def epoch(ds, collate=None):
+def epoch(ds, collate=None, context=None):
     import torch
-    loader = torch.utils.data.DataLoader(ds, batch_size=8, num_workers=2, collate_fn=collate)
+    loader = torch.utils.data.DataLoader(ds, batch_size=8, num_workers=2, collate_fn=collate,
+                                         multiprocessing_context=context)
     n = 0
     for batch in loader:
         clips = batch[0] if isinstance(batch, (list, tuple)) else batch
@@ -117,16 +118,20 @@ def main():
     sys.path.insert(0, os.path.join(args.build, "python"))
     files = make_corpus(args.build)
     per_video = (600 - CLIP) // EVERY + 1
-    rows = [("framepipe ClipDataset", lambda: framepipe_clips(files, per_video)),
-            ("torchvision VideoClips (pyav)", lambda: TorchvisionClips(files)),
-            ("PyAV hand loop (seek + decode)", lambda: PyAVClips(files))]
+    # PyAV in the parent (the peers' constructors read the files with it) hangs forked workers
+    # (FFmpeg's threads and PyAV's log callback do not survive fork), so the peers' loaders
+    # spawn theirs, as their users must; framepipe's readers re-open themselves after a fork.
+    rows = [("framepipe ClipDataset", lambda: framepipe_clips(files, per_video), None),
+            ("framepipe ClipDataset, spawned workers", lambda: framepipe_clips(files, per_video), "spawn"),
+            ("torchvision VideoClips (pyav), spawned workers", lambda: TorchvisionClips(files), "spawn"),
+            ("PyAV hand loop (seek + decode), spawned workers", lambda: PyAVClips(files), "spawn")]
     if not args.only:  # each loader in a process of its own, so each peak RSS is its own
         print("Corpus: 4 x 600 frames, 640x360 H.264; %d clips of 16 frames a video; DataLoader, 2 workers, batch 8; "
               "%d cores.\n" % (per_video, os.cpu_count()))
         print("| loader | index (s) | epoch (s) | clips | clips/s | peak RSS (MiB) |")
         print("|---|---:|---:|---:|---:|---:|")
         sys.stdout.flush()
-        for key in ("framepipe", "torchvision", "pyav"):
+        for key in ("framepipe", "framepipe-spawn", "torchvision-spawn", "pyav-spawn"):
             subprocess.run([sys.executable, __file__, "--build", args.build, "--only", key, "--rows-only"], check=True)
         return
     only = set(args.only.split(","))
@@ -135,8 +140,8 @@ def main():
           "%d cores.\n" % (per_video, os.cpu_count()))
         print("| loader | index (s) | epoch (s) | clips | clips/s | peak RSS (MiB) |")
         print("|---|---:|---:|---:|---:|---:|")
-    for name, make in rows:
-        if not any(k in name.lower() for k in only):
+    for name, make, context in rows:
+        if not any(k == name.lower().split()[0] + ("-spawn" if context else "") for k in only):
             continue
         t0 = time.perf_counter()
         ds = make()
@@ -144,7 +149,7 @@ def main():
         collate = None
         if name.startswith("framepipe"):
             from framepipe.torch import collate as collate
-        n = epoch(ds, collate)
+        n = epoch(ds, collate, context)
         t2 = time.perf_counter()
         rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
