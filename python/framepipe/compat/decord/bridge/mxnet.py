@@ -1,11 +1,4 @@
-"""Decord's mxnet bridge helper. framepipe's Decord layer does not bridge to mxnet: importing
-it works where mxnet is installed, but set_bridge('mxnet') is an error (numpy and torch are
-the bridges)."""
+"""Decord's mxnet bridge helper (framepipe does not bridge to mxnet: set_bridge("mxnet") is an error)."""
+from ._optional import importer
 
-
-def try_import_mxnet():
-    try:
-        import mxnet
-        return mxnet
-    except ImportError as e:
-        raise ImportError("mxnet is not installed (and framepipe's Decord layer does not bridge to it)") from e
+try_import_mxnet = importer("mxnet", bridged=False)

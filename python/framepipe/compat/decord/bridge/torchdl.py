@@ -1,9 +1,4 @@
 """Decord's torch bridge helper."""
+from ._optional import importer
 
-
-def try_import_torch():
-    try:
-        import torch
-        return torch
-    except ImportError as e:
-        raise ImportError("the torch bridge needs PyTorch (Debian: python3-torch)") from e
+try_import_torch = importer("torch", bridged=True)

@@ -1,11 +1,4 @@
-"""Decord's tvm bridge helper. framepipe's Decord layer does not bridge to tvm: importing
-it works where tvm is installed, but set_bridge('tvm') is an error (numpy and torch are
-the bridges)."""
+"""Decord's tvm bridge helper (framepipe does not bridge to tvm: set_bridge("tvm") is an error)."""
+from ._optional import importer
 
-
-def try_import_tvm():
-    try:
-        import tvm
-        return tvm
-    except ImportError as e:
-        raise ImportError("tvm is not installed (and framepipe's Decord layer does not bridge to it)") from e
+try_import_tvm = importer("tvm", bridged=False)
