@@ -33,7 +33,7 @@ class VideoLoader:
         self._plan = []  # per video, the frame indices of each batch
         step = int(interval) + 1
         for r in self._readers:
-            starts, batches, s = [], [], 0
+            batches, s = [], 0
             while s + (self._batch - 1) * step < len(r):
                 batches.append(np.arange(s, s + self._batch * step, step))
                 s = int(batches[-1][-1]) + 1 + int(skip)

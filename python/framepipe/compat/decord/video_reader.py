@@ -51,17 +51,12 @@ class VideoReader:
         self._pos = 0
         meta = self._reader.metadata
         self._start = meta.get("start_time") or 0.0
-        rate = meta.get("avg_frame_rate") or meta.get("r_frame_rate") or "0/1"
-        num, _, den = rate.partition("/")
-        self._avg_fps = float(num) / float(den or 1) if float(den or 1) else float(meta.get("fps") or 0.0)
-        if not self._avg_fps:
-            self._avg_fps = float(meta.get("fps") or 0.0)
+        num, _, den = (meta.get("avg_frame_rate") or "0/1").partition("/")
+        stated = float(num) / float(den) if den and float(den) else 0.0
+        self._avg_fps = stated or float(meta.get("fps") or 0.0)  # the container's claim, else measured
 
     def __len__(self):
         return len(self._reader)
-
-    def __del__(self):
-        self._reader = None
 
     # Frames ---------------------------------------------------------------------------------
 
