@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.hpp"
 #include "commands.hpp"
 #include "framepipe/error.hpp"
 #include "framepipe/part_file.hpp"
@@ -137,7 +138,7 @@ void write_tensors(const TensorsArgs& args, const SampleSpec& spec, const Tensor
         j["audio"] = {first, end};
         j["audio_rate"] = audio->sample_rate();
       }
-      lines << j.dump() << '\n';
+      lines << json_text(j) << '\n';
     }
     lines.flush();
     done += n;

@@ -7,6 +7,7 @@
 #include <queue>
 #include <sstream>
 
+#include "common/json_text.hpp"
 #include "corpus/run_dir.hpp"
 #include "framepipe/corpus/corpus.hpp"
 #include "framepipe/media/source.hpp"
@@ -141,7 +142,7 @@ struct Planner {
 
   void push(Unit u) {
     u.id = static_cast<int64_t>(seconds.size());
-    *draft << u.json().dump() << '\n';
+    *draft << json_text(u.json()) << '\n';
     seconds.push_back(u.seconds);
     bytes.push_back(u.bytes);
   }
@@ -259,14 +260,14 @@ CorpusPlan plan_corpus(const std::vector<std::string>& inputs, const std::string
     for (std::string line; std::getline(in, line); ++k) {
       Json j = Json::parse(line);
       j["shard"] = shard_of.at(k);
-      os << j.dump() << '\n';
+      os << json_text(j) << '\n';
     }
     os.close();
     if (!os || k != shard_of.size()) throw IoError("cannot write " + manifest.part());
     manifest.commit(true);
     draft_file.discard();
   }
-  corpus::write_synced(p.dir.run_json(), run.dump(2) + "\n");  // last: the plan exists once it does
+  corpus::write_synced(p.dir.run_json(), json_text(run, 2) + "\n");  // last: the plan exists once it does
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include "framepipe/infer/model_spec.hpp"
 #include "framepipe/part_file.hpp"
 #include "framepipe/version.hpp"
+#include "common/json_text.hpp"
 
 namespace framepipe::corpus {
 
@@ -172,7 +173,7 @@ std::string fingerprint(const std::string& model, const Json& options) {
   f.add(spec.path);
   for (const std::string* p : {&spec.path, &spec.config_path, &spec.description_path})
     if (!p->empty() && p->rfind("builtin:", 0) != 0) f.add_file(*p);
-  f.add(options.dump());
+  f.add(json_text(options));
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016" PRIx64, f.h);
   return hex;

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/json_text.hpp"
 #include "corpus/run_dir.hpp"
 #include "framepipe/corpus/corpus.hpp"
 
@@ -57,7 +58,7 @@ std::string CorpusStatus::json() const {
   j["rows_per_second"] = rows_per_second();
   const double eta = eta_seconds();
   j["eta_seconds"] = eta >= 0 ? corpus::Json(eta) : corpus::Json(nullptr);
-  return j.dump();
+  return json_text(j);
 }
 
 std::string CorpusStatus::text() const {

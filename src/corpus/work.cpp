@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/json_text.hpp"
 #include "corpus/run_dir.hpp"
 #include "corpus/unit_rows.hpp"
 #include "framepipe/corpus/corpus.hpp"
@@ -63,7 +64,7 @@ class Worker {
       const RowsOutcome r = runner_->predict_rows(
           u.path, u.begin, u.end,
           [&](std::vector<RowPrediction>& batch) {
-            for (const auto& row : batch) out << corpus::row_json(row, keep_scores_).dump() << '\n';
+            for (const auto& row : batch) out << json_text(corpus::row_json(row, keep_scores_)) << '\n';
             rows += static_cast<int64_t>(batch.size());
             if (!out) throw IoError("cannot write " + file.part());
           },
@@ -111,7 +112,7 @@ class Worker {
     rec["seconds"] = unix_now() - t0;
     rec["finished"] = unix_now();
     rec["worker"] = tag_;
-    corpus::write_synced(dir_.record(u.id), rec.dump() + "\n", tag_ + "~" + std::to_string(u.id));
+    corpus::write_synced(dir_.record(u.id), json_text(rec) + "\n", tag_ + "~" + std::to_string(u.id));
   }
 
   void note(const Unit& u, const std::string& text) const {

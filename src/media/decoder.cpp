@@ -13,11 +13,14 @@ namespace framepipe {
 
 namespace {
 
-// Picture buffers start zeroed for decoders that conceal nothing (HEVC, VP9): given damaged
-// data they leave parts of a picture undecoded, and what showed there was whatever an earlier
-// picture left in a recycled buffer, different after a seek than in a stream. Zeroed, the
-// same damaged data gives the same picture however it is reached. (H.264, MPEG-2 and MPEG-4
-// conceal every block they lose; zeroing costs ~4% of a 1080p decode, so they are spared.)
+// Picture buffers start zeroed for decoders that do not conceal what they lose (HEVC, VP9,
+// FFV1, ...): given damaged data they leave parts of a picture undecoded, and what showed
+// there was whatever an earlier picture left in a recycled buffer, different after a seek
+// than in a stream (fuzz/regressions/fuzz_access: an FFV1 slice header that covers part of
+// the frame, and no error reported). Zeroed, the same damaged data gives the same picture
+// however it is reached. The decoders built on FFmpeg's error resilience (H.264, MPEG-1/2/4,
+// H.263, VC-1 and kin) conceal every block they lose; zeroing costs ~4% of a 1080p decode,
+// so they are spared.
 int zeroed_buffer(AVCodecContext* ctx, AVFrame* frame, int flags) {
   const int r = avcodec_default_get_buffer2(ctx, frame, flags);
   if (r < 0) return r;
@@ -40,13 +43,39 @@ Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
   av::check(avcodec_parameters_to_context(ctx_.get(), st->codecpar), ErrorKind::Open,
             "cannot configure the decoder for", demuxer.name());
   ctx_->pkt_timebase = st->time_base;
+  const int64_t pixels = int64_t{st->codecpar->width} * st->codecpar->height;
+  if (options.max_pixels > 0 && pixels > options.max_pixels)
+    throw UnsupportedError("'" + demuxer.name() + "' is " + std::to_string(st->codecpar->width) + "x" +
+                           std::to_string(st->codecpar->height) + " (" + std::to_string(pixels) +
+                           " pixels), over the limit of " + std::to_string(options.max_pixels) +
+                           " (max_pixels; raise it to read this video)");
+  if (options.max_pixels > 0) ctx_->max_pixels = options.max_pixels;
   reported_.attach(ctx_.get());
   // 0 is FFmpeg's own choice (cores + 1 frame threads), the ffmpeg CLI's default. Damaged
   // frames are concealed differently with other thread counts, so the default keeps
   // framepipe equal to the CLI on the same machine; more threads can be faster on few cores.
   ctx_->thread_count = options.threads;
   ctx_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-  const bool conceals = codec->id != AV_CODEC_ID_HEVC && codec->id != AV_CODEC_ID_VP9;
+  bool conceals = false;
+  switch (codec->id) {
+    case AV_CODEC_ID_H264:
+    case AV_CODEC_ID_MPEG1VIDEO:
+    case AV_CODEC_ID_MPEG2VIDEO:
+    case AV_CODEC_ID_MPEG4:
+    case AV_CODEC_ID_H263:
+    case AV_CODEC_ID_H263P:
+    case AV_CODEC_ID_FLV1:
+    case AV_CODEC_ID_MSMPEG4V1:
+    case AV_CODEC_ID_MSMPEG4V2:
+    case AV_CODEC_ID_MSMPEG4V3:
+    case AV_CODEC_ID_WMV1:
+    case AV_CODEC_ID_WMV2:
+    case AV_CODEC_ID_WMV3:
+    case AV_CODEC_ID_VC1:
+    case AV_CODEC_ID_RV10:
+    case AV_CODEC_ID_RV20: conceals = true; break;
+    default: break;
+  }
   if (!conceals && (codec->capabilities & AV_CODEC_CAP_DR1)) ctx_->get_buffer2 = zeroed_buffer;
   av::check(avcodec_open2(ctx_.get(), codec, nullptr), ErrorKind::Unsupported,
             "cannot open the " + std::string(codec->name) + " decoder for", demuxer.name());

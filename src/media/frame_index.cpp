@@ -59,9 +59,10 @@ double FrameIndex::end_seconds() const {
   // The latest frame in time (the last one, unless pts do not rise) and its time on screen.
   const size_t n = by_pts_.size();
   const FrameEntry& last = frames_[static_cast<size_t>(by_pts_[n - 1].second)];
-  int64_t d = last.duration;
-  if (d <= 0 && n > 1) d = by_pts_[n - 1].first - by_pts_[n - 2].first;  // assume steady
-  return seconds(last.pts + std::max<int64_t>(d, 0));
+  int64_t d = last.duration, end = 0;
+  if (d <= 0 && n > 1 && __builtin_sub_overflow(by_pts_[n - 1].first, by_pts_[n - 2].first, &d)) d = INT64_MAX;  // assume steady
+  if (!__builtin_add_overflow(last.pts, std::max<int64_t>(d, 0), &end)) return seconds(end);
+  return seconds(last.pts) + static_cast<double>(d) * time_base_.num / time_base_.den;  // a hostile index's pts
 }
 
 double FrameIndex::duration_seconds() const { return end_seconds() - first_seconds(); }

@@ -1,6 +1,7 @@
 // MediaInfo as JSON: what `framepipe probe --json` prints and Python's `metadata` holds.
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.hpp"
 #include "framepipe/media/media_info.hpp"
 
 namespace framepipe {
@@ -81,6 +82,6 @@ nlohmann::ordered_json probe_json(const MediaInfo& m) {
 
 }  // namespace
 
-std::string media_info_json(const MediaInfo& m, int indent) { return probe_json(m).dump(indent); }
+std::string media_info_json(const MediaInfo& m, int indent) { return json_text(probe_json(m), indent); }
 
 }  // namespace framepipe

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include "common/json_text.hpp"
 
 namespace framepipe {
 
@@ -74,7 +75,7 @@ std::string StageMetrics::json() const {
                            {"queue", {{"max_depth", s.queue_max_depth}, {"capacity", s.queue_capacity}}},
                            {"dropped", s.dropped}};
   if (s.age_p50_ms >= 0) j["frame_age_ms"] = {{"p50", s.age_p50_ms}, {"p95", s.age_p95_ms}};
-  return j.dump();
+  return json_text(j);
 }
 
 std::string StageMetrics::line() const {

@@ -213,11 +213,25 @@ std::vector<int64_t> sample_fps(const FrameIndex& index, double fps) {
   std::vector<int64_t> out;
   if (index.empty()) return out;
   const double t0 = index.first_seconds(), end = index.end_seconds();
-  for (int64_t k = 0;; ++k) {
-    const double t = t0 + static_cast<double>(k) / fps;
-    if (t >= end) break;
+  // Sample k is at t0 + k / fps. Runs of samples that land on one frame are skipped over: from
+  // a sample the next one worth taking is the first at or past the next frame's time (one
+  // earlier, for rounding), so the work follows the frames, not fps x duration (fps:1e9, or
+  // timestamps a year apart, would loop for ever).
+  std::vector<double> times;
+  times.reserve(static_cast<size_t>(index.size()));
+  for (int64_t i = 0; i < index.size(); ++i) times.push_back(index.time_of(i));
+  std::sort(times.begin(), times.end());
+  for (double k = 0;;) {
+    const double t = t0 + k / fps;
+    if (!(t < end)) break;
     const int64_t i = index.frame_at(t);
     if (i >= 0 && (out.empty() || out.back() != i)) out.push_back(i);
+    const auto next = std::upper_bound(times.begin(), times.end(), t);
+    if (next == times.end()) break;  // every later sample shows the last frame, taken now
+    const double jump = std::ceil((*next - t0) * fps) - 1;
+    const double k1 = std::max(k + 1, jump);
+    if (!(k1 > k) || !std::isfinite(k1)) break;  // past double's resolution: no later sample differs
+    k = k1;
   }
   return out;
 }
@@ -318,10 +332,17 @@ SamplePlan plan_sample(const SampleSpec& s, const FrameIndex& index) {
       break;
     case SampleKind::Scene:
       throw ConfigError("scene sampling decodes the video: plan it with a VideoReader");
-    case SampleKind::Clips:
+    case SampleKind::Clips: {
+      // The plan's size before it is made: clips x frames per clip, within kMaxPlannedFrames.
+      const int64_t clips = s.mode == ClipMode::Sliding && s.count == 0 ? n / std::max<int64_t>(s.stride, 1) + 1 : s.count;
+      if (clips > kMaxPlannedFrames / std::max<int64_t>(s.clip_len, 1))
+        throw ConfigError("sample '" + s.to_string() + "' plans " + std::to_string(clips) + " clips of " +
+                          std::to_string(s.clip_len) + " frames, over the limit of " + std::to_string(kMaxPlannedFrames) +
+                          " frames in one plan");
       plan.clip_len = s.clip_len;
       plan.frames = clip_frames(s, clip_offsets(s, n), n);
       break;
+    }
   }
   return plan;
 }
@@ -341,13 +362,16 @@ bool StreamSampler::accept(const FrameInfo& f) {
     case SampleKind::Fps: {
       // The frame on screen at a tick is the last one with t <= tick: take each frame that
       // is the first at or past a tick (live, the next frame's time is not known yet).
+      // Tick k is at first + k / fps, as plan_sample's; the next tick is computed, not stepped
+      // to (a gap of hours at fps:1000, or fps:1e18, would loop for ever).
       if (!started_) {
         started_ = true;
-        next_tick_ = f.t;
+        first_tick_ = next_tick_ = f.t;
       }
       if (f.t + 1e-9 < next_tick_) return false;
-      const double period = 1.0 / spec_.fps;
-      while (next_tick_ <= f.t + 1e-9) next_tick_ += period;
+      const double k = std::floor((f.t + 1e-9 - first_tick_) * spec_.fps) + 1;
+      next_tick_ = first_tick_ + k / spec_.fps;
+      if (!(next_tick_ > f.t + 1e-9)) next_tick_ = std::nextafter(f.t + 1e-9, HUGE_VAL);
       return true;
     }
     case SampleKind::Times: {

@@ -12,6 +12,7 @@
 #include "framepipe/error.hpp"
 #include "framepipe/part_file.hpp"
 #include "sinks/image_codec.hpp"
+#include "common/json_text.hpp"
 
 namespace framepipe {
 
@@ -71,8 +72,8 @@ void FrameWriter::write(const FrameInfo& info, const uint8_t* pixels, int width,
   line["t"] = info.t;
   line["keyframe"] = info.keyframe;
   line["file"] = name;
-  jsonl_ << line.dump() << '\n' << std::flush;
-  if (!jsonl_) throw IoError("cannot write '" + dir_ + "/frames.jsonl'");
+  jsonl_ << json_text(line) << '\n' << std::flush;
+  if (!jsonl_) throw IoError("cannot write '" + dir_ + "/frames.jsonl': " + std::strerror(errno ? errno : EIO), errno);
 }
 
 }  // namespace framepipe

@@ -1,9 +1,12 @@
 #include "sinks/result_writer.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <vector>
 
+#include "common/json_text.hpp"
 #include "framepipe/error.hpp"
 
 namespace framepipe {
@@ -17,11 +20,13 @@ constexpr const char* kCsvHeader = "video,kind,frame,pts,t,label,score,x1,y1,x2,
 std::string csv_field(const ResultLine& v) {
   if (v.is_null()) return "";
   if (v.is_string()) {
-    std::string s = v.get<std::string>(), out = "\"";
+    // Quoted (RFC 4180: quotes doubled; commas and line breaks inside stay data), with bytes
+    // that are not UTF-8 as U+FFFD, as in the JSON form.
+    std::string s = ResultLine::parse(json_text(v)).get<std::string>(), out = "\"";
     for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
   }
-  return v.dump();
+  return json_text(v);
 }
 
 // The first of an array (a clip's first frame), or the value itself.
@@ -78,6 +83,14 @@ std::vector<std::string> csv_rows(const ResultLine& j) {
   return out;  // embeddings have no CSV form: use JSON Lines
 }
 
+}  // namespace
+
+std::string result_json(const ResultLine& j) { return json_text(j); }
+std::vector<std::string> result_csv_rows(const ResultLine& j) { return csv_rows(j); }
+const char* result_csv_header() { return kCsvHeader; }
+
+namespace {
+
 bool is_file(const std::string& path) { return !path.empty() && path != "-"; }
 
 }  // namespace
@@ -97,7 +110,7 @@ ResultWriter::ResultWriter(std::string path, std::function<void(const std::strin
   csv_ = std::filesystem::path(path_).extension() == ".csv";
   if (is_file(path_)) {
     stream_.open(file_.part(), std::ios::trunc);
-    if (!stream_) throw IoError("cannot write results to '" + file_.part() + "'");
+    if (!stream_) throw IoError("cannot write results to '" + file_.part() + "': " + std::strerror(errno), errno);
   }
   if (csv_) out() << kCsvHeader << '\n';
 }
@@ -108,7 +121,7 @@ void ResultWriter::line(const ResultLine& j) {
     bool done = false;
     ~Mark() { broken = broken || !done; }
   } mark{broken_};
-  const std::string text = j.dump();
+  const std::string text = result_json(j);
   if (!path_.empty()) {
     std::ostream& o = out();
     if (csv_) {
@@ -116,7 +129,7 @@ void ResultWriter::line(const ResultLine& j) {
     } else {
       o << text << '\n';
     }
-    if (!o) throw IoError("cannot write results to '" + path_ + "'");
+    if (!o) throw IoError("cannot write results to '" + file_.part() + "': " + std::strerror(errno ? errno : EIO), errno);
   }
   if (callback_) callback_(text);
   mark.done = true;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,12 @@ namespace framepipe {
 
 // Keys in the order DESIGN.md names them: video, frame, pts, t, then the payload.
 using ResultLine = nlohmann::ordered_json;
+
+// What the writer puts in the file for one result: its JSON line (strings that are not UTF-8
+// carry U+FFFD), and its CSV rows under the CSV header (none for embeddings).
+std::string result_json(const ResultLine& j);
+std::vector<std::string> result_csv_rows(const ResultLine& j);
+const char* result_csv_header();
 
 class ResultWriter {
  public:

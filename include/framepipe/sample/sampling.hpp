@@ -79,6 +79,10 @@ struct SamplePlan {
   size_t rows() const { return clip_len > 0 ? frames.size() / static_cast<size_t>(clip_len) : 0; }
 };
 
+// The most frames one plan may list (128 MiB of indices; a day of 60 fps video is 5.2 million):
+// a clips spec past it is a ConfigError before anything is allocated.
+inline constexpr int64_t kMaxPlannedFrames = int64_t{1} << 24;
+
 // Plans every spec but scene from the index alone.
 SamplePlan plan_sample(const SampleSpec& spec, const FrameIndex& index);
 // Plans any spec; scene decodes the video once at a small size to find the cuts.
@@ -133,10 +137,12 @@ class StreamSampler {
  public:
   explicit StreamSampler(const SampleSpec& spec);
   bool accept(const FrameInfo& frame);
+  // Nothing more can be accepted (times: every one taken), so a stream need not be read on.
+  bool done() const { return spec_.kind == SampleKind::Times && next_time_ >= spec_.times.size(); }
 
  private:
   SampleSpec spec_;
-  double next_tick_ = 0;
+  double next_tick_ = 0, first_tick_ = 0;
   bool started_ = false;
   size_t next_time_ = 0;
 };
