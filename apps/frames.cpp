@@ -1,11 +1,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.hpp"
 #include "commands.hpp"
 #include "framepipe/error.hpp"
+#include "framepipe/media/source.hpp"
 #include "framepipe/part_file.hpp"
 #include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
@@ -27,7 +30,7 @@ void write_scenes(const std::string& dir, const std::vector<Scene>& scenes) {
   for (size_t k = 0; k < scenes.size(); ++k) {
     nlohmann::json j{{"scene", k},          {"start", scenes[k].start}, {"end", scenes[k].end},
                      {"start_t", scenes[k].start_t}, {"end_t", scenes[k].end_t}};
-    lines += j.dump() + '\n';
+    lines += json_text(j) + '\n';
   }
   write_file(path, lines);
 }
@@ -123,12 +126,18 @@ Command add_frames(CLI::App& app) {
     if (stream_all) ro.index = IndexMode::Header;
 
     return for_each_input(a->inputs, a->out, [&](const std::string& file, const std::string& out) {
+      // A live stream (a URL, a FIFO, a pipe) has no end to plan to: it is sampled frame by
+      // frame as it comes, and left when the spec can take nothing more (times).
+      const bool live = is_live_input(file, ro.input_options);
+      std::optional<StreamSampler> sampler;
+      if (live && !stream_all) sampler.emplace(spec);
       VideoReader reader(Source(file), ro);
       FrameWriter writer(out, format, ro.image.pix, a->quality);
       Frame frame;
-      if (stream_all) {
-        Progress progress("frames", reader.size(), true, 10, "frames");
-        while (reader.next(frame)) {
+      if (stream_all || live) {
+        Progress progress("frames", live ? -1 : reader.size(), true, 10, "frames");
+        while (!(sampler && sampler->done()) && reader.next(frame)) {
+          if (sampler && !sampler->accept(frame.info)) continue;
           writer.write(frame);
           progress.update(writer.written());
         }

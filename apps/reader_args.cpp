@@ -85,6 +85,9 @@ void ReaderArgs::add(CLI::App* cmd, bool size_required) {
   cmd->add_option("--range", range, "YUV range: auto | tv | pc")->capture_default_str();
   cmd->add_option("--threads", threads, "decoder threads (0: FFmpeg's choice, as the ffmpeg CLI; more can be faster on few cores)")->capture_default_str();
   cmd->add_option("--workers", workers, "decoders working on separate keyframe groups at once (0: one per core; 1: off)")->capture_default_str();
+  cmd->add_option("--max-pixels", max_pixels,
+                  "refuse a video larger than this many pixels (width x height; 0: no limit) before memory is taken")
+      ->capture_default_str();
   cmd->add_flag("--strict", strict, "treat corrupt packets as fatal");
   cmd->add_flag("--no-autorotate", no_autorotate, "frames as stored, not turned upright as the display matrix says");
   cmd->add_option("--index", index,
@@ -98,6 +101,8 @@ ReaderOptions ReaderArgs::options() const {
   ro.threads = threads;
   ro.workers = workers;
   ro.strict = strict;
+  if (max_pixels < 0) throw ConfigError("--max-pixels must be >= 0, got " + std::to_string(max_pixels));
+  ro.max_pixels = max_pixels;
   ro.autorotate = !no_autorotate;
   if (index != "exact" && index != "decode") throw ConfigError("--index must be exact or decode, not '" + index + "'");
   ro.index = parse_index_mode(index);

@@ -47,6 +47,7 @@ struct ReaderArgs {
   std::string pad = "0,0,0", index = "exact";
   std::vector<std::string> input_options;
   int threads = 0, workers = 0;
+  int64_t max_pixels = kDefaultMaxPixels;
   bool strict = false, no_autorotate = false;
 
   void add(CLI::App* cmd, bool size_required = false);

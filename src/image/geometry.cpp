@@ -31,7 +31,9 @@ std::array<double, 4> Geometry::box_to_source(const std::array<double, 4>& b) co
 }
 
 namespace {
-int round_pos(double v) { return std::max(1, static_cast<int>(std::lround(v))); }
+// A side computed from an aspect ratio, at least 1; sides past the limit stop at a value the
+// output check below refuses (so no double overflows an int).
+int round_pos(double v) { return static_cast<int>(std::clamp(std::lround(std::min(v, 1e9)), 1L, 1L << 30)); }
 }  // namespace
 
 Geometry make_geometry(int sw, int sh, const ImageOptions& opt, int align_x, int align_y) {
@@ -61,6 +63,10 @@ Geometry make_geometry(int sw, int sh, const ImageOptions& opt, int align_x, int
     if (W == 0) W = round_pos(static_cast<double>(sw) * H / sh);
     else H = round_pos(static_cast<double>(sh) * W / sw);
   }
+  if ((opt.width > 0 || opt.height > 0) && static_cast<int64_t>(W) * H > kMaxOutputPixels)
+    throw ConfigError("output size " + std::to_string(W) + "x" + std::to_string(H) + " for a " + std::to_string(sw) + "x" +
+                      std::to_string(sh) + " frame is over the limit of " + std::to_string(kMaxOutputPixels) +
+                      " pixels (8192x8192)");
   g.out_width = W;
   g.out_height = H;
   g.dst_rect = {0, 0, W, H};

@@ -17,6 +17,9 @@ namespace framepipe {
 struct DecoderOptions {
   int threads = 0;      // 0: FFmpeg's choice, as the ffmpeg CLI
   bool strict = false;  // a corrupt packet or frame is a DecodeError
+  // A stream larger than this (width x height) is refused at open, and FFmpeg refuses a
+  // frame past it mid-stream (AVCodecContext::max_pixels); 0: FFmpeg's own limit only.
+  int64_t max_pixels = int64_t{8192} * 8192;
 };
 
 class Decoder {

@@ -175,7 +175,11 @@ void Demuxer::open(const std::string& location, const AVInputFormat* format, AVD
       throw ConfigError("cannot open '" + source_.name() + "': neither its format (" + raw->iformat->name +
                         ") nor its protocol takes the option '" + kv.first + "'");
   }
-  ret = avformat_find_stream_info(fmt_.get(), nullptr);
+  std::vector<AVDictionary*> probe_options(fmt_->nb_streams, nullptr);
+  if (options_.max_pixels > 0)
+    for (AVDictionary*& d : probe_options) av_dict_set_int(&d, "max_pixels", options_.max_pixels, 0);
+  ret = avformat_find_stream_info(fmt_.get(), probe_options.empty() ? nullptr : probe_options.data());
+  for (AVDictionary*& d : probe_options) av_dict_free(&d);
   if (ret < 0)
     av::throw_error(network ? ErrorKind::Transient : ErrorKind::Open, ret, "cannot read stream information from",
                     source_.name());

@@ -22,6 +22,9 @@ struct DemuxerOptions {
   std::string rtsp_transport = "tcp";  // rtsp:// only: tcp, udp, udp_multicast, http or https
   InputOptions input_options;          // the user's, after ours (see ReaderOptions)
   bool every_stream = false;           // read every stream's packets (read_any), not just the video's
+  // The decoders FFmpeg opens to probe the streams refuse pictures past this (a PNG bomb would
+  // otherwise be decoded whole at open, before any check of ours); 0: FFmpeg's own limit.
+  int64_t max_pixels = int64_t{8192} * 8192;
 };
 
 class Demuxer {

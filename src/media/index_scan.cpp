@@ -72,7 +72,7 @@ void mark_damaged_groups(std::vector<FrameEntry>& frames) {
 // (best-effort timestamp).
 FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options, const std::string& why) {
   Demuxer demuxer(source, demuxer_options(options));
-  Decoder decoder(demuxer, DecoderOptions{options.threads, false});
+  Decoder decoder(demuxer, DecoderOptions{options.threads, false, options.max_pixels});
   auto frame = av::make_frame();
   std::vector<FrameEntry> frames;
   bool placeable = true;
@@ -121,7 +121,7 @@ FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options, co
 // otherwise what differs.
 std::string verify_by_decoding(const Source& source, const ScanOptions& options, const std::vector<FrameEntry>& frames) {
   Demuxer demuxer(source, demuxer_options(options));
-  Decoder decoder(demuxer, DecoderOptions{options.threads, false});
+  Decoder decoder(demuxer, DecoderOptions{options.threads, false, options.max_pixels});
   auto frame = av::make_frame();
   const int64_t want = std::min<int64_t>(kVerifyFrames, static_cast<int64_t>(frames.size()));
   int64_t n = 0;

@@ -13,6 +13,7 @@ struct ScanOptions {
   InputOptions input_options;  // as the reader opens it
   // Packets: the packet scan where its checks pass (the default). Decode: always decode.
   FrameIndex::Method method = FrameIndex::Method::Packets;
+  int64_t max_pixels = int64_t{8192} * 8192;  // the decoding pass's limit (DecoderOptions)
 };
 
 // Opens `source` on its own (the caller's demuxer stays where it is) and scans it.

@@ -1,5 +1,7 @@
 #include "framepipe/media/source.hpp"
 
+#include <sys/stat.h>
+
 namespace framepipe {
 
 Source Source::from_bytes(std::vector<uint8_t> bytes, std::string name) {
@@ -16,7 +18,12 @@ bool is_device_location(const std::string& location) {
 bool is_stream_location(const std::string& location) {
   if (is_device_location(location)) return true;
   auto p = location.find("://");
-  if (p == std::string::npos) return false;
+  if (p == std::string::npos) {
+    // A FIFO, a socket or a character device (/dev/stdin from a pipe) is read once, as it
+    // comes: a stream, whose end may never come, not a file to scan before reading.
+    struct stat st{};
+    return ::stat(location.c_str(), &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode));
+  }
   return location.compare(0, p, "file") != 0;
 }
 

@@ -36,6 +36,10 @@ VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o) : source(s), op
   int ax = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) ? 1 << d->log2_chroma_w : 1;
   int ay = d && !(d->flags & AV_PIX_FMT_FLAG_RGB) ? 1 << d->log2_chroma_h : 1;
   int w = par->width, h = par->height;
+  if (w <= 0 || h <= 0)
+    throw UnsupportedError("'" + source.name() + "': the picture size is in no header, and probing could not decode a " +
+                           "picture within max_pixels (" + std::to_string(opt.max_pixels) +
+                           "): a picture larger than that (a decompression bomb?) or damaged data");
   turn = opt.autorotate ? upright_turn(info.video.rotation) : 0;
   if (turn == 90 || turn == 270) {
     std::swap(w, h);
@@ -47,11 +51,12 @@ VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o) : source(s), op
 void VideoReader::Impl::open_stream() {
   if (dec) damage_before_reopen += dec->damage();
   dec.reset();
-  demux = std::make_unique<Demuxer>(
-      source, DemuxerOptions{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true, opt.live, opt.rtsp_transport,
-                             opt.input_options});
+  DemuxerOptions dopt{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true, opt.live, opt.rtsp_transport,
+                      opt.input_options};
+  dopt.max_pixels = opt.max_pixels;
+  demux = std::make_unique<Demuxer>(source, dopt);
   if (other_packets) demux->set_other_packets(other_packets);  // a reopen keeps the tap
-  dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict});
+  dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict, opt.max_pixels});
   dec->set_wanted(wanted_pts);
   dec->set_key_only(key_only);
   have_cur = cursor_known = false;
@@ -61,11 +66,15 @@ void VideoReader::Impl::open_stream() {
 
 void VideoReader::Impl::ensure_index() {
   if (index) return;
+  if (demux->live())
+    throw ConfigError("'" + source.name() + "' is a live stream: it has no end to index to, so frames are read as " +
+                      "they come (next(); sample specs all, every, fps, keyframes and times), not by index");
   const bool decode = opt.index == IndexMode::Decode;
   if (opt.use_sidecar) index = load_sidecar(source, demux->video_index(), decode);
   if (!index) {
     index = scan_frame_index(source, ScanOptions{demux->video_index(), opt.threads, opt.input_options,
-                                                 decode ? FrameIndex::Method::Decode : FrameIndex::Method::Packets});
+                                                 decode ? FrameIndex::Method::Decode : FrameIndex::Method::Packets,
+                                                 opt.max_pixels});
     if (opt.use_sidecar) refresh_sidecar(source, *index);
   }
   if (!info.source.empty()) refresh_info();
@@ -123,6 +132,12 @@ void VideoReader::Impl::shape(Batch& b, size_t n) const {
   b.width = geom.out_width;
   b.height = geom.out_height;
   b.channels = channels(opt.image.pix);
+  const int64_t bytes = static_cast<int64_t>(n) * static_cast<int64_t>(b.frame_bytes());
+  if (opt.batch_bytes > 0 && bytes > opt.batch_bytes)
+    throw ConfigError("a batch of " + std::to_string(n) + " frames of " + std::to_string(b.width) + "x" +
+                      std::to_string(b.height) + " from '" + source.name() + "' would take " +
+                      std::to_string(bytes >> 20) + " MiB, over the limit of " + std::to_string(opt.batch_bytes >> 20) +
+                      " MiB (batch_bytes): ask for fewer frames at once, or stream them");
   b.info.resize(n);
   b.pixels.resize(n * b.frame_bytes());
 }

@@ -115,6 +115,10 @@ Batch VideoReader::frames_at(const std::vector<double>& seconds) {
 
 Batch VideoReader::range(int64_t start, int64_t stop, int64_t step) {
   if (step <= 0) throw ConfigError("range step must be positive, got " + std::to_string(step));
+  if (start < stop) {  // the bounds before a list of them is made: range(0, 10**18) is refused, not allocated
+    impl_->check_index(start);
+    impl_->check_index(stop - 1);
+  }
   std::vector<int64_t> idx;
   for (int64_t i = start; i < stop; i += step) idx.push_back(i);
   return frames(idx);

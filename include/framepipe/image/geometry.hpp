@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 
 #include "framepipe/image/pixel_format.hpp"
 
@@ -33,6 +34,11 @@ struct Geometry {
   std::array<double, 4> box_to_output(const std::array<double, 4>& b) const;
   std::array<double, 4> box_to_source(const std::array<double, 4>& b) const;
 };
+
+// The largest output size make_geometry accepts when one is asked for, 8192 x 8192 pixels (a
+// frame of it is 192 MiB in RGB): a size option past it is a ConfigError, not an allocation
+// that fails later. (A source's own size is bounded by ReaderOptions::max_pixels.)
+inline constexpr int64_t kMaxOutputPixels = int64_t{8192} * 8192;
 
 // chroma_align_x/y: source crops start on multiples of these so that subsampled chroma
 // planes can be addressed by pointer offset (2 for 4:2:0).

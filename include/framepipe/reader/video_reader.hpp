@@ -38,6 +38,9 @@ enum class IndexMode {
 IndexMode parse_index_mode(const std::string& s);
 const char* to_string(IndexMode m);
 
+// 8192 x 8192: every 8K format (7680x4320, DCI 8192x4320, 360-degree 8192x4096) and more.
+inline constexpr int64_t kDefaultMaxPixels = int64_t{8192} * 8192;
+
 struct ReaderOptions {
   ImageOptions image;
   int threads = 0;            // decoder threads; 0: FFmpeg's choice, as the ffmpeg CLI. More
@@ -67,6 +70,13 @@ struct ReaderOptions {
   // An index already built for this source (by another reader, or kept across a pickle):
   // used as is instead of scanning.
   std::shared_ptr<const FrameIndex> known_index;
+  // Limits, so that a hostile header or a request is refused before memory is taken:
+  // a video stream over max_pixels (width x height as the header claims, and as any frame
+  // decodes) is an UnsupportedError at open, and a frame past it mid-stream is refused by the
+  // decoder; a batch (frames(), range()) whose pixels would take more than batch_bytes is a
+  // ConfigError (ask for fewer frames at once, or stream). 0: no limit.
+  int64_t max_pixels = kDefaultMaxPixels;
+  int64_t batch_bytes = int64_t{8} << 30;  // 8 GiB: 1,400 full-HD RGB frames
 };
 
 // What a reader has done so far: how much decoding its requests cost.
