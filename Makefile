@@ -1,10 +1,11 @@
 # Entry points. Each target installs what is missing (Debian packages), then builds.
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test demo test-asan test-damage conformance install-python bench bench-index bench-infer bench-pipeline bench-python models clean
+.PHONY: all deps build test demo test-asan fuzz test-damage conformance install-python bench bench-index bench-infer bench-pipeline bench-python models clean
 
 all: build
 
@@ -15,10 +16,19 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-# On CI (CI=true) the AddressSanitizer + UndefinedBehaviorSanitizer suite runs too.
+# On CI (CI=true) the AddressSanitizer + UndefinedBehaviorSanitizer suite runs too, and a
+# short libFuzzer pass (FUZZ_SECONDS=5 per target) so that the targets keep building with
+# Clang and their committed inputs keep passing under libFuzzer.
 test: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
-	@if [ "$$CI" = true ]; then $(MAKE) --no-print-directory test-asan; fi
+	@if [ "$$CI" = true ]; then $(MAKE) --no-print-directory test-asan && \
+	  $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-5}; fi
+
+# Every libFuzzer target for FUZZ_SECONDS (default 60) each, with ASan + UBSan (clang-14):
+# executions, coverage and crashes per target (scripts/fuzz.sh).
+fuzz:
+	@bash scripts/install-deps.sh fuzz
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} bash scripts/fuzz.sh $(BUILD_FUZZ)
 
 # The differential test on damage with many more cases than make test runs (400 by default).
 test-damage: build

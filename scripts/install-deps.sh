@@ -5,6 +5,7 @@
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh bench      also the peers the benchmarks compare against
 #   scripts/install-deps.sh models     also what scripts/make-test-models.py trains with
+#   scripts/install-deps.sh fuzz       also Clang and libFuzzer (make fuzz)
 set -euo pipefail
 
 build_pkgs=(
@@ -25,11 +26,13 @@ build_pkgs=(
   slurmctld slurmd slurm-client munge python3-distributed python3-yaml
 )
 models_pkgs=(python3-onnx)
+fuzz_pkgs=(clang-14 libfuzzer-14-dev)
 bench_pkgs=(python3-av python3-opencv time "${models_pkgs[@]}")
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = bench ] && pkgs+=("${bench_pkgs[@]}")
 [ "${1:-}" = models ] && pkgs+=("${models_pkgs[@]}")
+[ "${1:-}" = fuzz ] && pkgs+=("${fuzz_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do
