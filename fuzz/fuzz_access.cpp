@@ -18,10 +18,19 @@ constexpr int64_t kMaxFrames = 240;  // streamed and compared per input
 
 struct Counts {
   std::atomic<int64_t> inputs{0}, opened{0}, indices{0}, differ{0};
+  // At exit, on stderr and, for libFuzzer's fork mode (whose jobs' output is not kept), as a
+  // line appended to $FRAMEPIPE_FUZZ_COUNTS, which scripts/fuzz.sh sums.
   ~Counts() {
-    std::fprintf(stderr, "fuzz_access: %lld inputs, %lld opened, %lld indices checked, %lld differ from streaming\n",
-                 static_cast<long long>(inputs), static_cast<long long>(opened), static_cast<long long>(indices),
-                 static_cast<long long>(differ));
+    char line[160];
+    std::snprintf(line, sizeof line, "fuzz_access: %lld inputs, %lld opened, %lld indices checked, %lld differ from streaming\n",
+                  static_cast<long long>(inputs), static_cast<long long>(opened), static_cast<long long>(indices),
+                  static_cast<long long>(differ));
+    std::fputs(line, stderr);
+    if (const char* path = std::getenv("FRAMEPIPE_FUZZ_COUNTS"))
+      if (FILE* f = std::fopen(path, "a")) {
+        std::fputs(line, f);
+        std::fclose(f);
+      }
   }
 } counts;
 

@@ -57,6 +57,11 @@ class Input {
 
 [[noreturn]] inline void fail(const char* target, const std::string& why) {
   std::fprintf(stderr, "%s: FAILED: %s\n", target, why.c_str());
+  if (const char* path = std::getenv("FRAMEPIPE_FUZZ_COUNTS"))  // the failure, for fork mode's summary
+    if (FILE* f = std::fopen(path, "a")) {
+      std::fprintf(f, "%s: FAILED: %s\n", target, why.c_str());
+      std::fclose(f);
+    }
   std::fflush(stderr);
   std::abort();
 }

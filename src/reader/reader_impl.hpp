@@ -64,6 +64,7 @@ struct VideoReader::Impl {
 
   Impl(const Source& s, const ReaderOptions& o);
   void open_stream();
+  void new_decoder();  // a fresh decoder on the current demuxer (its damage counted first)
   void ensure_index();
   void refresh_info();
   int64_t size() const;
@@ -98,6 +99,9 @@ struct VideoReader::Impl {
   // Whether the decoded frame `cur` (frame t) is the picture the index's decoding scan saw;
   // true where the index holds no hash for it.
   bool matches_index(int64_t t) const;
+  // Whether `cur` (frame t) came from the packet at the file position the index has for it;
+  // true where either position is unknown.
+  bool at_indexed_position(int64_t t) const;
   FrameInfo current_info() const;
   void convert_current(uint8_t* dst) { convert_frame(cur.get(), dst); }
   void convert_frame(const AVFrame* frame, uint8_t* dst);

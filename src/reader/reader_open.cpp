@@ -56,12 +56,18 @@ void VideoReader::Impl::open_stream() {
   dopt.max_pixels = opt.max_pixels;
   demux = std::make_unique<Demuxer>(source, dopt);
   if (other_packets) demux->set_other_packets(other_packets);  // a reopen keeps the tap
-  dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict, opt.max_pixels});
-  dec->set_wanted(wanted_pts);
-  dec->set_key_only(key_only);
+  new_decoder();
   have_cur = cursor_known = false;
   cursor = -1;
   run_key = kRunFromStart;
+}
+
+void VideoReader::Impl::new_decoder() {
+  if (dec) damage_before_reopen += dec->damage();
+  dec.reset();
+  dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict, opt.max_pixels});
+  dec->set_wanted(wanted_pts);
+  dec->set_key_only(key_only);
 }
 
 void VideoReader::Impl::ensure_index() {

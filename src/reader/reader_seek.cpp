@@ -63,7 +63,14 @@ void VideoReader::Impl::seek_to_group(int64_t key) {
     run_key = kRunFromStart;
     return;
   }
-  dec->flush();
+  if (dec->damage() > 0) {
+    // Damaged data can leave a decoder in a state a flush keeps (MJPEG after a damaged
+    // picture decoded the next one wrong: fuzz/regressions/fuzz_access): a fresh one starts
+    // the group as a stream's decoder started it.
+    new_decoder();
+  } else {
+    dec->flush();
+  }
   run_landed = false;
   run_damage = dec->damage();
   have_cur = cursor_known = false;
@@ -103,6 +110,14 @@ void VideoReader::Impl::goto_frame(int64_t t) {
       // Damage met on the way from the keyframe: concealment depends on what came before,
       // so this frame may differ from the stream's. The group is read from the start now,
       // as a stream would read it.
+      damaged_keys.insert(group);
+      if (in_pool) throw DamagedRun{};
+      return goto_frame_from_start(t);
+    }
+    if (got && cursor == t && run_key != kRunFromStart && !at_indexed_position(t)) {
+      // After the seek the container put another packet at this frame's timestamp than a
+      // read from the start does (an AVI whose damaged idx1 numbers chunks otherwise than
+      // the chunks themselves: fuzz/regressions/fuzz_access): the stream's frame is read.
       damaged_keys.insert(group);
       if (in_pool) throw DamagedRun{};
       return goto_frame_from_start(t);
@@ -166,6 +181,11 @@ DecodeError VideoReader::Impl::differs_from_index(int64_t t) const {
   return DecodeError("frame " + std::to_string(t) + " of '" + source.name() +
                      "' decodes otherwise than when the index was made (damaged data concealed differently, as "
                      "frame threads do): open it with num_threads=1 for reproducible frames");
+}
+
+bool VideoReader::Impl::at_indexed_position(int64_t t) const {
+  const int64_t want = (*index)[t].pos, got = frame_packet_pos(cur.get());
+  return want < 0 || got < 0 || want == got;
 }
 
 bool VideoReader::Impl::matches_index(int64_t t) const {
