@@ -2,8 +2,9 @@
 # Builds the libFuzzer targets (clang-14, AddressSanitizer + UndefinedBehaviorSanitizer) and
 # runs each for FUZZ_SECONDS (default 60), FUZZ_JOBS targets at a time (default: cores),
 # from its corpus (build-fuzz/corpus/TARGET, kept between runs, seeded from fuzz/seeds and
-# fuzz/regressions). Prints executions, coverage and crashes per target; exits 1 when a
-# target crashed, leaked, hung or ran out of memory (the input is kept in build-fuzz/artifacts).
+# fuzz/regressions). Each runs in libFuzzer's fork mode and goes on after a crash, so the
+# whole time is spent and every distinct failing input is kept (build-fuzz/artifacts/TARGET).
+# Prints executions, coverage and failing inputs per target; exits 1 when there is one.
 #   scripts/fuzz.sh [BUILD_DIR] [TARGET...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,14 +34,16 @@ max_len_of() { case $1 in fuzz_open | fuzz_access) echo 65536 ;; fuzz_sidecar) e
 
 run_one() {
   local t=$1 corpus="$build/corpus/$1" art="$build/artifacts/$1/"
+  rm -rf "$art"  # this run's failing inputs only
   mkdir -p "$corpus" "$art"
   for d in "$root/fuzz/seeds/$t" "$root/fuzz/regressions/$t"; do [ -d "$d" ] && cp -n "$d"/* "$corpus"/ 2>/dev/null || true; done
   [ "$t" = fuzz_model_spec ] && cp -n "$root"/tests/models/*.json "$corpus"/
   # detect_leaks: FFmpeg's and framepipe's error paths must free what they took.
-  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:handle_abort=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  rm -f "$build/logs/$t.counts"
+  FRAMEPIPE_FUZZ_COUNTS="$build/logs/$t.counts" ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:handle_abort=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "$build/fuzz/$t" "$corpus" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2560 -malloc_limit_mb=2048 \
     -max_len="$(max_len_of "$t")" -dict="$root/fuzz/dict/$(dict_of "$t").dict" -artifact_prefix="$art" \
-    -print_final_stats=1 >"$build/logs/$t.log" 2>&1 || true
+    -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 >"$build/logs/$t.log" 2>&1 || true
 }
 
 mkdir -p "$build/logs"
@@ -56,18 +59,24 @@ failed=0
 printf '%-16s %12s %8s %8s %8s  %s\n' target execs exec/s edges corpus crashes
 for t in "${targets[@]}"; do
   log="$build/logs/$t.log"
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-  corp=$(grep -o 'corp: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+  # Fork mode's status lines: "#EXECS: cov: EDGES ft: F corp: N exec/s R oom/timeout/crash: ..."
+  last=$(grep -E '^#[0-9]+: cov: ' "$log" | tail -1 || true)
+  execs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
+  cov=$(sed -E 's/.* cov: ([0-9]+).*/\1/' <<<"$last")
+  corp=$(sed -E 's/.* corp: ([0-9]+).*/\1/' <<<"$last")
+  rate=$(sed -E 's/.* exec\/s ([0-9]+).*/\1/' <<<"$last")
   crashes=$(find "$build/artifacts/$t" -type f | wc -l)
-  extra=$(grep -h '^fuzz_access: .* inputs' "$log" | tail -1 || true)
+  # fuzz_access's own counts, summed over the forked jobs' reports.
+  # A job that failed ends without its counts; its FAILED line counts the frame that differed.
+  extra=$(awk '/^fuzz_access: [0-9]+ inputs/ {i+=$2; o+=$4; x+=$6; d+=$9} /FAILED: .* differs from streaming/ {d++}
+    END {if (i) printf "fuzz_access: %d inputs, %d opened, %d indices checked (jobs that ended), %d differ from streaming", i, o, x, d}' \
+    "$build/logs/$t.counts" 2>/dev/null || true)
   printf '%-16s %12s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${corp:-?}" "$crashes"
   [ -n "$extra" ] && echo "    $extra"
-  if [ "$crashes" -gt 0 ] || grep -q 'ERROR: \(AddressSanitizer\|LeakSanitizer\|libFuzzer\)\|runtime error:\|FAILED:' "$log"; then
+  if [ "$crashes" -gt 0 ]; then
     failed=1
     echo "    $t: see $log and $build/artifacts/$t/" >&2
-    grep -m3 'ERROR:\|runtime error:\|FAILED:' "$log" | sed 's/^/    /' >&2
+    { grep -h 'FAILED:' "$build/logs/$t.counts" 2>/dev/null; grep -h 'ERROR:\|runtime error:' "$log"; } | sort | uniq -c | sed 's/^/    /' >&2 || true
   fi
 done
 exit $failed
