@@ -17,18 +17,19 @@ build: deps
 	@cmake --build $(BUILD) -j$(JOBS)
 
 # On CI (CI=true) the AddressSanitizer + UndefinedBehaviorSanitizer suite runs too, and a
-# short libFuzzer pass (FUZZ_SECONDS=5 per target) so that the targets keep building with
-# Clang and their committed inputs keep passing under libFuzzer.
+# short libFuzzer pass (FUZZ_RUNS=300 inputs per target from a fixed seed, after the
+# committed seeds and regressions) so that the targets keep building with Clang and their
+# committed inputs keep passing under libFuzzer.
 test: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 	@if [ "$$CI" = true ]; then $(MAKE) --no-print-directory test-asan && \
-	  $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-5}; fi
+	  $(MAKE) --no-print-directory fuzz FUZZ_RUNS=$${FUZZ_RUNS:-300}; fi
 
 # Every libFuzzer target for FUZZ_SECONDS (default 60) each, with ASan + UBSan (clang-14):
 # executions, coverage and crashes per target (scripts/fuzz.sh).
 fuzz:
 	@bash scripts/install-deps.sh fuzz
-	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} bash scripts/fuzz.sh $(BUILD_FUZZ)
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} FUZZ_RUNS=$(FUZZ_RUNS) bash scripts/fuzz.sh $(BUILD_FUZZ)
 
 # The differential test on damage with many more cases than make test runs (400 by default).
 test-damage: build

@@ -47,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int64_t n = idx->size();
   fuzz::run_typed("fuzz_sidecar", [&] {
     for (int64_t i : {int64_t{0}, n / 2, n - 1}) {
-      if (i < 0) continue;
+      if (i < 0 || i >= n) continue;  // no frames: nothing to look up
       const int64_t k = idx->keyframe_at_or_before(i);
       if (k < -1 || k > i) fuzz::fail("fuzz_sidecar", "keyframe_at_or_before out of range");
       if (const int64_t at = idx->frame_at(idx->time_of(i)); at < -1 || at >= n)

@@ -5,6 +5,8 @@
 # fuzz/regressions). Each runs in libFuzzer's fork mode and goes on after a crash, so the
 # whole time is spent and every distinct failing input is kept (build-fuzz/artifacts/TARGET).
 # Prints executions, coverage and failing inputs per target; exits 1 when there is one.
+# FUZZ_RUNS=N instead: N inputs per target from a fixed seed, in one process (CI's short
+# pass: the same inputs every time, so a failure there is one to reproduce, not a chance).
 #   scripts/fuzz.sh [BUILD_DIR] [TARGET...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,11 +43,16 @@ run_one() {
   # detect_leaks: FFmpeg's and framepipe's error paths must free what they took.
   rm -f "$build/logs/$t.counts"
   FRAMEPIPE_FUZZ_COUNTS="$build/logs/$t.counts" ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:handle_abort=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    "$build/fuzz/$t" "$corpus" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2560 -malloc_limit_mb=2048 \
+    "$build/fuzz/$t" "$corpus" -timeout=25 -rss_limit_mb=2560 -malloc_limit_mb=2048 \
     -max_len="$(max_len_of "$t")" -dict="$root/fuzz/dict/$(dict_of "$t").dict" -artifact_prefix="$art" \
-    -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 >"$build/logs/$t.log" 2>&1 || true
+    "${mode[@]}" >"$build/logs/$t.log" 2>&1 || true
 }
 
+if [ -n "${FUZZ_RUNS:-}" ]; then
+  mode=(-runs="$FUZZ_RUNS" -seed=1)
+else
+  mode=(-max_total_time="$seconds" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+fi
 mkdir -p "$build/logs"
 running=0
 for t in "${targets[@]}"; do
@@ -59,12 +66,13 @@ failed=0
 printf '%-16s %12s %8s %8s %8s  %s\n' target execs exec/s edges corpus crashes
 for t in "${targets[@]}"; do
   log="$build/logs/$t.log"
-  # Fork mode's status lines: "#EXECS: cov: EDGES ft: F corp: N exec/s R oom/timeout/crash: ..."
-  last=$(grep -E '^#[0-9]+: cov: ' "$log" | tail -1 || true)
-  execs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
+  # Status lines: "#EXECS: cov: EDGES ft: F corp: N exec/s R ..." (fork mode) or
+  # "#EXECS<tab>NEW cov: EDGES ft: F corp: N/SIZE ... exec/s: R ..." (one process).
+  last=$(grep -E '^#[0-9]+.* cov: ' "$log" | tail -1 || true)
+  execs=$(sed -E 's/^#([0-9]+).*/\1/' <<<"$last")
   cov=$(sed -E 's/.* cov: ([0-9]+).*/\1/' <<<"$last")
   corp=$(sed -E 's/.* corp: ([0-9]+).*/\1/' <<<"$last")
-  rate=$(sed -E 's/.* exec\/s ([0-9]+).*/\1/' <<<"$last")
+  rate=$(sed -nE 's/.* exec\/s:? ([0-9]+).*/\1/p' <<<"$last")
   crashes=$(find "$build/artifacts/$t" -type f | wc -l)
   # fuzz_access's own counts, summed over the forked jobs' reports.
   # A job that failed ends without its counts; its FAILED line counts the frame that differed.

@@ -102,7 +102,7 @@ std::string FrameIndex::sidecar_path(const std::string& video_path) { return vid
 // is bounds-checked and the checksum must match, or the index is rebuilt.
 namespace {
 constexpr char kMagic[8] = {'F', 'P', 'I', 'D', 'X', 0, 0, 0};
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;  // 3: picture hashes cover size, format and colour too
 constexpr size_t kEntryBytes = 6 * 8 + 1;
 constexpr uint32_t kMaxProvenance = 1 << 16;
 

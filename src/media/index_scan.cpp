@@ -119,19 +119,26 @@ FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options, co
 
 // Check 3: the first frames a decoder outputs are the index's first frames. Empty: they are;
 // otherwise what differs.
-std::string verify_by_decoding(const Source& source, const ScanOptions& options, const std::vector<FrameEntry>& frames) {
+// Damage the decoder reports on the way marks those frames' groups, as a decode scan marks
+// them: they are read from the start, never by seeking to them.
+std::string verify_by_decoding(const Source& source, const ScanOptions& options, std::vector<FrameEntry>& frames) {
   Demuxer demuxer(source, demuxer_options(options));
   Decoder decoder(demuxer, DecoderOptions{options.threads, false, options.max_pixels});
   auto frame = av::make_frame();
   const int64_t want = std::min<int64_t>(kVerifyFrames, static_cast<int64_t>(frames.size()));
-  int64_t n = 0;
+  int64_t n = 0, damage = 0;
   for (; n < want && decoder.next(frame.get()); ++n) {
-    const FrameEntry& e = frames[static_cast<size_t>(n)];
+    FrameEntry& e = frames[static_cast<size_t>(n)];
+    if (decoder.damage() > damage) {
+      e.damaged = true;
+      damage = decoder.damage();
+    }
     if (placement_key(frame.get()) != e.source_pts || frame_timestamp(frame.get()) != e.pts)
       return "decoded frame " + std::to_string(n) + " has pts " + std::to_string(frame_timestamp(frame.get())) +
              " where the packets promise " + std::to_string(e.pts);
   }
   if (n < want) return "the decoder gave " + std::to_string(n) + " frames where the packets promise " + std::to_string(want);
+  if (damage) mark_damaged_groups(frames);
   return {};
 }
 

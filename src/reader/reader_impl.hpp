@@ -55,6 +55,7 @@ struct VideoReader::Impl {
   // Keyframe groups found damaged while decoding after a seek (the index's damaged flags
   // cover those its scan saw): their frames are read from the start.
   std::set<int64_t> damaged_keys;
+  int64_t frame_damage = 0;  // decoder damage count at the last frame decode_next placed
   int64_t run_damage = 0;   // decoder damage count when the current seeked run reached its group
   bool run_landed = false;  // and whether it has
   bool in_pool = false;    // a worker of another reader's pool (single-threaded decoder)
@@ -65,6 +66,7 @@ struct VideoReader::Impl {
   Impl(const Source& s, const ReaderOptions& o);
   void open_stream();
   void new_decoder();  // a fresh decoder on the current demuxer (its damage counted first)
+  void note_damage();  // after decode_next placed a frame: damage since the last one marks its group
   void ensure_index();
   void refresh_info();
   int64_t size() const;

@@ -6,8 +6,30 @@
 
 namespace framepipe {
 
+void VideoReader::Impl::note_damage() {
+  // Damage reported while decoding a frame taints its keyframe group and the next (as the
+  // index scan marks them): a later request there is read from the start, as a stream read
+  // it, because a damaged picture decodes from what the decoder saw before (MJPEG's decodes
+  // one way after the frame before it and another, without a word, after a seek:
+  // fuzz/regressions/fuzz_access).
+  // Only in a run from the start: after a seek, leading pictures of an open GOP report errors
+  // that are no damage, and the seeked run's own check (run_damage) judges its target.
+  const int64_t d = dec->damage();
+  if (d == frame_damage) return;
+  frame_damage = d;
+  if (run_key != kRunFromStart || !index || cursor < 0 || cursor >= index->size()) return;
+  const int64_t key = index->keyframe_at_or_before(cursor);
+  damaged_keys.insert(key);
+  for (int64_t i = cursor + 1; i < index->size(); ++i)
+    if ((*index)[i].keyframe) {
+      damaged_keys.insert(i);
+      break;
+    }
+}
+
 bool VideoReader::Impl::decode_next() {
   const bool by_pts = index && index->timestamps_reliable();
+  frame_damage = std::min(frame_damage, dec->damage());  // a fresh decoder counts from 0
   for (;;) {
     if (!dec->next(cur.get())) {
       have_cur = false;
@@ -18,6 +40,7 @@ bool VideoReader::Impl::decode_next() {
     if (!by_pts) {
       cursor = cursor_known ? cursor + 1 : 0;  // counting from a fresh start
       cursor_known = true;
+      note_damage();
       return true;
     }
     // Placed by its packet's pts, which names it wherever decoding started (the best-effort
@@ -33,6 +56,7 @@ bool VideoReader::Impl::decode_next() {
                           index->provenance() + "); open it with index='decode'");
       cursor = idx;
       cursor_known = true;
+      note_damage();
       return true;
     }
     if (cursor_known)  // never guessed: a frame the index does not know contradicts it
