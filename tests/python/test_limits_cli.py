@@ -76,7 +76,7 @@ def test_huge_extradata_claim_is_read_in_bounded_memory(cli, tmp_path):
     bad = tmp_path / "bigextra.mp4"
     bad.write_bytes(bytes(data))
     rc, out, err, rss = run_measured([cli, "probe", "--json", bad], tmp_path)
-    assert rss < 300 * 1024, err
+    assert rss < 768 * 1024, err  # KiB; a sanitizer build alone takes ~400 MB here, a touched 1 GiB claim more
     if rc == 0:  # described as what it is: no frames that can be read
         assert json.loads(out)["video"]["frames"] == 0
     else:
