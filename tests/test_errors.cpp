@@ -9,25 +9,15 @@
 
 #include "framepipe/reader/video_reader.hpp"
 #include "support/loopback.hpp"
+#include "support/error_of.hpp"
 #include "support/reference.hpp"
 
 namespace {
 
 using framepipe::VideoReader;
 
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("WRONG TYPE: ") + e.what();
-  }
-  return "NO ERROR";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using fpt::error_of;
+using fpt::has;
 
 TEST(BadInput, MissingFile) {
   const std::string path = fpt::media("no_such_file.mp4");

@@ -12,25 +12,15 @@
 #include "framepipe/image/geometry.hpp"
 #include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
+#include "support/error_of.hpp"
 #include "support/reference.hpp"
 
 namespace {
 
 using framepipe::VideoReader;
 
-template <class E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("WRONG TYPE: ") + e.what();
-  }
-  return "NO ERROR";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using fpt::error_of;
+using fpt::has;
 
 std::string temp_file(const std::string& name, const std::string& bytes) {
   const auto p = std::filesystem::temp_directory_path() / ("framepipe_limits_" + name);

@@ -15,25 +15,24 @@ import pytest
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mount"), reason="mounting a tmpfs needs root")
 
 
+def mounted_tmpfs(folder, options):
+    """A tmpfs mounted on `folder` for the test, unmounted after it."""
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)])
+
+
 @pytest.fixture
 def small_fs(tmp_path):
     """A tmpfs of 3 MiB: vtest.avi's 795 frames fill it in any form."""
-    d = tmp_path / "full"
-    d.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(d)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    yield d
-    subprocess.run(["umount", "-l", str(d)])
+    yield from mounted_tmpfs(tmp_path / "full", "size=3m")
 
 
 @pytest.fixture
 def read_only_fs(tmp_path):
-    d = tmp_path / "ro"
-    d.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(d)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    yield d
-    subprocess.run(["umount", "-l", str(d)])
+    yield from mounted_tmpfs(tmp_path / "ro", "ro,size=1m")
 
 
 def run(cli, *args):
