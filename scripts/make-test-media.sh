@@ -119,6 +119,13 @@ cat_ts() { cat "$OUT/h264.ts" "$OUT/h264.ts" > "$1"; }
 make h264_discontinuity.ts cat_ts @TMP@
 # Interlaced H.264 (x264 codes MBAFF frames; it cannot code fields as separate pictures).
 make h264_interlaced.ts "${FF[@]}" -i "$BASE" "${X264[@]}" -bf 2 -x264-params "$GOP:interlaced=1:tff=1" -f mpegts @TMP@
+# Field-coded (PAFF) H.264: each field a picture and a packet of its own, so a frame is two
+# packets of which the first yields nothing; IDR frame pictures and IDR field pairs mixed.
+# No encoder in Debian codes fields as pictures: make-paff.py writes the bitstream (I_PCM).
+make .paff.h264 /usr/bin/python3 "$HERE/make-paff.py" @TMP@ 48
+make h264_paff.ts "${FF[@]}" -framerate 25 -i "$OUT/.paff.h264" -c copy @TMP@
+make h264_paff.mkv "${FF[@]}" -framerate 25 -i "$OUT/.paff.h264" -c copy @TMP@
+make h264_paff.mp4 "${FF[@]}" -framerate 25 -i "$OUT/.paff.h264" -c copy @TMP@
 # MPEG-2, interlaced (field DCT and motion), B-frames, in MPEG-TS.
 make mpeg2_interlaced.ts "${FF[@]}" -i "$BASE" -c:v mpeg2video -flags +ilme+ildct -top 1 -bf 2 -g 12 -q:v 4 @TMP@
 # HEVC 10-bit, open GOP (CRA keyframes with leading pictures), 4 B-frames.
