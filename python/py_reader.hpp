@@ -30,6 +30,7 @@ struct ReaderKwargs {
   int num_threads = 0, workers = 0, stream = -1;
   bool autorotate = true;
   bool strict = false;  // a corrupt packet is a DecodeError instead of a concealed frame
+  int64_t max_pixels = kDefaultMaxPixels;  // 0: no limit
   InputOptions input_options;
 
   ReaderOptions options() const {
@@ -48,6 +49,9 @@ struct ReaderKwargs {
     } catch (const ConfigError&) {
       throw ConfigError("VideoReader: index must be 'exact', 'decode' or 'header', not '" + index + "'");
     }
+    if (max_pixels < 0)
+      throw ConfigError("VideoReader: max_pixels must be >= 0 (0: no limit), given " + std::to_string(max_pixels));
+    o.max_pixels = max_pixels;
     o.autorotate = autorotate;
     o.strict = strict;
     o.threads = num_threads;

@@ -17,7 +17,8 @@ py::tuple reader_state(PyReader& r) {
                                     : py::object(py::none());
   return py::make_tuple(1, s.location, memory,
                         py::make_tuple(a.width, a.height, a.resize, a.pix, a.num_threads, a.index,
-                                       a.interpolation, a.workers, a.stream, a.input_options, a.autorotate, a.strict),
+                                       a.interpolation, a.workers, a.stream, a.input_options, a.autorotate, a.strict,
+                                       a.max_pixels),
                         py::bytes(index));
 }
 
@@ -38,6 +39,7 @@ std::unique_ptr<PyReader> reader_from_state(const py::tuple& state) {
   if (o.size() > 9) a.input_options = o[9].cast<InputOptions>();
   if (o.size() > 10) a.autorotate = o[10].cast<bool>();
   if (o.size() > 11) a.strict = o[11].cast<bool>();
+  if (o.size() > 12) a.max_pixels = o[12].cast<int64_t>();
   Source s;
   std::optional<FileStamp> expected;
   if (state[2].is_none()) {

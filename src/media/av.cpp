@@ -5,6 +5,7 @@ extern "C" {
 #include <libavutil/pixdesc.h>
 }
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
@@ -55,11 +56,24 @@ void throw_error(ErrorKind kind, int errnum, const std::string& what, const std:
   }
 }
 
-int display_rotation(const AVStream* stream) {
+const int32_t* display_matrix(const AVStream* stream) {
   // FFmpeg 5.1: the display matrix is stream side data (6.1 moves it to codecpar).
-  const uint8_t* data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, nullptr);
-  if (!data) return 0;
-  const double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(data));
+  size_t size = 0;
+  const uint8_t* data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  return data && size >= 9 * sizeof(int32_t) ? reinterpret_cast<const int32_t*>(data) : nullptr;
+}
+
+int64_t decoder_pixel_limit(int64_t max_pixels, int w, int h) {
+  if (max_pixels <= 0) return 0;
+  auto padded = [](int64_t side) { return (side + 63) / 64 * 64 + 192; };
+  const auto side = static_cast<int64_t>(std::sqrt(static_cast<double>(max_pixels)));
+  return std::max({max_pixels, padded(side) * padded(side), padded(w) * padded(h)});
+}
+
+int display_rotation(const AVStream* stream) {
+  const int32_t* m = display_matrix(stream);
+  if (!m) return 0;
+  const double ccw = av_display_rotation_get(m);
   return std::isnan(ccw) ? 0 : static_cast<int>(std::lround(ccw));
 }
 

@@ -116,6 +116,15 @@ inline int check(int ret, ErrorKind kind, const std::string& what, const std::st
 // The display matrix's rotation as ffprobe prints it: degrees counter-clockwise that a
 // player turns the decoded picture (90: shown turned a quarter to the left). 0 if none.
 int display_rotation(const AVStream* stream);
+// The stream's display matrix (nine 16.16/2.30 values, as ISO/IEC 14496-12 lays them out), or
+// nullptr where it has none.
+const int32_t* display_matrix(const AVStream* stream);
+// AVCodecContext::max_pixels for a limit of `max_pixels` on pictures (0: none): FFmpeg
+// checks its buffers' aligned size against it (a picture 160 wide takes 192 at 64-byte
+// alignment, and codecs round up to whole blocks), so the decoder gets room for that, on a
+// picture of w x h where known and on a square of the limit's area. Without the room a
+// picture just within the limit failed to decode, every frame, in silence.
+int64_t decoder_pixel_limit(int64_t max_pixels, int w = 0, int h = 0);
 const char* color_space_name(AVColorSpace v);
 const char* color_range_name(AVColorRange v);
 const char* color_primaries_name(AVColorPrimaries v);

@@ -177,7 +177,7 @@ void Demuxer::open(const std::string& location, const AVInputFormat* format, AVD
   }
   std::vector<AVDictionary*> probe_options(fmt_->nb_streams, nullptr);
   if (options_.max_pixels > 0)
-    for (AVDictionary*& d : probe_options) av_dict_set_int(&d, "max_pixels", options_.max_pixels, 0);
+    for (AVDictionary*& d : probe_options) av_dict_set_int(&d, "max_pixels", av::decoder_pixel_limit(options_.max_pixels), 0);
   ret = avformat_find_stream_info(fmt_.get(), probe_options.empty() ? nullptr : probe_options.data());
   for (AVDictionary*& d : probe_options) av_dict_free(&d);
   if (ret < 0)

@@ -272,6 +272,20 @@ def test_width_or_height_alone_keeps_the_aspect_ratio(fp, media):
         assert np.array_equal(r[0], ref)
 
 
+def test_max_pixels_reaches_python_as_the_clis(fp, media):
+    src = media / "shapes.mp4"  # 160 x 120 = 19200 pixels, by ffprobe
+    with pytest.raises(fp.UnsupportedError) as e:
+        fp.VideoReader(str(src), max_pixels=19199)
+    assert "shapes.mp4" in str(e.value) and "max_pixels" in str(e.value)
+    assert len(fp.VideoReader(str(src), max_pixels=19200)) == len(ffprobe_frames(src))
+    assert len(fp.VideoReader(str(src), max_pixels=0)) == len(ffprobe_frames(src))  # 0: no limit
+    with pytest.raises(ValueError):
+        fp.VideoReader(str(src), max_pixels=-1)
+    import pickle
+    r = pickle.loads(pickle.dumps(fp.VideoReader(str(src), max_pixels=19200)))
+    assert np.array_equal(r[3], fp.VideoReader(str(src))[3])
+
+
 def test_a_missing_file_is_also_a_file_not_found_error(fp, tmp_path):
     with pytest.raises(FileNotFoundError) as e:
         fp.VideoReader(str(tmp_path / "nope.mp4"))
@@ -317,6 +331,7 @@ PAIRS = [
     ("frames", "--resize", "VideoReader", "resize"), ("frames", "--pix", "VideoReader", "pix"),
     ("frames", "--interp", "VideoReader", "interpolation"), ("frames", "--threads", "VideoReader", "num_threads"),
     ("frames", "--workers", "VideoReader", "workers"), ("frames", "--index", "VideoReader", "index"),
+    ("frames", "--max-pixels", "VideoReader", "max_pixels"),
     ("tensors", "--resize", "tensor", "resize"), ("tensors", "--dtype", "tensor", "dtype"),
     ("tensors", "--layout", "tensor", "layout"),
     ("run", "--sample", "run", "sample"), ("run", "--batch", "run", "batch"), ("run", "--top-k", "run", "top_k"),
