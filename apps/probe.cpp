@@ -31,9 +31,11 @@ void print_human(const MediaInfo& m) {
                 v.color_matrix.c_str(), v.color_range.c_str(), v.color_primaries.c_str(), v.color_transfer.c_str(),
                 v.color_matrix_used.c_str(), v.color_range_used.c_str());
     if (v.rotation)
-      std::printf("    rotation: %d (players turn the picture %d degrees counter-clockwise; frames come out turned "
-                  "upright, --no-autorotate gives them as stored)\n",
-                  v.rotation, v.rotation);
+      std::printf("    rotation: %d (players turn the picture %d degrees counter-clockwise)\n", v.rotation, v.rotation);
+    if (!v.upright.empty())
+      std::printf("    upright: %s (%s; --no-autorotate gives frames as stored)\n", v.upright.c_str(),
+                  v.upright.rfind("rotate=", 0) == 0 ? "the ffmpeg CLI interpolates this angle, framepipe refuses it"
+                                                     : "as the ffmpeg CLI's autorotate");
   };
   if (m.video.index >= 0) video(m.video, " (selected)");
   else std::printf("  no video stream\n");

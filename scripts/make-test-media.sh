@@ -140,6 +140,19 @@ make ffv1_odd.mkv "${FF[@]}" -i "$BASE" -vf scale=317:239 -c:v ffv1 -pix_fmt yuv
 # stored, shown 320x568 (turned 90 degrees), AAC audio beside it.
 make h264_rot180.mp4 "${FF[@]}" -i "$OUT/h264_bframes.mp4" -c copy -metadata:s:v:0 rotate=180 @TMP@
 make h264_rot270.mp4 "${FF[@]}" -i "$OUT/h264_bframes.mp4" -c copy -metadata:s:v:0 rotate=270 @TMP@
+# Mirrored display matrices (as selfie cameras and editors write them; FFmpeg 5.1's CLI cannot
+# write one, so set-display-matrix.py sets the track header's matrix): a mirror alone, upside
+# down (vflip), and a quarter turn with a mirror (the CLI's transpose=cclock_flip and
+# clock_flip). H.264 4:2:2 turned a quarter: the CLI's transpose cannot take 4:2:2, so
+# libavfilter converts it to 4:4:4 first. A 45-degree matrix, which framepipe refuses to guess.
+DM=(/usr/bin/python3 "$HERE/set-display-matrix.py")
+make h264_hflip.mp4 "${DM[@]}" "$OUT/h264_bframes.mp4" @TMP@ 0 hflip
+make h264_vflip.mp4 "${DM[@]}" "$OUT/h264_bframes.mp4" @TMP@ 0 vflip
+make h264_transpose.mp4 "${DM[@]}" "$OUT/h264_bframes.mp4" @TMP@ 90 hflip
+make h264_clockflip.mp4 "${DM[@]}" "$OUT/h264_bframes.mp4" @TMP@ 270 hflip
+make h264_rot45.mp4 "${DM[@]}" "$OUT/h264_bframes.mp4" @TMP@ 45
+make .h264_422.mp4 "${FF[@]}" -i "$BASE" -c:v libx264 -preset veryfast -pix_fmt yuv422p -bf 2 -x264-params "$GOP" @TMP@
+make h264_422_rot90.mp4 "${FF[@]}" -i "$OUT/.h264_422.mp4" -c copy -metadata:s:v:0 rotate=90 @TMP@
 make .phone_src.mp4 "${FF[@]}" -i "$BASE" "${SINE[@]}" -vf scale=568:320 -c:v libx264 -preset veryfast -profile:v high \
   -pix_fmt yuv420p -bf 2 -x264-params "$GOP" -c:a aac -b:a 96k -shortest @TMP@
 make phone_rotated.mp4 "${FF[@]}" -i "$OUT/.phone_src.mp4" -c copy -metadata:s:v:0 rotate=90 @TMP@

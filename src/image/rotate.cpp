@@ -5,6 +5,7 @@
 #include <string>
 
 extern "C" {
+#include <libavutil/display.h>
 #include <libavutil/pixdesc.h>
 }
 
@@ -12,50 +13,93 @@ extern "C" {
 
 namespace framepipe {
 
-int upright_turn(double ccw) {
-  if (std::isnan(ccw)) return 0;
-  double cw = -ccw;  // as ffmpeg 5.1's get_rotation()
+Upright upright_of(const int32_t* m) {
+  Upright u;
+  if (!m) return u;
+  // ffmpeg 5.1's get_rotation(): clockwise degrees in [-0.9, 359.1); NaN for a degenerate matrix
+  double cw = -av_display_rotation_get(m);
   cw -= 360 * std::floor(cw / 360 + 0.9 / 360);
-  for (int turn : {90, 180, 270})
-    if (std::fabs(cw - turn) < 1.0) return turn;
-  return 0;
+  if (std::fabs(cw - 90) < 1.0) {
+    u.swap = true;                 // transpose: cclock_flip when m[3] > 0, else clock
+    u.mirror_y = !(m[3] > 0);
+  } else if (std::fabs(cw - 180) < 1.0) {
+    u.mirror_x = m[0] < 0;         // hflip
+    u.mirror_y = m[4] < 0;         // vflip
+  } else if (std::fabs(cw - 270) < 1.0) {
+    u.swap = true;                 // transpose: clock_flip when m[3] < 0, else cclock
+    u.mirror_x = true;
+    u.mirror_y = m[3] < 0;
+  } else if (std::fabs(cw) > 1.0) {
+    u.degrees = cw;                // the rotate filter (false for NaN, as in the CLI)
+  } else {
+    u.mirror_y = m[4] < 0;         // vflip
+  }
+  return u;
+}
+
+std::string Upright::filters() const {
+  if (degrees != 0) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "rotate=%g", degrees);
+    return buf;
+  }
+  if (swap) {
+    const char* dir = mirror_x ? (mirror_y ? "clock_flip" : "cclock") : (mirror_y ? "clock" : "cclock_flip");
+    return std::string("transpose=") + dir;
+  }
+  if (mirror_x && mirror_y) return "hflip,vflip";
+  return mirror_x ? "hflip" : mirror_y ? "vflip" : "";
+}
+
+bool turns_planes(int pixel_format, const Upright& u) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(pixel_format));
+  return d && !(u.swap && d->log2_chroma_w != d->log2_chroma_h);
+}
+
+int transpose_input_format(int pixel_format) {
+  const AVPixFmtDescriptor* src = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(pixel_format));
+  if (!src) return -1;
+  const int has_alpha = src->nb_components % 2 == 0;
+  AVPixelFormat best = AV_PIX_FMT_NONE;
+  for (int f = 0; const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f)); ++f)
+    if (!(d->flags & (AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM)) &&
+        d->log2_chroma_w == d->log2_chroma_h)
+      best = av_find_best_pix_fmt_of_2(best, static_cast<AVPixelFormat>(f), static_cast<AVPixelFormat>(pixel_format),
+                                       has_alpha, nullptr);
+  return best;
 }
 
 namespace {
 
-// One plane, `bpp` bytes a pixel, w x h in the source.
-void turn_plane(const uint8_t* s, int ss, uint8_t* d, int ds, int w, int h, int bpp, int clockwise) {
-  if (clockwise == 180) {
-    for (int y = 0; y < h; ++y) {
-      const uint8_t* srow = s + static_cast<ptrdiff_t>(h - 1 - y) * ss;
-      uint8_t* drow = d + static_cast<ptrdiff_t>(y) * ds;
-      for (int x = 0; x < w; ++x) std::memcpy(drow + x * bpp, srow + (w - 1 - x) * bpp, static_cast<size_t>(bpp));
-    }
-    return;
-  }
-  // The output is h wide and w high. clock: out(x, y) = in(y, h-1-x); cclock: in(w-1-y, x).
-  for (int y = 0; y < w; ++y) {
-    uint8_t* drow = d + static_cast<ptrdiff_t>(y) * ds;
-    const int sx = clockwise == 90 ? y : w - 1 - y;
-    for (int x = 0; x < h; ++x) {
-      const int sy = clockwise == 90 ? h - 1 - x : x;
-      std::memcpy(drow + x * bpp, s + static_cast<ptrdiff_t>(sy) * ss + sx * bpp, static_cast<size_t>(bpp));
+// One plane of w x h pixels, BPP bytes each, into its upright place.
+template <int BPP>
+void turn_plane(const uint8_t* s, ptrdiff_t ss, uint8_t* d, ptrdiff_t ds, int w, int h, int bpp, const Upright& u) {
+  const int ow = u.swap ? h : w, oh = u.swap ? w : h;
+  const int step = BPP ? BPP : bpp;
+  for (int y = 0; y < oh; ++y) {
+    uint8_t* drow = d + y * ds;
+    for (int x = 0; x < ow; ++x) {
+      int sx = u.swap ? y : x, sy = u.swap ? x : y;
+      if (u.mirror_x) sx = w - 1 - sx;
+      if (u.mirror_y) sy = h - 1 - sy;
+      std::memcpy(drow + static_cast<ptrdiff_t>(x) * step, s + sy * ss + static_cast<ptrdiff_t>(sx) * step,
+                  static_cast<size_t>(step));
     }
   }
 }
 
 }  // namespace
 
-void rotate_frame(const AVFrame* src, int clockwise, AVFrame* dst) {
+void rotate_frame(const AVFrame* src, const Upright& u, AVFrame* dst) {
   const auto fmt = static_cast<AVPixelFormat>(src->format);
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(fmt);
   if (!d || (d->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_PAL)))
-    throw UnsupportedError(std::string("cannot rotate frames of pixel format '") + (d ? d->name : "?") + "'");
-  const bool swap = clockwise != 180;
-  if (swap && d->log2_chroma_w != d->log2_chroma_h)  // 4:2:2 turned would need 4:4:0
+    throw UnsupportedError(std::string("cannot turn frames of pixel format '") + (d ? d->name : "?") + "' upright");
+  if (!u.planar()) throw Error(ErrorKind::Internal, "rotate_frame: '" + u.filters() + "' is no pixel shuffle");
+  if (!turns_planes(src->format, u))  // 4:2:2 turned would need 4:4:0
     throw UnsupportedError(std::string("cannot turn frames of pixel format '") + d->name +
-                           "' by 90 degrees (its chroma is subsampled unevenly); open with autorotate off");
-  const int w = swap ? src->height : src->width, h = swap ? src->width : src->height;
+                           "' by 90 degrees (its chroma is subsampled unevenly); convert them first");
+  const int w = u.swap ? src->height : src->width, h = u.swap ? src->width : src->height;
   if (dst->width != w || dst->height != h || dst->format != src->format || !dst->buf[0]) {
     av_frame_unref(dst);
     dst->width = w;
@@ -75,7 +119,8 @@ void rotate_frame(const AVFrame* src, int clockwise, AVFrame* dst) {
     if (bpp == 0) continue;
     const int pw = chroma ? AV_CEIL_RSHIFT(src->width, d->log2_chroma_w) : src->width;
     const int ph = chroma ? AV_CEIL_RSHIFT(src->height, d->log2_chroma_h) : src->height;
-    turn_plane(src->data[p], src->linesize[p], dst->data[p], dst->linesize[p], pw, ph, bpp, clockwise);
+    auto turn = bpp == 1 ? turn_plane<1> : bpp == 2 ? turn_plane<2> : bpp == 3 ? turn_plane<3> : turn_plane<0>;
+    turn(src->data[p], src->linesize[p], dst->data[p], dst->linesize[p], pw, ph, bpp, u);
   }
   av_frame_copy_props(dst, src);
 }

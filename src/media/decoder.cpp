@@ -59,7 +59,8 @@ Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
                            std::to_string(st->codecpar->height) + " (" + std::to_string(pixels) +
                            " pixels), over the limit of " + std::to_string(options.max_pixels) +
                            " (max_pixels; raise it to read this video)");
-  if (options.max_pixels > 0) ctx_->max_pixels = options.max_pixels;
+  if (options.max_pixels > 0)
+    ctx_->max_pixels = av::decoder_pixel_limit(options.max_pixels, st->codecpar->width, st->codecpar->height);
   reported_.attach(ctx_.get());
   // 0 is FFmpeg's own choice (cores + 1 frame threads), the ffmpeg CLI's default. Damaged
   // frames are concealed differently with other thread counts, so the default keeps
@@ -96,6 +97,8 @@ void Decoder::flush() {
   damage_seen_ = damage();
   skipped_.clear();
   skipped_any_ = false;
+  last_sent_ = true;
+  last_discard_ = AVDISCARD_DEFAULT;
   draining_ = false;
   drain_errors_ = 0;
   finished_ = false;
@@ -147,17 +150,24 @@ bool Decoder::next(AVFrame* frame) {
     if (packet_->size == 0) continue;
     const bool before_last_wanted = wanted_ && !wanted_->empty() && packet_->pts != AV_NOPTS_VALUE &&
                                     packet_->pts < wanted_->back();
-    if (key_only_ && before_last_wanted && !(packet_->flags & AV_PKT_FLAG_KEY)) {
+    const bool continues = frame_pts_ && packet_->pts != AV_NOPTS_VALUE &&
+                           !std::binary_search(frame_pts_->begin(), frame_pts_->end(), packet_->pts);
+    if (continues ? !last_sent_ : key_only_ && before_last_wanted && !(packet_->flags & AV_PKT_FLAG_KEY)) {
       if (packet_->pts != AV_NOPTS_VALUE) skipped_.insert(packet_->pts);
       skipped_any_ = true;
       packets_skipped_.fetch_add(1, std::memory_order_relaxed);
+      last_sent_ = false;
       continue;
     }
     // Frame threads take skip_frame per packet when it is submitted.
     // Past the last wanted frame nothing is skipped: those packets are read ahead for
     // reordering and frame threads, and the next request most likely wants them.
-    const bool wanted = !before_last_wanted || std::binary_search(wanted_->begin(), wanted_->end(), packet_->pts);
+    const bool wanted = continues ? last_discard_ == AVDISCARD_DEFAULT
+                                  : !before_last_wanted ||
+                                        std::binary_search(wanted_->begin(), wanted_->end(), packet_->pts);
     ctx_->skip_frame = wanted ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
+    last_sent_ = true;
+    last_discard_ = ctx_->skip_frame;
     skipped_any_ = skipped_any_ || !wanted;
     if (!wanted && !(packet_->flags & AV_PKT_FLAG_KEY)) skipped_.insert(packet_->pts);
     ret = avcodec_send_packet(ctx_.get(), packet_.get());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -37,6 +38,11 @@ class Decoder {
   // While set, packets before the last wanted one that are not key frames are never sent to
   // the decoder (a request for key frames only): they are recorded as skipped, as above.
   void set_key_only(bool on) { key_only_ = on; }
+  // The source pts of every frame (sorted), from the index: a packet whose pts is none of them
+  // yields no frame of its own (the second field of a field-coded picture, PAFF) and
+  // completes the picture of the packet before it, so it is sent, or skipped, as that one
+  // was. nullptr: every packet is judged on its own.
+  void set_frame_pts(std::shared_ptr<const std::vector<int64_t>> pts) { frame_pts_ = std::move(pts); }
   int64_t packets_skipped() const { return packets_skipped_.load(); }
   // Whether the frame with this pts may have been skipped: its packet went in under an
   // earlier wanted set and the output has not passed it. Continuing forward cannot then
@@ -60,6 +66,9 @@ class Decoder {
   av::PacketPtr packet_;
   const std::vector<int64_t>* wanted_ = nullptr;
   bool key_only_ = false;
+  std::shared_ptr<const std::vector<int64_t>> frame_pts_;
+  bool last_sent_ = true;                      // the previous packet went to the decoder ...
+  int last_discard_ = AVDISCARD_DEFAULT;       // ... with this skip_frame
   std::atomic<int64_t> packets_skipped_{0};
   std::set<int64_t> skipped_;  // pts sent with skip_frame NONREF, not yet passed by the output
   bool skipped_any_ = false;

@@ -38,6 +38,7 @@ VideoStreamInfo describe_video(const AVStream* st, const AVFormatContext* fmt, c
   v.color_primaries = av::color_primaries_name(par->color_primaries);
   v.color_transfer = av::color_transfer_name(par->color_trc);
   v.rotation = av::display_rotation(st);
+  if (const int32_t* m = av::display_matrix(st)) std::copy(m, m + 9, v.display_matrix.begin());
   if (index) {
     v.frames = index->size();
     v.duration = index->duration_seconds();

@@ -39,6 +39,7 @@ nlohmann::ordered_json video_json(const VideoStreamInfo& v) {
   j["color_matrix_used"] = v.color_matrix_used;
   j["color_range_used"] = v.color_range_used;
   j["rotation"] = v.rotation;
+  if (!v.upright.empty()) j["upright"] = v.upright;
   j["index_method"] = v.index_method;
   if (!v.index_provenance.empty()) j["index_provenance"] = v.index_provenance;
   return j;

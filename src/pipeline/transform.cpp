@@ -16,7 +16,7 @@ TransformResult transform_video(const std::string& input, const std::string& out
   wo.input = options.reader.image.pix;
   if (options.keep_audio && !reader.source().in_memory()) wo.audio_from = input;
   // Frames come upright unless asked as stored: then the output keeps the rotation to show.
-  if (!options.reader.autorotate) wo.display_rotation = reader.info().video.rotation;
+  if (!options.reader.autorotate) wo.display_matrix = reader.info().video.display_matrix;
   RisingClock clock;  // every frame written, at rising times, whatever the source's pts do
   std::unique_ptr<VideoWriter> writer;  // opened at the first frame, when the output size is known
   TransformResult result;

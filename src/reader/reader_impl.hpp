@@ -19,6 +19,7 @@
 #include "framepipe/bounded_queue.hpp"
 #include "framepipe/reader/video_reader.hpp"
 #include "image/pixel_converter.hpp"
+#include "image/rotate.hpp"
 #include "media/av.hpp"
 #include "media/decoder.hpp"
 #include "media/demuxer.hpp"
@@ -27,6 +28,8 @@
 namespace framepipe {
 
 // The colour matrix and range a conversion with `opt` uses, into `v` (what probe shows).
+// What autorotate applies to `stream`'s frames, into `v` (what probe shows).
+void fill_upright(VideoStreamInfo& v, const AVStream* stream, bool autorotate);
 void fill_color_used(VideoStreamInfo& v, AVColorSpace space, AVColorRange range, AVPixelFormat fmt,
                      const ImageOptions& opt);
 
@@ -60,8 +63,11 @@ struct VideoReader::Impl {
   bool run_landed = false;  // and whether it has
   bool in_pool = false;    // a worker of another reader's pool (single-threaded decoder)
   struct DamagedRun {};    // a worker met damage: the owner reads those frames itself
-  int turn = 0;                                  // clockwise degrees that make frames upright
+  Upright upright;                               // what makes frames upright (autorotate)
   av::FramePtr turned = av::make_frame();        // scratch for the upright frame
+  av::FramePtr evened = av::make_frame();        // scratch: 4:2:2 made 4:4:4 to be turned
+  av::SwsPtr evened_sws;                         // ... by this conversion
+  int evened_from = -1;                          // ... from this pixel format
 
   Impl(const Source& s, const ReaderOptions& o);
   void open_stream();
@@ -107,6 +113,7 @@ struct VideoReader::Impl {
   FrameInfo current_info() const;
   void convert_current(uint8_t* dst) { convert_frame(cur.get(), dst); }
   void convert_frame(const AVFrame* frame, uint8_t* dst);
+  const AVFrame* convert_then_turn(const AVFrame* frame);  // convert_frame's half for 4:2:2 turns
   size_t frame_bytes() const;
 
   // Decoding only what a batch needs: frames no one references and no one asked for are
@@ -114,6 +121,7 @@ struct VideoReader::Impl {
   // and handed to every decoder open_stream() makes.
   const std::vector<int64_t>* wanted_pts = nullptr;
   bool key_only = false;
+  std::shared_ptr<const std::vector<int64_t>> frame_pts;  // every frame's pts, sorted (Decoder::set_frame_pts)
   void set_wanted(const std::vector<int64_t>* pts, bool keys);
   struct WantedScope {
     Impl& m;

@@ -21,6 +21,10 @@ void fill_color_used(VideoStreamInfo& v, AVColorSpace space, AVColorRange range,
   v.color_range_used = to_string(resolve_range(range, fmt, opt.range));
 }
 
+void fill_upright(VideoStreamInfo& v, const AVStream* stream, bool autorotate) {
+  if (stream) v.upright = autorotate ? upright_of(av::display_matrix(stream)).filters() : "";
+}
+
 VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o) : source(s), opt(o) {
   if (!opt.input_options.empty()) opt.use_sidecar = false;  // an index made without them would not fit
   if (opt.threads < 0) throw ConfigError("threads must be >= 0, got " + std::to_string(opt.threads));
@@ -40,8 +44,14 @@ VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o) : source(s), op
     throw UnsupportedError("'" + source.name() + "': the picture size is in no header, and probing could not decode a " +
                            "picture within max_pixels (" + std::to_string(opt.max_pixels) +
                            "): a picture larger than that (a decompression bomb?) or damaged data");
-  turn = opt.autorotate ? upright_turn(info.video.rotation) : 0;
-  if (turn == 90 || turn == 270) {
+  upright = opt.autorotate ? upright_of(av::display_matrix(demux->video_stream())) : Upright{};
+  if (upright.degrees != 0)
+    throw UnsupportedError("'" + source.name() + "': its display matrix turns the picture " +
+                           std::to_string(static_cast<int>(std::lround(upright.degrees))) +
+                           " degrees, no quarter turn, which the ffmpeg CLI shows through its rotate filter "
+                           "(interpolated, corners filled black) and framepipe does not imitate: open it with "
+                           "autorotate off (--no-autorotate, autorotate=False) for the frames as stored");
+  if (upright.swap) {
     std::swap(w, h);
     std::swap(ax, ay);
   }
@@ -68,6 +78,7 @@ void VideoReader::Impl::new_decoder() {
   dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict, opt.max_pixels});
   dec->set_wanted(wanted_pts);
   dec->set_key_only(key_only);
+  dec->set_frame_pts(frame_pts);
 }
 
 void VideoReader::Impl::ensure_index() {
@@ -91,6 +102,7 @@ void VideoReader::Impl::refresh_info() {
   const AVCodecParameters* par = demux->video_stream()->codecpar;
   fill_color_used(info.video, par->color_space, par->color_range, static_cast<AVPixelFormat>(par->format),
                   opt.image);
+  fill_upright(info.video, demux->video_stream(), opt.autorotate);
 }
 
 int64_t VideoReader::Impl::size() const {

@@ -4,6 +4,10 @@
 
 #include "image/rotate.hpp"
 
+extern "C" {
+#include <libswscale/swscale.h>
+}
+
 namespace framepipe {
 
 void VideoReader::Impl::note_damage() {
@@ -236,9 +240,13 @@ FrameInfo VideoReader::Impl::current_info() const {
 
 void VideoReader::Impl::convert_frame(const AVFrame* frame, uint8_t* dst) {
   frames_returned.fetch_add(1, std::memory_order_relaxed);
-  if (turn) {
-    rotate_frame(frame, turn, turned.get());
-    frame = turned.get();
+  if (upright.planar()) {
+    if (turns_planes(frame->format, upright)) {
+      rotate_frame(frame, upright, turned.get());
+      frame = turned.get();
+    } else {
+      frame = convert_then_turn(frame);
+    }
   }
   if (frame->width != geom.src_width || frame->height != geom.src_height) {
     // The stream changed size mid-way: keep the output size the caller was promised.
@@ -250,6 +258,32 @@ void VideoReader::Impl::convert_frame(const AVFrame* frame, uint8_t* dst) {
   conv.convert(frame, geom, opt.image, dst, static_cast<size_t>(geom.out_width) * channels(opt.image.pix));
 }
 
+// What the CLI's transpose cannot take (4:2:2 turned a quarter), libavfilter converts first to
+// the format it picks among those transpose takes (yuv444p for yuv422p), by a swscale pass of
+// its defaults (bicubic); so does this, then turns that.
+const AVFrame* VideoReader::Impl::convert_then_turn(const AVFrame* frame) {
+  const int fmt = transpose_input_format(frame->format);
+  if (fmt < 0)
+    throw UnsupportedError("'" + source.name() + "': no pixel format to turn its frames in; open it with autorotate off");
+  if (evened->width != frame->width || evened->height != frame->height || evened->format != fmt ||
+      evened_from != frame->format) {
+    av_frame_unref(evened.get());
+    evened->width = frame->width;
+    evened->height = frame->height;
+    evened->format = fmt;
+    if (av_frame_get_buffer(evened.get(), 0) < 0) throw Error(ErrorKind::Internal, "out of memory for a converted frame");
+    evened_sws.reset(sws_getContext(frame->width, frame->height, static_cast<AVPixelFormat>(frame->format),
+                                    frame->width, frame->height, static_cast<AVPixelFormat>(fmt), SWS_BICUBIC, nullptr,
+                                    nullptr, nullptr));
+    if (!evened_sws) throw UnsupportedError("'" + source.name() + "': swscale cannot convert its frames to turn them");
+    evened_from = frame->format;
+  }
+  sws_scale(evened_sws.get(), frame->data, frame->linesize, 0, frame->height, evened->data, evened->linesize);
+  av_frame_copy_props(evened.get(), frame);
+  rotate_frame(evened.get(), upright, turned.get());
+  return turned.get();
+}
+
 size_t VideoReader::Impl::frame_bytes() const {
   return static_cast<size_t>(geom.out_width) * geom.out_height * channels(opt.image.pix);
 }
@@ -257,8 +291,16 @@ size_t VideoReader::Impl::frame_bytes() const {
 void VideoReader::Impl::set_wanted(const std::vector<int64_t>* pts, bool keys) {
   wanted_pts = pts;
   key_only = keys;
+  if (index && !frame_pts) {  // see Decoder::set_frame_pts
+    auto sorted = std::make_shared<std::vector<int64_t>>();
+    sorted->reserve(static_cast<size_t>(index->size()));
+    for (const FrameEntry& e : index->frames()) sorted->push_back(e.source_pts);
+    std::sort(sorted->begin(), sorted->end());
+    frame_pts = std::move(sorted);
+  }
   dec->set_wanted(pts);
   dec->set_key_only(keys);
+  dec->set_frame_pts(frame_pts);
 }
 
 }  // namespace framepipe

@@ -180,6 +180,7 @@ MediaInfo probe(const Source& source, bool header_only) {
   if (AVStream* st = demux.video_stream()) {
     const AVCodecParameters* par = st->codecpar;
     fill_color_used(m.video, par->color_space, par->color_range, static_cast<AVPixelFormat>(par->format), {});
+    fill_upright(m.video, st, true);
   }
   return m;
 }

@@ -39,7 +39,7 @@ Annotator::Annotator(const std::string& video, std::string out, const ReaderOpti
   reader_ = std::make_unique<VideoReader>(Source(video), o);
   VideoWriterOptions w;
   w.audio_from = video;
-  if (!o.autorotate) w.display_rotation = reader_->info().video.rotation;  // shown upright all the same
+  if (!o.autorotate) w.display_matrix = reader_->info().video.display_matrix;  // shown upright all the same
   writer_ = std::make_unique<VideoWriter>(out_, reader_->out_width(), reader_->out_height(),
                                           reader_->info().video.time_base, w);
 }

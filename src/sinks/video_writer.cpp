@@ -108,11 +108,11 @@ void VideoWriter::Impl::add_video_stream() {
   video->time_base = enc->context()->time_base;
   if (int r = avcodec_parameters_from_context(video->codecpar, enc->context()); r < 0)
     av::throw_error(ErrorKind::Io, r, "cannot set up the video stream of", path);
-  if (opt.display_rotation % 360 == 0) return;
+  if (opt.display_matrix == std::array<int32_t, 9>{}) return;
   auto* matrix =
       reinterpret_cast<int32_t*>(av_stream_new_side_data(video, AV_PKT_DATA_DISPLAYMATRIX, sizeof(int32_t) * 9));
   if (!matrix) av::throw_error(ErrorKind::Io, AVERROR(ENOMEM), "cannot add a display matrix to", path);
-  av_display_rotation_set(matrix, -opt.display_rotation);  // set() turns clockwise, get() reads counter-clockwise
+  std::copy(opt.display_matrix.begin(), opt.display_matrix.end(), matrix);
 }
 
 void VideoWriter::Impl::write_packet(AVPacket* packet) {

@@ -135,6 +135,42 @@ def test_every_rotation_matches_the_cli(cli, media, tmp_path, name, turned):
         assert np.array_equal(got[i], upright[i]), f"frame {i}"
 
 
+# Display matrices that mirror, and 4:2:2 turned a quarter. The filter names are those the
+# ffmpeg CLI's autorotate inserts for each matrix (its -v debug log names transpose's).
+@pytest.mark.parametrize("name,upright,shape", [
+    ("h264_hflip.mp4", "hflip", (240, 320, 3)),
+    ("h264_vflip.mp4", "vflip", (240, 320, 3)),
+    ("h264_transpose.mp4", "transpose=cclock_flip", (320, 240, 3)),
+    ("h264_clockflip.mp4", "transpose=clock_flip", (320, 240, 3)),
+    ("h264_422_rot90.mp4", "transpose=cclock", (320, 240, 3)),
+])
+def test_mirrors_and_422_turns_match_the_cli(cli, media, tmp_path, name, upright, shape):
+    src = media / name
+    log = subprocess.run(["ffmpeg", "-nostdin", "-v", "debug", "-i", str(src), "-frames:v", "1", "-f", "null", "-"],
+                         capture_output=True, text=True).stderr
+    if upright.startswith("transpose="):  # (hflip and vflip log nothing of themselves)
+        assert f"Setting 'dir' to value '{upright[10:]}'" in log
+    assert probe_json(cli, src)["upright"] == upright
+    want = ffmpeg_all_rgb(src)
+    assert want.shape[1:] == shape
+    got = npy_frames(cli, src, [0, 5, 50, 99], tmp_path / "a")
+    for i in (0, 5, 50, 99):
+        assert np.array_equal(got[i], want[i]), f"frame {i}"
+    stored = ffmpeg_all_rgb(src, autorotate=False)
+    raw = npy_frames(cli, src, [7], tmp_path / "b", "--no-autorotate")
+    assert np.array_equal(raw[7], stored[7])
+
+
+def test_a_turn_that_is_no_quarter_is_refused_not_guessed(cli, media, tmp_path):
+    src = media / "h264_rot45.mp4"
+    p = subprocess.run([cli, "frames", str(src), "--indices", "3", "--format", "null"], capture_output=True, text=True)
+    assert p.returncode == 3, p.stderr
+    assert "h264_rot45.mp4" in p.stderr and "45 degrees" in p.stderr and "--no-autorotate" in p.stderr
+    stored = ffmpeg_all_rgb(src, autorotate=False)
+    raw = npy_frames(cli, src, [3], tmp_path, "--no-autorotate")
+    assert np.array_equal(raw[3], stored[3])
+
+
 def test_transform_of_a_rotated_video_plays_upright(cli, media, tmp_path):
     src = media / "phone_rotated.mp4"
     up, kept = tmp_path / "up.mp4", tmp_path / "kept.mp4"

@@ -2,6 +2,7 @@
 // claims and what a scan measured. Filled by probe() and by VideoReader.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,7 +35,11 @@ struct VideoStreamInfo {
   std::string color_matrix_used;  // what framepipe applies by the contract's rule
   std::string color_range_used;
   int rotation = 0;           // display matrix, as ffprobe prints it: degrees counter-clockwise
-                              // a player turns the picture; frames are returned as decoded
+                              // a player turns the picture
+  std::array<int32_t, 9> display_matrix{};  // as stored (all 0: none)
+  std::string upright;        // what the reader applies to show frames upright, named as the
+                              // ffmpeg CLI's autorotate filters ("transpose=clock", "hflip");
+                              // empty: nothing (none needed, or autorotate off)
   std::string index_method;   // "packets", "decode" or "header" (not measured)
   std::string index_provenance;  // how the index was made and what was checked (FrameIndex::provenance)
 };

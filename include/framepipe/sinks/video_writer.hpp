@@ -15,6 +15,7 @@
 // was written, so an interrupted run leaves a valid, playable file.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,10 +39,10 @@ struct VideoWriterOptions {
   // Or copy a live stream's audio as it arrives (LiveSource::audio(), on the clock of the
   // frames' recording_offset); the writer takes what has come at each frame, the rest at close.
   std::shared_ptr<AudioRelay> audio_relay;
-  // Display matrix rotation of the output, degrees counter-clockwise (as MediaInfo's
-  // rotation): for frames written as stored (autorotate off), so players still turn them
-  // upright. 0: none (frames written upright need none).
-  int display_rotation = 0;
+  // The output's display matrix (as VideoStreamInfo::display_matrix): for frames written as
+  // stored (autorotate off), so players still show them upright. All 0: none (frames
+  // written upright need none).
+  std::array<int32_t, 9> display_matrix{};
 };
 
 // Output times that always rise, from source times that may not (a transport stream whose
