@@ -33,9 +33,8 @@ void print_human(const MediaInfo& m) {
     if (v.rotation)
       std::printf("    rotation: %d (players turn the picture %d degrees counter-clockwise)\n", v.rotation, v.rotation);
     if (!v.upright.empty())
-      std::printf("    upright: %s (%s; --no-autorotate gives frames as stored)\n", v.upright.c_str(),
-                  v.upright.rfind("rotate=", 0) == 0 ? "the ffmpeg CLI interpolates this angle, framepipe refuses it"
-                                                     : "as the ffmpeg CLI's autorotate");
+      std::printf("    upright: %s (as the ffmpeg CLI's autorotate; --no-autorotate gives frames as stored)\n",
+                  v.upright.c_str());
   };
   if (m.video.index >= 0) video(m.video, " (selected)");
   else std::printf("  no video stream\n");

@@ -144,13 +144,15 @@ make h264_rot270.mp4 "${FF[@]}" -i "$OUT/h264_bframes.mp4" -c copy -metadata:s:v
 # write one, so set-display-matrix.py sets the track header's matrix): a mirror alone, upside
 # down (vflip), and a quarter turn with a mirror (the CLI's transpose=cclock_flip and
 # clock_flip). H.264 4:2:2 turned a quarter: the CLI's transpose cannot take 4:2:2, so
-# libavfilter converts it to 4:4:4 first. A 45-degree matrix, which framepipe refuses to guess.
+# libavfilter converts it to 4:4:4 first. Turns of 45 degrees clockwise and 30 counter-clockwise,
+# which the CLI shows through its rotate filter (interpolated, corners black).
 DM=(/usr/bin/python3 "$HERE/set-display-matrix.py")
 make h264_hflip.mp4 "${DM[@]}" "$OUT/h264_bframes.mp4" @TMP@ 0 hflip
 make h264_vflip.mp4 "${DM[@]}" "$OUT/h264_bframes.mp4" @TMP@ 0 vflip
 make h264_transpose.mp4 "${DM[@]}" "$OUT/h264_bframes.mp4" @TMP@ 90 hflip
 make h264_clockflip.mp4 "${DM[@]}" "$OUT/h264_bframes.mp4" @TMP@ 270 hflip
 make h264_rot45.mp4 "${DM[@]}" "$OUT/h264_bframes.mp4" @TMP@ 45
+make h264_rot330.mp4 "${DM[@]}" "$OUT/h264_bframes.mp4" @TMP@ -30
 make .h264_422.mp4 "${FF[@]}" -i "$BASE" -c:v libx264 -preset veryfast -pix_fmt yuv422p -bf 2 -x264-params "$GOP" @TMP@
 make h264_422_rot90.mp4 "${FF[@]}" -i "$OUT/.h264_422.mp4" -c copy -metadata:s:v:0 rotate=90 @TMP@
 make .phone_src.mp4 "${FF[@]}" -i "$BASE" "${SINE[@]}" -vf scale=568:320 -c:v libx264 -preset veryfast -profile:v high \

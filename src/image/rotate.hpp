@@ -23,7 +23,8 @@ struct Upright {
   bool swap = false;      // a quarter turn: width and height exchange
   bool mirror_x = false;
   bool mirror_y = false;
-  double degrees = 0;     // an angle that is no quarter turn (the CLI's rotate filter); 0 if none
+  double degrees = 0;     // an angle that is no quarter turn (the CLI's rotate filter,
+                          // image/angle_rotator.hpp); 0 if none
   bool identity() const { return !swap && !mirror_x && !mirror_y && degrees == 0; }
   bool planar() const { return !identity() && degrees == 0; }  // a pixel shuffle this file does
   // The CLI's filters for it: "transpose=clock", "hflip,vflip", "rotate=45", "" for none.

@@ -19,6 +19,7 @@
 #include "framepipe/bounded_queue.hpp"
 #include "framepipe/reader/video_reader.hpp"
 #include "image/pixel_converter.hpp"
+#include "image/angle_rotator.hpp"
 #include "image/rotate.hpp"
 #include "media/av.hpp"
 #include "media/decoder.hpp"
@@ -64,6 +65,7 @@ struct VideoReader::Impl {
   bool in_pool = false;    // a worker of another reader's pool (single-threaded decoder)
   struct DamagedRun {};    // a worker met damage: the owner reads those frames itself
   Upright upright;                               // what makes frames upright (autorotate)
+  std::unique_ptr<AngleRotator> rotator;         // ... where that is an angle, no quarter turn
   av::FramePtr turned = av::make_frame();        // scratch for the upright frame
   av::FramePtr evened = av::make_frame();        // scratch: 4:2:2 made 4:4:4 to be turned
   av::SwsPtr evened_sws;                         // ... by this conversion

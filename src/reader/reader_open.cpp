@@ -45,12 +45,8 @@ VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o) : source(s), op
                            "picture within max_pixels (" + std::to_string(opt.max_pixels) +
                            "): a picture larger than that (a decompression bomb?) or damaged data");
   upright = opt.autorotate ? upright_of(av::display_matrix(demux->video_stream())) : Upright{};
-  if (upright.degrees != 0)
-    throw UnsupportedError("'" + source.name() + "': its display matrix turns the picture " +
-                           std::to_string(static_cast<int>(std::lround(upright.degrees))) +
-                           " degrees, no quarter turn, which the ffmpeg CLI shows through its rotate filter "
-                           "(interpolated, corners filled black) and framepipe does not imitate: open it with "
-                           "autorotate off (--no-autorotate, autorotate=False) for the frames as stored");
+  rotator.reset();
+  if (upright.degrees != 0) rotator = std::make_unique<AngleRotator>(upright.degrees, source.name());
   if (upright.swap) {
     std::swap(w, h);
     std::swap(ax, ay);

@@ -250,7 +250,9 @@ FrameInfo VideoReader::Impl::current_info() const {
 
 void VideoReader::Impl::convert_frame(const AVFrame* frame, uint8_t* dst) {
   frames_returned.fetch_add(1, std::memory_order_relaxed);
-  if (upright.planar()) {
+  if (rotator) {
+    frame = rotator->apply(frame);
+  } else if (upright.planar()) {
     if (turns_planes(frame->format, upright)) {
       rotate_frame(frame, upright, turned.get());
       frame = turned.get();

@@ -161,14 +161,21 @@ def test_mirrors_and_422_turns_match_the_cli(cli, media, tmp_path, name, upright
     assert np.array_equal(raw[7], stored[7])
 
 
-def test_a_turn_that_is_no_quarter_is_refused_not_guessed(cli, media, tmp_path):
-    src = media / "h264_rot45.mp4"
-    p = subprocess.run([cli, "frames", str(src), "--indices", "3", "--format", "null"], capture_output=True, text=True)
-    assert p.returncode == 3, p.stderr
-    assert "h264_rot45.mp4" in p.stderr and "45 degrees" in p.stderr and "--no-autorotate" in p.stderr
+@pytest.mark.parametrize("name,upright", [("h264_rot45.mp4", "rotate=45"), ("h264_rot330.mp4", "rotate=330")])
+def test_a_turn_that_is_no_quarter_is_the_clis_rotate_filter(cli, media, tmp_path, name, upright):
+    src = media / name
+    log = subprocess.run(["ffmpeg", "-nostdin", "-v", "debug", "-i", str(src), "-frames:v", "1", "-f", "null", "-"],
+                         capture_output=True, text=True).stderr
+    assert "[rotate @" in log  # the CLI's autorotate chose its rotate filter
+    assert probe_json(cli, src)["upright"] == upright
+    want = ffmpeg_all_rgb(src)
+    assert want.shape[1:] == (240, 320, 3)  # the stored size, corners filled
+    got = npy_frames(cli, src, [3, 40, 99], tmp_path / "a")
+    for i in (3, 40, 99):
+        assert np.array_equal(got[i], want[i]), f"frame {i}"
     stored = ffmpeg_all_rgb(src, autorotate=False)
-    raw = npy_frames(cli, src, [3], tmp_path, "--no-autorotate")
-    assert np.array_equal(raw[3], stored[3])
+    raw = npy_frames(cli, src, [3], tmp_path / "b", "--no-autorotate")
+    assert np.array_equal(raw[3], stored[3]) and not np.array_equal(raw[3], got[3])
 
 
 def test_transform_of_a_rotated_video_plays_upright(cli, media, tmp_path):

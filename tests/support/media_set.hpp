@@ -56,6 +56,8 @@ inline const std::vector<MediaCase>& conformance_set() {
       {"h264_vflip.mp4", L::None, "upside-down display matrix (vflip)"},
       {"h264_transpose.mp4", L::None, "quarter turn and mirror (transpose=cclock_flip)"},
       {"h264_clockflip.mp4", L::None, "quarter turn and mirror (transpose=clock_flip)"},
+      {"h264_rot45.mp4", L::None, "turned 45 degrees (the CLI's rotate filter)"},
+      {"h264_rot330.mp4", L::None, "turned 30 degrees counter-clockwise (rotate filter)"},
       {"h264_422_rot90.mp4", L::None, "4:2:2 turned 90 (made 4:4:4 first, as libavfilter does)"},
       {"phone_rotated.mp4", L::None, "portrait phone video (stored 568x320, turned 90), AAC"},
       {"vfr.mkv", L::Selected, "variable frame rate"},
