@@ -74,7 +74,7 @@ int display_rotation(const AVStream* stream) {
   const int32_t* m = display_matrix(stream);
   if (!m) return 0;
   const double ccw = av_display_rotation_get(m);
-  return std::isnan(ccw) ? 0 : static_cast<int>(std::lround(ccw));
+  return std::isnan(ccw) ? 0 : static_cast<int>(ccw);  // truncated, as ffprobe prints it (29 for 29.9998)
 }
 
 static const char* or_unknown(const char* s) { return s ? s : "unknown"; }
