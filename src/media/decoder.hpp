@@ -53,6 +53,9 @@ class Decoder {
   bool skipped_any() const { return skipped_any_; }
   // Frames the decoder holds in flight (frame threads and reordering): decoding forward
   // over fewer than these costs less than a seek, which throws them away.
+  // Whether FFmpeg decodes several frames at once here (frame threads): their concealment of
+  // damaged data depends on timing, so two decodes of one damaged file can differ.
+  bool frame_threaded() const { return (ctx_->active_thread_type & FF_THREAD_FRAME) != 0; }
   int in_flight_depth() const { return std::max(1, ctx_->thread_count) + ctx_->has_b_frames + 1; }
   // Damage met so far: packets the decoder rejected, frames flagged corrupt, and errors the
   // decoder reported while concealing them.

@@ -99,6 +99,13 @@ FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options, co
     e.hash = frame_hash(frame.get());
     frames.push_back(e);
   }
+  if (damage > 0 && decoder.frame_threaded()) {
+    // Frame threads conceal damage by timing; the reader decodes damaged files on one
+    // thread (VideoReader::Impl::redecode_on_one_thread), and so does its index.
+    ScanOptions one = options;
+    one.threads = 1;
+    return scan_by_decoding(source, one, why);
+  }
   mark_damaged_groups(frames);
   // A damaged frame's concealment depends on the decoder's threads and history: its picture
   // is no fact to check against (those are read from the start instead).

@@ -115,6 +115,7 @@ struct VideoReader::Impl {
   FrameInfo current_info() const;
   void convert_current(uint8_t* dst) { convert_frame(cur.get(), dst); }
   void convert_frame(const AVFrame* frame, uint8_t* dst);
+  bool redecode_on_one_thread(bool by_pts);  // decode_next's turn on damage (reader_seek.cpp)
   const AVFrame* convert_then_turn(const AVFrame* frame);  // convert_frame's half for 4:2:2 turns
   size_t frame_bytes() const;
 

@@ -41,6 +41,8 @@ bool VideoReader::Impl::decode_next() {
     }
     have_cur = true;
     frames_decoded.fetch_add(1, std::memory_order_relaxed);
+    if (run_key == kRunFromStart && dec->damage() > 0 && dec->frame_threaded() && !demux->live())
+      return redecode_on_one_thread(by_pts);
     if (!by_pts) {
       cursor = cursor_known ? cursor + 1 : 0;  // counting from a fresh start
       cursor_known = true;
@@ -70,6 +72,35 @@ bool VideoReader::Impl::decode_next() {
                         index->provenance() + "); open it with index='decode'");
     // Right after a seek, a frame we cannot place (e.g. a broken leading frame): skip it.
   }
+}
+
+// Frame threads conceal damage by timing: two decodes of one damaged file differ (in the
+// ffmpeg CLI too), and a frame read by index would differ from the same frame streamed. From
+// the first damage a decode from the start meets (a seeked run that meets damage is read from
+// the start: goto_frame), this reader decodes on one thread, as `ffmpeg -threads 1` does, and
+// the frame at hand is decoded again that way. Frames before the damage are the same either
+// way. (The decoder reports damage while decoding the damaged packet, before any frame that
+// depends on it comes out.)
+bool VideoReader::Impl::redecode_on_one_thread(bool by_pts) {
+  int64_t target = -1;
+  if (!by_pts) {
+    target = cursor_known ? cursor + 1 : 0;
+  } else {
+    const int64_t ts = cur->pts != AV_NOPTS_VALUE ? cur->pts : frame_timestamp(cur.get());
+    target = ts == AV_NOPTS_VALUE ? -1 : index->locate_source_pts(ts);
+  }
+  opt.threads = 1;
+  set_wanted(nullptr, false);  // nothing skipped from here on (a batch's scope ends later)
+  open_stream();
+  seeks.fetch_add(1, std::memory_order_relaxed);
+  if (target < 0) return decode_next();  // a frame nobody can place: on to the next one
+  while (decode_next())
+    if (cursor >= target) {
+      if (cursor == target) return true;
+      break;
+    }
+  throw DecodeError("'" + source.name() + "': frame " + std::to_string(target) +
+                    " came from a multi-threaded decode of damaged data but not from a decode on one thread");
 }
 
 void VideoReader::Impl::seek_to_group(int64_t key) {

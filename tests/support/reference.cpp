@@ -167,7 +167,7 @@ std::string contract_range(const Probe& p) {
 
 std::vector<std::string> reference_md5(const std::string& path, const std::string& pix_fmt,
                                        const std::string& scale_args, const std::string& pre, bool autorotate) {
-  const std::string cmd = std::string("ffmpeg -nostdin -v error ") + (autorotate ? "" : "-noautorotate ") + "-i " + shell_quote(path) +
+  const std::string cmd = std::string("ffmpeg -nostdin -v error -threads 1 ") + (autorotate ? "" : "-noautorotate ") + "-i " + shell_quote(path) +
                           " -map 0:v:0 -vf " + shell_quote(scale_filter(path, scale_args, pre, pix_fmt)) +
                           " -vsync passthrough -pix_fmt " + pix_fmt + " -f framemd5 -";
   std::vector<std::string> out;
@@ -192,7 +192,7 @@ std::map<int64_t, std::vector<uint8_t>> reference_frames(const std::string& path
     if (!sel.empty()) sel += '+';
     sel.append("eq(n\\,").append(std::to_string(i)).append(")");
   }
-  const std::string cmd = std::string("ffmpeg -nostdin -v error ") + (autorotate ? "" : "-noautorotate ") + "-i " +
+  const std::string cmd = std::string("ffmpeg -nostdin -v error -threads 1 ") + (autorotate ? "" : "-noautorotate ") + "-i " +
                           shell_quote(path) + " -map 0:v:0 -vf " +
                           shell_quote("select=" + sel + "," + scale_filter(path, "", "", pix_fmt)) +
                           " -vsync passthrough -pix_fmt " + pix_fmt + " -f rawvideo -";

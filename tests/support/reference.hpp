@@ -41,8 +41,10 @@ const Probe& ffprobe(const std::string& path);
 std::string contract_matrix(const Probe& p);
 std::string contract_range(const Probe& p);
 
-// One MD5 per frame of `ffmpeg -i path -vf scale=in_color_matrix=M:in_range=R[,extra]
-// -vsync passthrough -pix_fmt PIX -f framemd5`, in order. `scale_args` are extra arguments
+// One MD5 per frame of `ffmpeg -threads 1 -i path -vf scale=in_color_matrix=M:in_range=R[,extra]
+// -vsync passthrough -pix_fmt PIX -f framemd5`, in order. One decoder thread: frame threads
+// conceal damaged data by timing, and framepipe decodes damaged files on one thread (the same
+// frames as threads give wherever the data is whole). `scale_args` are extra arguments
 // of that scale filter (e.g. "w=160:h=120"); `pre` a filter chain before it (e.g. a crop).
 // autorotate false: with -noautorotate (frames as stored).
 std::vector<std::string> reference_md5(const std::string& path, const std::string& pix_fmt = "rgb24",
