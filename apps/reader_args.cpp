@@ -88,6 +88,10 @@ void ReaderArgs::add(CLI::App* cmd, bool size_required) {
   cmd->add_option("--max-pixels", max_pixels,
                   "refuse a video larger than this many pixels (width x height; 0: no limit) before memory is taken")
       ->capture_default_str();
+  cmd->add_option("--device", device,
+                  "decode on: cpu, or cuda / cuda:N (NVDEC; frames are the CPU's; a codec it does not take is decoded "
+                  "on the CPU, an error with --strict)")
+      ->capture_default_str();
   cmd->add_flag("--strict", strict, "treat corrupt packets as fatal");
   cmd->add_flag("--no-autorotate", no_autorotate, "frames as stored, not turned upright as the display matrix says");
   cmd->add_option("--index", index,
@@ -101,6 +105,7 @@ ReaderOptions ReaderArgs::options() const {
   ro.threads = threads;
   ro.workers = workers;
   ro.strict = strict;
+  ro.device = device;
   if (max_pixels < 0) throw ConfigError("--max-pixels must be >= 0, got " + std::to_string(max_pixels));
   ro.max_pixels = max_pixels;
   ro.autorotate = !no_autorotate;

@@ -44,7 +44,7 @@ int for_each_input(const std::vector<std::string>& inputs, const std::string& ou
 
 struct ReaderArgs {
   std::string size, resize = "stretch", pix = "rgb", interp = "bicubic", matrix = "auto", range = "auto";
-  std::string pad = "0,0,0", index = "exact";
+  std::string pad = "0,0,0", index = "exact", device = "cpu";
   std::vector<std::string> input_options;
   int threads = 0, workers = 0;
   int64_t max_pixels = kDefaultMaxPixels;

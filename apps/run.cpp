@@ -165,6 +165,8 @@ void add_model_run_options(CLI::App* cmd, ModelRunArgs& a) {
   cmd->add_option("--threads", o.reader.threads, "decoder threads (0: FFmpeg's choice)");
   cmd->add_option("--workers", o.reader.workers, "decoders for separate keyframe groups (0: one per core, 1: off)");
   cmd->add_flag("--strict", o.reader.strict, "damaged data in a video is an error instead of being concealed");
+  cmd->add_option("--device", o.reader.device, "decode on: cpu, or cuda / cuda:N (NVDEC; frames are the CPU's)")
+      ->capture_default_str();
   cmd->add_flag("--no-autorotate", a.no_autorotate,
                 "frames as stored, not turned upright (boxes then in stored pixels; an annotated copy keeps the matrix)");
   add_input_options(cmd, a.input_options);

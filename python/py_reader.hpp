@@ -31,6 +31,7 @@ struct ReaderKwargs {
   bool autorotate = true;
   bool strict = false;  // a corrupt packet is a DecodeError instead of a concealed frame
   int64_t max_pixels = kDefaultMaxPixels;  // 0: no limit
+  std::string device = "cpu";
   InputOptions input_options;
 
   ReaderOptions options() const {
@@ -52,6 +53,7 @@ struct ReaderKwargs {
     if (max_pixels < 0)
       throw ConfigError("VideoReader: max_pixels must be >= 0 (0: no limit), given " + std::to_string(max_pixels));
     o.max_pixels = max_pixels;
+    o.device = device;
     o.autorotate = autorotate;
     o.strict = strict;
     o.threads = num_threads;

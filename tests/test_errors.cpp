@@ -2,6 +2,8 @@
 // result; never a crash or a hang.
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -53,6 +55,28 @@ TEST(BadInput, AudioOnlyFile) {
   ASSERT_EQ(m.audio.size(), 1u);
   EXPECT_EQ(m.audio[0].codec, "aac");
   EXPECT_EQ(m.audio[0].sample_rate, 48000);
+}
+
+// Decoding on a GPU where there is none (this machine and CI have no NVIDIA driver; on a lent
+// GPU machine the device path itself is measured instead) is an UnsupportedError that names
+// the input, the device and what is missing; a device that is no device is a ConfigError.
+TEST(BadInput, AGpuDeviceWithoutADriverSaysWhatIsMissing) {
+  if (void* driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) {
+    dlclose(driver);
+    GTEST_SKIP() << "an NVIDIA driver is installed here";
+  }
+  const std::string path = fpt::media("h264_bframes.mp4");
+  framepipe::ReaderOptions o;
+  o.device = "cuda:1";
+  const std::string msg = error_of<framepipe::UnsupportedError>([&] { VideoReader r(path, o); });
+  EXPECT_TRUE(has(msg, path) && has(msg, "cuda:1") && has(msg, "libcuda.so.1")) << msg;
+  for (const char* bad : {"gpu", "cuda:", "cuda:x", "cuda:-1", "CUDA"}) {
+    o.device = bad;
+    const std::string m = error_of<framepipe::ConfigError>([&] { VideoReader r(path, o); });
+    EXPECT_TRUE(has(m, std::string("'") + bad + "'")) << m;
+  }
+  o.device = "cpu";
+  EXPECT_EQ(VideoReader(path, o).size(), static_cast<int64_t>(fpt::ffprobe(path).frames.size()));
 }
 
 TEST(BadInput, EmptyMemoryBuffer) {

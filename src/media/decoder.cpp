@@ -5,9 +5,12 @@
 #include <string>
 
 extern "C" {
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 }
+
+#include "media/hw_device.hpp"
 
 namespace framepipe {
 
@@ -37,6 +40,18 @@ int zeroed_after_damage(AVCodecContext* ctx, AVFrame* frame, int flags) {
   const auto* reported = static_cast<const av::DamageCounter*>(ctx->opaque);
   if (reported && reported->count() > 0) return zeroed_buffer(ctx, frame, flags);
   return avcodec_default_get_buffer2(ctx, frame, flags);
+}
+
+// NVDEC's frames where the stream offers them; otherwise (a size or profile NVDEC cannot take)
+// the first software format, which FFmpeg's own decoder then produces.
+AVPixelFormat device_format(AVCodecContext*, const AVPixelFormat* formats) {
+  for (const AVPixelFormat* p = formats; *p != AV_PIX_FMT_NONE; ++p)
+    if (*p == AV_PIX_FMT_CUDA) return *p;
+  for (const AVPixelFormat* p = formats; *p != AV_PIX_FMT_NONE; ++p) {
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(*p);
+    if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL)) return *p;
+  }
+  return AV_PIX_FMT_NONE;
 }
 
 }  // namespace
@@ -87,7 +102,19 @@ Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
     case AV_CODEC_ID_RV20: conceals = true; break;
     default: break;
   }
-  if (codec->capabilities & AV_CODEC_CAP_DR1) ctx_->get_buffer2 = conceals ? zeroed_after_damage : zeroed_buffer;
+  if (options.device && decodes_on_cuda(codec)) {
+    ctx_->hw_device_ctx = av_buffer_ref(options.device);
+    if (!ctx_->hw_device_ctx) throw Error(ErrorKind::Internal, "out of memory for a decoding device");
+    ctx_->get_format = device_format;
+    on_device_ = true;
+    host_ = av::make_frame();
+  } else if (options.device && options.strict) {
+    throw UnsupportedError("'" + demuxer.name() + "': FFmpeg's hwaccel does not decode " + codec->name +
+                           " on a CUDA device (strict: no fallback to the CPU)");
+  }
+  // (Device frames live in device memory: they are never zeroed here.)
+  if ((codec->capabilities & AV_CODEC_CAP_DR1) && !on_device_)
+    ctx_->get_buffer2 = conceals ? zeroed_after_damage : zeroed_buffer;
   av::check(avcodec_open2(ctx_.get(), codec, nullptr), ErrorKind::Unsupported,
             "cannot open the " + std::string(codec->name) + " decoder for", demuxer.name());
 }
@@ -104,12 +131,23 @@ void Decoder::flush() {
   finished_ = false;
 }
 
+// A frame decoded on the device, to host memory (NV12 / P010); from here on it is any frame.
+void Decoder::to_host(AVFrame* frame) {
+  av_frame_unref(host_.get());
+  av::check(av_hwframe_transfer_data(host_.get(), frame, 0), ErrorKind::Decode,
+            "cannot copy a decoded frame from the device for", demuxer_.name());
+  av_frame_copy_props(host_.get(), frame);
+  av_frame_unref(frame);
+  av_frame_move_ref(frame, host_.get());
+}
+
 bool Decoder::next(AVFrame* frame) {
   av_frame_unref(frame);
   if (finished_) return false;
   for (;;) {
     int ret = avcodec_receive_frame(ctx_.get(), frame);
     if (ret >= 0) {
+      if (frame->hw_frames_ctx) to_host(frame);
       if ((frame->flags & AV_FRAME_FLAG_CORRUPT) || frame->decode_error_flags) ++corrupt_frames_;
       // Output is in pts order: anything skipped before this frame is behind us now.
       if (!skipped_.empty() && frame->pts != AV_NOPTS_VALUE)

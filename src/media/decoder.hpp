@@ -21,6 +21,10 @@ struct DecoderOptions {
   // A stream larger than this (width x height) is refused at open, and FFmpeg refuses a
   // frame past it mid-stream (AVCodecContext::max_pixels); 0: FFmpeg's own limit only.
   int64_t max_pixels = int64_t{8192} * 8192;
+  // A CUDA device (media/hw_device.hpp), borrowed: the stream is decoded there where FFmpeg's
+  // hwaccel takes its codec, and frames come back to host memory. Where it does not take the
+  // codec, the CPU decodes, or with `strict` that is an UnsupportedError. nullptr: the CPU.
+  AVBufferRef* device = nullptr;
 };
 
 class Decoder {
@@ -55,6 +59,7 @@ class Decoder {
   // over fewer than these costs less than a seek, which throws them away.
   // Whether FFmpeg decodes several frames at once here (frame threads): their concealment of
   // damaged data depends on timing, so two decodes of one damaged file can differ.
+  bool on_device() const { return on_device_; }  // decoding on the DecoderOptions::device
   bool frame_threaded() const { return (ctx_->active_thread_type & FF_THREAD_FRAME) != 0; }
   int in_flight_depth() const { return std::max(1, ctx_->thread_count) + ctx_->has_b_frames + 1; }
   // Damage met so far: packets the decoder rejected, frames flagged corrupt, and errors the
@@ -69,6 +74,9 @@ class Decoder {
   av::PacketPtr packet_;
   const std::vector<int64_t>* wanted_ = nullptr;
   bool key_only_ = false;
+  bool on_device_ = false;
+  av::FramePtr host_;  // a device frame copied to host memory
+  void to_host(AVFrame* frame);
   std::shared_ptr<const std::vector<int64_t>> frame_pts_;
   bool last_sent_ = true;                      // the previous packet went to the decoder ...
   int last_discard_ = AVDISCARD_DEFAULT;       // ... with this skip_frame

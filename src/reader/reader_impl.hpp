@@ -24,6 +24,7 @@
 #include "media/av.hpp"
 #include "media/decoder.hpp"
 #include "media/demuxer.hpp"
+#include "media/hw_device.hpp"
 #include "reader/worker_pool.hpp"
 
 namespace framepipe {
@@ -64,6 +65,7 @@ struct VideoReader::Impl {
   bool run_landed = false;  // and whether it has
   bool in_pool = false;    // a worker of another reader's pool (single-threaded decoder)
   struct DamagedRun {};    // a worker met damage: the owner reads those frames itself
+  std::shared_ptr<AVBufferRef> device;           // ReaderOptions::device (nullptr: the CPU)
   Upright upright;                               // what makes frames upright (autorotate)
   std::unique_ptr<AngleRotator> rotator;         // ... where that is an angle, no quarter turn
   av::FramePtr turned = av::make_frame();        // scratch for the upright frame

@@ -29,6 +29,7 @@ VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o) : source(s), op
   if (!opt.input_options.empty()) opt.use_sidecar = false;  // an index made without them would not fit
   if (opt.threads < 0) throw ConfigError("threads must be >= 0, got " + std::to_string(opt.threads));
   if (opt.workers < 0) throw ConfigError("workers must be >= 0, got " + std::to_string(opt.workers));
+  device = open_device(parse_device(opt.device), source.name());
   open_stream();
   if (opt.known_index) index = *opt.known_index;
   if (opt.index == IndexMode::Exact && demux->live())
@@ -71,7 +72,7 @@ void VideoReader::Impl::open_stream() {
 void VideoReader::Impl::new_decoder() {
   if (dec) damage_before_reopen += dec->damage();
   dec.reset();
-  dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict, opt.max_pixels});
+  dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict, opt.max_pixels, device.get()});
   dec->set_wanted(wanted_pts);
   dec->set_key_only(key_only);
   dec->set_frame_pts(frame_pts);

@@ -286,6 +286,26 @@ def test_max_pixels_reaches_python_as_the_clis(fp, media):
     assert np.array_equal(r[3], fp.VideoReader(str(src))[3])
 
 
+def test_a_gpu_device_without_a_driver_is_a_clear_error(fp, cli, media):
+    import ctypes
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        pytest.skip("an NVIDIA driver is installed here: the device path is measured on a lent GPU")
+    except OSError:
+        pass
+    src = media / "shapes.mp4"
+    with pytest.raises(fp.UnsupportedError) as e:
+        fp.VideoReader(str(src), device="cuda:0")
+    assert "shapes.mp4" in str(e.value) and "cuda:0" in str(e.value) and "libcuda.so.1" in str(e.value)
+    p = subprocess.run([cli, "frames", str(src), "--device", "cuda", "--indices", "0", "--format", "null"],
+                       capture_output=True, text=True)
+    assert p.returncode == 3 and "libcuda.so.1" in p.stderr, p.stderr
+    for bad in ("gpu", "cuda:x"):
+        with pytest.raises(ValueError):
+            fp.VideoReader(str(src), device=bad)
+    assert len(fp.VideoReader(str(src), device="cpu")) == len(ffprobe_frames(src))
+
+
 def test_a_missing_file_is_also_a_file_not_found_error(fp, tmp_path):
     with pytest.raises(FileNotFoundError) as e:
         fp.VideoReader(str(tmp_path / "nope.mp4"))
@@ -331,7 +351,7 @@ PAIRS = [
     ("frames", "--resize", "VideoReader", "resize"), ("frames", "--pix", "VideoReader", "pix"),
     ("frames", "--interp", "VideoReader", "interpolation"), ("frames", "--threads", "VideoReader", "num_threads"),
     ("frames", "--workers", "VideoReader", "workers"), ("frames", "--index", "VideoReader", "index"),
-    ("frames", "--max-pixels", "VideoReader", "max_pixels"),
+    ("frames", "--max-pixels", "VideoReader", "max_pixels"), ("frames", "--device", "VideoReader", "device"),
     ("tensors", "--resize", "tensor", "resize"), ("tensors", "--dtype", "tensor", "dtype"),
     ("tensors", "--layout", "tensor", "layout"),
     ("run", "--sample", "run", "sample"), ("run", "--batch", "run", "batch"), ("run", "--top-k", "run", "top_k"),

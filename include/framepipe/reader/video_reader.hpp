@@ -51,6 +51,11 @@ struct ReaderOptions {
   // Frames come out upright, turned as the stream's display matrix says (as the ffmpeg CLI
   // does); false: as stored. Boxes and sizes are then those of the upright frame.
   bool autorotate = true;
+  // Where the video is decoded: "cpu", or "cuda" / "cuda:N" (NVDEC through FFmpeg's hwaccel;
+  // frames are copied to host memory, so they are the CPU's, frame for frame). A codec NVDEC
+  // does not take is decoded on the CPU (with `strict`, an UnsupportedError). Without an
+  // NVIDIA driver or device, opening is an UnsupportedError that names what is missing.
+  std::string device = "cpu";
   int stream = -1;            // video stream index; -1: FFmpeg's best video stream
   int open_timeout_ms = 10000;  // network sources only
   int read_timeout_ms = 10000;
