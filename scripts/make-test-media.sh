@@ -133,7 +133,8 @@ make hevc_10bit_opengop.mkv "${FF[@]}" -i "$BASE" -c:v libx265 -pix_fmt yuv420p1
   -x265-params "$GOP:open-gop=1:bframes=4:log-level=error" @TMP@
 make vp8.webm "${FF[@]}" -i "$BASE" -c:v libvpx -g 12 -deadline realtime -cpu-used 8 -b:v 400k @TMP@
 make theora.ogv "${FF[@]}" -i "$BASE" -c:v libtheora -g 12 -q:v 6 @TMP@
-make prores.mov "${FF[@]}" -i "$BASE" -c:v prores_ks -profile:v 2 @TMP@
+# (prores_ks keeps the input's chroma: 4:2:2 must be asked for, or the base's 4:4:4 stays)
+make prores.mov "${FF[@]}" -i "$BASE" -c:v prores_ks -profile:v 2 -pix_fmt yuv422p10le @TMP@
 # FFV1, odd width and height with 4:2:0 chroma, MKV.
 make ffv1_odd.mkv "${FF[@]}" -i "$BASE" -vf scale=317:239 -c:v ffv1 -pix_fmt yuv420p @TMP@
 # Rotation 180 and 270 (display matrix, MP4), and a phone-style portrait video: 568x320
