@@ -90,6 +90,15 @@ void turn_plane(const uint8_t* s, ptrdiff_t ss, uint8_t* d, ptrdiff_t ds, int w,
 
 }  // namespace
 
+void ensure_frame_buffer(AVFrame* f, int w, int h, int format) {
+  if (f->width == w && f->height == h && f->format == format && f->buf[0]) return;
+  av_frame_unref(f);
+  f->width = w;
+  f->height = h;
+  f->format = format;
+  if (av_frame_get_buffer(f, 0) < 0) throw Error(ErrorKind::Internal, "out of memory for a frame to turn upright");
+}
+
 void rotate_frame(const AVFrame* src, const Upright& u, AVFrame* dst) {
   const auto fmt = static_cast<AVPixelFormat>(src->format);
   const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(fmt);
@@ -99,14 +108,7 @@ void rotate_frame(const AVFrame* src, const Upright& u, AVFrame* dst) {
   if (!turns_planes(src->format, u))  // 4:2:2 turned would need 4:4:0
     throw UnsupportedError(std::string("cannot turn frames of pixel format '") + d->name +
                            "' by 90 degrees (its chroma is subsampled unevenly); convert them first");
-  const int w = u.swap ? src->height : src->width, h = u.swap ? src->width : src->height;
-  if (dst->width != w || dst->height != h || dst->format != src->format || !dst->buf[0]) {
-    av_frame_unref(dst);
-    dst->width = w;
-    dst->height = h;
-    dst->format = src->format;
-    if (av_frame_get_buffer(dst, 0) < 0) throw Error(ErrorKind::Internal, "out of memory for a rotated frame");
-  }
+  ensure_frame_buffer(dst, u.swap ? src->height : src->width, u.swap ? src->width : src->height, src->format);
   const bool yuv = !(d->flags & AV_PIX_FMT_FLAG_RGB);
   for (int p = 0; p < 4 && src->data[p]; ++p) {
     int bpp = 0;

@@ -43,6 +43,10 @@ bool turns_planes(int pixel_format, const Upright& u);
 // of the formats transpose takes. -1 if none.
 int transpose_input_format(int pixel_format);
 
+// Gives `f` buffers for a w x h picture of `format`, reallocated only when it has none or
+// they are of another size or format (scratch frames reused frame after frame).
+void ensure_frame_buffer(AVFrame* f, int w, int h, int format);
+
 // dst gets src made upright (u.planar()), timestamps and colour fields copied. dst's buffers
 // are (re)allocated when its size or format does not fit. Throws UnsupportedError for pixel
 // formats whose pixels are not whole bytes.

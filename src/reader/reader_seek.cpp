@@ -310,11 +310,7 @@ const AVFrame* VideoReader::Impl::convert_then_turn(const AVFrame* frame) {
     throw UnsupportedError("'" + source.name() + "': no pixel format to turn its frames in; open it with autorotate off");
   if (evened->width != frame->width || evened->height != frame->height || evened->format != fmt ||
       evened_from != frame->format) {
-    av_frame_unref(evened.get());
-    evened->width = frame->width;
-    evened->height = frame->height;
-    evened->format = fmt;
-    if (av_frame_get_buffer(evened.get(), 0) < 0) throw Error(ErrorKind::Internal, "out of memory for a converted frame");
+    ensure_frame_buffer(evened.get(), frame->width, frame->height, fmt);
     evened_sws.reset(sws_getContext(frame->width, frame->height, static_cast<AVPixelFormat>(frame->format),
                                     frame->width, frame->height, static_cast<AVPixelFormat>(fmt), SWS_BICUBIC, nullptr,
                                     nullptr, nullptr));
