@@ -62,6 +62,12 @@ class Decoder {
   bool on_device() const { return on_device_; }  // decoding on the DecoderOptions::device
   bool frame_threaded() const { return (ctx_->active_thread_type & FF_THREAD_FRAME) != 0; }
   int in_flight_depth() const { return std::max(1, ctx_->thread_count) + ctx_->has_b_frames + 1; }
+  // Whether a flush leaves state that a later picture can read: FFmpeg's HEVC decoder keeps
+  // its motion-field pools, and the CTUs a silently damaged picture never decodes (a slice
+  // that ends early is no error there) predict from what a pool buffer held, so the same
+  // group decoded after a flush and after a fresh open differ (test_damage, hevc.mp4 seed
+  // 234). A seek opens a fresh decoder for these, as the ffmpeg CLI's -ss does.
+  bool flush_keeps_state() const { return ctx_->codec_id == AV_CODEC_ID_HEVC; }
   // Damage met so far: packets the decoder rejected, frames flagged corrupt, and errors the
   // decoder reported while concealing them.
   int64_t damage() const { return corrupt_packets_.load() + corrupt_frames_.load() + reported_.count(); }

@@ -122,10 +122,11 @@ void VideoReader::Impl::seek_to_group(int64_t key) {
     run_key = kRunFromStart;
     return;
   }
-  if (dec->damage() > 0) {
+  if (dec->damage() > 0 || dec->flush_keeps_state()) {
     // Damaged data can leave a decoder in a state a flush keeps (MJPEG after a damaged
-    // picture decoded the next one wrong: fuzz/regressions/fuzz_access): a fresh one starts
-    // the group as a stream's decoder started it.
+    // picture decoded the next one wrong: fuzz/regressions/fuzz_access), and HEVC's pools
+    // outlive a flush (Decoder::flush_keeps_state): a fresh one starts the group as a
+    // stream's decoder started it.
     new_decoder();
   } else {
     dec->flush();
