@@ -88,6 +88,9 @@ void ReaderArgs::add(CLI::App* cmd, bool size_required) {
   cmd->add_option("--max-pixels", max_pixels,
                   "refuse a video larger than this many pixels (width x height; 0: no limit) before memory is taken")
       ->capture_default_str();
+  cmd->add_option("--batch-bytes", batch_bytes,
+                  "refuse a request whose frames would take more than this many bytes at once (0: no limit)")
+      ->capture_default_str();
   cmd->add_option("--device", device,
                   "decode on: cpu, or cuda / cuda:N (NVDEC; frames are the CPU's; a codec it does not take is decoded "
                   "on the CPU, an error with --strict)")
@@ -108,6 +111,8 @@ ReaderOptions ReaderArgs::options() const {
   ro.device = device;
   if (max_pixels < 0) throw ConfigError("--max-pixels must be >= 0, got " + std::to_string(max_pixels));
   ro.max_pixels = max_pixels;
+  if (batch_bytes < 0) throw ConfigError("--batch-bytes must be >= 0, got " + std::to_string(batch_bytes));
+  ro.batch_bytes = batch_bytes;
   ro.autorotate = !no_autorotate;
   if (index != "exact" && index != "decode") throw ConfigError("--index must be exact or decode, not '" + index + "'");
   ro.index = parse_index_mode(index);

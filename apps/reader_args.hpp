@@ -48,6 +48,7 @@ struct ReaderArgs {
   std::vector<std::string> input_options;
   int threads = 0, workers = 0;
   int64_t max_pixels = kDefaultMaxPixels;
+  int64_t batch_bytes = kDefaultBatchBytes;
   bool strict = false, no_autorotate = false;
 
   void add(CLI::App* cmd, bool size_required = false);

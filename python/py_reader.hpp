@@ -31,6 +31,7 @@ struct ReaderKwargs {
   bool autorotate = true;
   bool strict = false;  // a corrupt packet is a DecodeError instead of a concealed frame
   int64_t max_pixels = kDefaultMaxPixels;  // 0: no limit
+  int64_t batch_bytes = kDefaultBatchBytes;  // 0: no limit
   std::string device = "cpu";
   InputOptions input_options;
 
@@ -53,6 +54,9 @@ struct ReaderKwargs {
     if (max_pixels < 0)
       throw ConfigError("VideoReader: max_pixels must be >= 0 (0: no limit), given " + std::to_string(max_pixels));
     o.max_pixels = max_pixels;
+    if (batch_bytes < 0)
+      throw ConfigError("VideoReader: batch_bytes must be >= 0 (0: no limit), given " + std::to_string(batch_bytes));
+    o.batch_bytes = batch_bytes;
     o.device = device;
     o.autorotate = autorotate;
     o.strict = strict;

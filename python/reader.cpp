@@ -81,7 +81,7 @@ void add_constructor(py::class_<PyReader>& cls) {
       .def(py::init([](py::object source, int width, int height, std::string resize, std::string pix, int num_threads,
                        std::string index, std::string interpolation, int workers, int stream,
                        py::dict input_options, bool autorotate, bool strict, int64_t max_pixels,
-                       std::string device) {
+                       std::string device, int64_t batch_bytes) {
              ReaderKwargs a;
              a.width = width;
              a.height = height;
@@ -97,13 +97,15 @@ void add_constructor(py::class_<PyReader>& cls) {
              a.strict = strict;
              a.max_pixels = max_pixels;
              a.device = std::move(device);
+             a.batch_bytes = batch_bytes;
              return PyReader::open(std::move(source), std::move(a));
            }),
            py::arg("source"), py::kw_only(), py::arg("width") = -1, py::arg("height") = -1,
            py::arg("resize") = "stretch", py::arg("pix") = "rgb", py::arg("num_threads") = 0,
            py::arg("index") = "exact", py::arg("interpolation") = "bicubic", py::arg("workers") = 0,
            py::arg("stream") = -1, py::arg("input_options") = py::dict(), py::arg("autorotate") = true,
-           py::arg("strict") = false, py::arg("max_pixels") = kDefaultMaxPixels, py::arg("device") = "cpu");
+           py::arg("strict") = false, py::arg("max_pixels") = kDefaultMaxPixels, py::arg("device") = "cpu",
+           py::arg("batch_bytes") = kDefaultBatchBytes);
 }
 
 // Decord's calls, with Decord's meaning.
@@ -289,7 +291,7 @@ decodes, in RGB (or BGR, gray) H x W x C uint8.
 
     VideoReader(source, *, width=-1, height=-1, resize="stretch", pix="rgb", num_threads=0,
                 index="exact", interpolation="bicubic", workers=0, stream=-1, autorotate=True,
-                strict=False, max_pixels=67108864, device="cpu")
+                strict=False, max_pixels=67108864, device="cpu", batch_bytes=8589934592)
 
 source: a path, a URL, or bytes. width/height: output size (-1: the source's); resize:
 stretch | letterbox | crop | short. pix: rgb | bgr | gray. index: exact (scan the packets at
@@ -300,6 +302,9 @@ CLI); False: as stored. strict: a corrupt packet is a DecodeError when a request
 (default: counted, and the frame is what FFmpeg conceals, as the ffmpeg CLI). max_pixels: a
 video larger than this (width x height, as its header claims or any frame comes) is refused
 before memory is taken (default 8192 x 8192; 0: no limit), as the CLI's --max-pixels.
+batch_bytes: a request (get_batch, a slice, tensor) whose frames would take more than this
+many bytes at once is a ConfigError before memory is taken (default 8 GiB; 0: no limit), as
+the CLI's --batch-bytes.
 device: "cpu", or "cuda" / "cuda:N" to decode with NVDEC (frames copied to host memory: the
 CPU's frames); without an NVIDIA driver or device, an UnsupportedError naming what is missing.
 num_threads: decoder threads (0: FFmpeg's choice). workers: decoders for separate keyframe

@@ -18,7 +18,7 @@ py::tuple reader_state(PyReader& r) {
   return py::make_tuple(1, s.location, memory,
                         py::make_tuple(a.width, a.height, a.resize, a.pix, a.num_threads, a.index,
                                        a.interpolation, a.workers, a.stream, a.input_options, a.autorotate, a.strict,
-                                       a.max_pixels, a.device),
+                                       a.max_pixels, a.device, a.batch_bytes),
                         py::bytes(index));
 }
 
@@ -41,6 +41,7 @@ std::unique_ptr<PyReader> reader_from_state(const py::tuple& state) {
   if (o.size() > 11) a.strict = o[11].cast<bool>();
   if (o.size() > 12) a.max_pixels = o[12].cast<int64_t>();
   if (o.size() > 13) a.device = o[13].cast<std::string>();
+  if (o.size() > 14) a.batch_bytes = o[14].cast<int64_t>();
   Source s;
   std::optional<FileStamp> expected;
   if (state[2].is_none()) {

@@ -286,6 +286,25 @@ def test_max_pixels_reaches_python_as_the_clis(fp, media):
     assert np.array_equal(r[3], fp.VideoReader(str(src))[3])
 
 
+def test_batch_bytes_reaches_python_as_the_clis(fp, cli, media):
+    src = media / "shapes.mp4"  # 160 x 120 RGB: 57600 bytes a frame
+    r = fp.VideoReader(str(src), batch_bytes=4 * 57600)
+    ref = ffmpeg_rgb(src, [0, 1, 2, 3], 160, 120)
+    assert np.array_equal(r.get_batch([0, 1, 2, 3]), np.stack([ref[i] for i in range(4)]))  # at the limit: given
+    with pytest.raises(ValueError) as e:
+        r.get_batch([0, 1, 2, 3, 4])  # over it: refused before memory is taken
+    assert "shapes.mp4" in str(e.value) and "batch_bytes" in str(e.value)
+    import pickle
+    with pytest.raises(ValueError):
+        pickle.loads(pickle.dumps(r)).get_batch([0, 1, 2, 3, 4])  # the limit travels with it
+    assert fp.VideoReader(str(src), batch_bytes=0).get_batch(list(range(10))).shape[0] == 10  # 0: no limit
+    with pytest.raises(ValueError):
+        fp.VideoReader(str(src), batch_bytes=-1)
+    p = subprocess.run([cli, "frames", str(src), "--indices", "0,1,2,3,4", "--format", "null",
+                        "--batch-bytes", str(4 * 57600)], capture_output=True, text=True)
+    assert p.returncode != 0 and "batch_bytes" in p.stderr and "shapes.mp4" in p.stderr, p.stderr
+
+
 def test_a_gpu_device_without_a_driver_is_a_clear_error(fp, cli, media):
     import ctypes
     try:
@@ -352,6 +371,7 @@ PAIRS = [
     ("frames", "--interp", "VideoReader", "interpolation"), ("frames", "--threads", "VideoReader", "num_threads"),
     ("frames", "--workers", "VideoReader", "workers"), ("frames", "--index", "VideoReader", "index"),
     ("frames", "--max-pixels", "VideoReader", "max_pixels"), ("frames", "--device", "VideoReader", "device"),
+    ("frames", "--batch-bytes", "VideoReader", "batch_bytes"),
     ("tensors", "--resize", "tensor", "resize"), ("tensors", "--dtype", "tensor", "dtype"),
     ("tensors", "--layout", "tensor", "layout"),
     ("run", "--sample", "run", "sample"), ("run", "--batch", "run", "batch"), ("run", "--top-k", "run", "top_k"),

@@ -40,6 +40,8 @@ const char* to_string(IndexMode m);
 
 // 8192 x 8192: every 8K format (7680x4320, DCI 8192x4320, 360-degree 8192x4096) and more.
 inline constexpr int64_t kDefaultMaxPixels = int64_t{8192} * 8192;
+// 8 GiB: 1,400 full-HD RGB frames in one batch.
+inline constexpr int64_t kDefaultBatchBytes = int64_t{8} << 30;
 
 struct ReaderOptions {
   ImageOptions image;
@@ -81,7 +83,7 @@ struct ReaderOptions {
   // decoder; a batch (frames(), range()) whose pixels would take more than batch_bytes is a
   // ConfigError (ask for fewer frames at once, or stream). 0: no limit.
   int64_t max_pixels = kDefaultMaxPixels;
-  int64_t batch_bytes = int64_t{8} << 30;  // 8 GiB: 1,400 full-HD RGB frames
+  int64_t batch_bytes = kDefaultBatchBytes;
 };
 
 // What a reader has done so far: how much decoding its requests cost.
