@@ -1,13 +1,15 @@
 """Clips per second of a training loader over a corpus: framepipe.torch.ClipDataset against
 torchvision's VideoClips (pyav backend) and a Decord-style hand loop with PyAV, in one run.
 
-    /usr/bin/python3 bench/bench_datasets.py --build build     (make bench-python runs it)
+    /usr/bin/python3 bench/bench_datasets.py --build build [--epochs N] [--repeat R]   (make bench-python runs it)
 
 The corpus: 4 H.264 640x360 cuts of vtest.avi (2-second GOP). Each video gives clips of 16
 consecutive frames, one every 48 frames (framepipe: clips:16:1:K:uniform with the same K per
 video). Every loader hands out (3, 16, 112, 112) float32 clips normalised by mean 0.45, std
 0.225, from a DataLoader with 2 workers, batch 8. Rows: the time to build the clip index (the
-dataset's constructor), one epoch's time, clips per second, peak RSS of the process tree.
+dataset's constructor), one epoch's time, clips per second, peak RSS of the process tree, and
+the memory of the process tree (PSS of the parent and its workers, sampled every 0.25 s)
+averaged over each quarter of the epoch: flat memory shows as four equal numbers.
 """
 import argparse
 import os
@@ -97,6 +99,64 @@ def framepipe_clips(files, counts):
     return ds
 
 
+def tree_pss_mib():
+    """Proportional set size of this process and all its descendants (DataLoader workers), MiB:
+    shared pages counted once across the tree, unlike a sum of RSS."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    total, todo = 0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                total += sum(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+        except OSError:
+            pass
+    return total / 1024
+
+
+class MemoryWatch:
+    """Samples tree_pss_mib() every 0.25 s from a thread while an epoch runs."""
+
+    def __init__(self):
+        import threading
+        self.samples, self.stop = [], threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.is_set():
+            self.samples.append((time.perf_counter(), tree_pss_mib()))
+            self.stop.wait(0.25)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def quarters(self):
+        """Mean memory over each quarter of the epoch's time."""
+        if len(self.samples) < 4:
+            return [float("nan")] * 4
+        t0, t1 = self.samples[0][0], self.samples[-1][0]
+        out = []
+        for q in range(4):
+            lo, hi = t0 + (t1 - t0) * q / 4, t0 + (t1 - t0) * (q + 1) / 4
+            xs = [m for t, m in self.samples if lo <= t <= hi] or [float("nan")]
+            out.append(sum(xs) / len(xs))
+        return out
+
+
 def epoch(ds, collate=None, context=None):
     import torch
     loader = torch.utils.data.DataLoader(ds, batch_size=8, num_workers=2, collate_fn=collate,
@@ -114,9 +174,12 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--only", default="", help="framepipe,torchvision,pyav")
     ap.add_argument("--rows-only", action="store_true")
+    ap.add_argument("--epochs", type=int, default=1, help="epochs per loader (memory is watched over all)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="list the corpus this many times (a longer epoch over more videos than a reader cache holds)")
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(args.build, "python"))
-    files = make_corpus(args.build)
+    files = make_corpus(args.build) * args.repeat
     per_video = (600 - CLIP) // EVERY + 1
     # PyAV in the parent (the peers' constructors read the files with it) hangs forked workers
     # (FFmpeg's threads and PyAV's log callback do not survive fork), so the peers' loaders
@@ -126,20 +189,21 @@ def main():
             ("torchvision VideoClips (pyav), spawned workers", lambda: TorchvisionClips(files), "spawn"),
             ("PyAV hand loop (seek + decode), spawned workers", lambda: PyAVClips(files), "spawn")]
     if not args.only:  # each loader in a process of its own, so each peak RSS is its own
-        print("Corpus: 4 x 600 frames, 640x360 H.264; %d clips of 16 frames a video; DataLoader, 2 workers, batch 8; "
-              "%d cores.\n" % (per_video, os.cpu_count()))
-        print("| loader | index (s) | epoch (s) | clips | clips/s | peak RSS (MiB) |")
-        print("|---|---:|---:|---:|---:|---:|")
+        print("Corpus: %d x 600 frames, 640x360 H.264; %d clips of 16 frames a video; DataLoader, 2 workers, batch 8; "
+              "%d cores.\n" % (len(files), per_video, os.cpu_count()))
+        print("| loader | index (s) | epoch (s) | clips | clips/s | peak RSS (MiB) | tree PSS by quarter of the epoch (MiB) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         sys.stdout.flush()
         for key in ("framepipe", "framepipe-spawn", "torchvision-spawn", "pyav-spawn"):
-            subprocess.run([sys.executable, __file__, "--build", args.build, "--only", key, "--rows-only"], check=True)
+            subprocess.run([sys.executable, __file__, "--build", args.build, "--only", key, "--rows-only",
+                            "--epochs", str(args.epochs), "--repeat", str(args.repeat)], check=True)
         return
     only = set(args.only.split(","))
     if not args.rows_only:
-        print("Corpus: 4 x 600 frames, 640x360 H.264; %d clips of 16 frames a video; DataLoader, 2 workers, batch 8; "
-          "%d cores.\n" % (per_video, os.cpu_count()))
-        print("| loader | index (s) | epoch (s) | clips | clips/s | peak RSS (MiB) |")
-        print("|---|---:|---:|---:|---:|---:|")
+        print("Corpus: %d x 600 frames, 640x360 H.264; %d clips of 16 frames a video; DataLoader, 2 workers, batch 8; "
+          "%d cores.\n" % (len(files), per_video, os.cpu_count()))
+        print("| loader | index (s) | epoch (s) | clips | clips/s | peak RSS (MiB) | tree PSS by quarter of the epoch (MiB) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
     for name, make, context in rows:
         if not any(k == name.lower().split()[0] + ("-spawn" if context else "") for k in only):
             continue
@@ -149,12 +213,15 @@ def main():
         collate = None
         if name.startswith("framepipe"):
             from framepipe.torch import collate as collate
-        n = epoch(ds, collate, context)
+        with MemoryWatch() as watch:
+            n = sum(epoch(ds, collate, context) for _ in range(args.epochs))
         t2 = time.perf_counter()
         rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
         rate = n / (t2 - t1)
-        print("| %s | %.2f | %.2f | %d | %.1f | %.0f |" % (name, t1 - t0, t2 - t1, n, rate, rss))
+        q = watch.quarters()
+        print("| %s | %.2f | %.2f | %d | %.1f | %.0f | %s |" % (name, t1 - t0, t2 - t1, n, rate, rss,
+                                                             " / ".join("%.0f" % m for m in q)))
         sys.stdout.flush()
 
 
