@@ -89,7 +89,7 @@ bench-python: build
 	@bash bench/run.sh $(BUILD) --only none >/dev/null  # makes the 1080p file
 	@/usr/bin/python3 bench/bench_python.py --build $(BUILD) $(BUILD)/bench/vtest_1080p.mp4
 	@/usr/bin/python3 bench/bench_datasets.py --build $(BUILD)
-	@/usr/bin/python3 bench/bench_datasets.py --build $(BUILD) --repeat 10 | tail -n +2
+	@/usr/bin/python3 bench/bench_datasets.py --build $(BUILD) --videos 40
 
 # Retrains the committed test models (tests/models), about 8 minutes on 2 cores.
 models:

@@ -1,9 +1,10 @@
 """Clips per second of a training loader over a corpus: framepipe.torch.ClipDataset against
 torchvision's VideoClips (pyav backend) and a Decord-style hand loop with PyAV, in one run.
 
-    /usr/bin/python3 bench/bench_datasets.py --build build [--epochs N] [--repeat R]   (make bench-python runs it)
+    /usr/bin/python3 bench/bench_datasets.py --build build [--epochs N] [--videos N]   (make bench-python runs it)
 
-The corpus: 4 H.264 640x360 cuts of vtest.avi (2-second GOP). Each video gives clips of 16
+The corpus: 4 (--videos N: N, up to 40) distinct 600-frame H.264 640x360 cuts of vtest.avi
+(2-second GOP). Each video gives clips of 16
 consecutive frames, one every 48 frames (framepipe: clips:16:1:K:uniform with the same K per
 video). Every loader hands out (3, 16, 112, 112) float32 clips normalised by mean 0.45, std
 0.225, from a DataLoader with 2 workers, batch 8. Rows: the time to build the clip index (the
@@ -22,17 +23,23 @@ import time
 CLIP, EVERY, SIZE, MEAN, STD = 16, 48, 112, 0.45, 0.225
 
 
-def make_corpus(build):
+def make_corpus(build, videos=4):
+    """`videos` distinct 600-frame cuts of vtest.avi (795 frames at 10 fps): each starts
+    0.4 s after the one before (every 48th from a new start), odd ones mirrored."""
     src = pathlib.Path(build) / "media" / "real" / "vtest.avi"
     out = pathlib.Path(build) / "bench" / "corpus"
     out.mkdir(parents=True, exist_ok=True)
     files = []
-    for k in range(4):
-        f = out / ("vtest_%d.mp4" % k)
+    for k in range(videos):
+        f = out / ("cut_%02d.mp4" % k)
         if not f.exists():
-            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", str(k * 10), "-i", str(src), "-vf",
-                            "scale=640:360,setpts=N/30/TB", "-r", "30", "-frames:v", "600", "-c:v", "libx264",
-                            "-preset", "fast", "-g", "60", "-pix_fmt", "yuv420p", "-an", str(f)], check=True)
+            start = "%.1f" % ((k // 2) * 0.4 + (k % 2) * 9.7)  # <= 19.5 s: 600 frames remain
+            flip = ",hflip" if k % 2 else ""
+            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", start, "-i", str(src), "-vf",
+                            "scale=640:360%s,setpts=N/30/TB" % flip, "-r", "30", "-frames:v", "600", "-c:v",
+                            "libx264", "-preset", "fast", "-g", "60", "-pix_fmt", "yuv420p", "-an",
+                            str(f) + ".tmp.mp4"], check=True)
+            os.replace(str(f) + ".tmp.mp4", f)
         files.append(str(f))
     return files
 
@@ -175,11 +182,10 @@ def main():
     ap.add_argument("--only", default="", help="framepipe,torchvision,pyav")
     ap.add_argument("--rows-only", action="store_true")
     ap.add_argument("--epochs", type=int, default=1, help="epochs per loader (memory is watched over all)")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="list the corpus this many times (a longer epoch over more videos than a reader cache holds)")
+    ap.add_argument("--videos", type=int, default=4, help="videos in the corpus (at most 40)")
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(args.build, "python"))
-    files = make_corpus(args.build) * args.repeat
+    files = make_corpus(args.build, min(args.videos, 40))
     per_video = (600 - CLIP) // EVERY + 1
     # PyAV in the parent (the peers' constructors read the files with it) hangs forked workers
     # (FFmpeg's threads and PyAV's log callback do not survive fork), so the peers' loaders
@@ -196,7 +202,7 @@ def main():
         sys.stdout.flush()
         for key in ("framepipe", "framepipe-spawn", "torchvision-spawn", "pyav-spawn"):
             subprocess.run([sys.executable, __file__, "--build", args.build, "--only", key, "--rows-only",
-                            "--epochs", str(args.epochs), "--repeat", str(args.repeat)], check=True)
+                            "--epochs", str(args.epochs), "--videos", str(args.videos)], check=True)
         return
     only = set(args.only.split(","))
     if not args.rows_only:
