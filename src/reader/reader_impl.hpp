@@ -71,7 +71,6 @@ struct VideoReader::Impl {
   av::FramePtr turned = av::make_frame();        // scratch for the upright frame
   av::FramePtr evened = av::make_frame();        // scratch: 4:2:2 made 4:4:4 to be turned
   av::SwsPtr evened_sws;                         // ... by this conversion
-  int evened_from = -1;                          // ... from this pixel format
 
   Impl(const Source& s, const ReaderOptions& o);
   void open_stream();

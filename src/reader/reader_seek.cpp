@@ -309,15 +309,12 @@ const AVFrame* VideoReader::Impl::convert_then_turn(const AVFrame* frame) {
   const int fmt = transpose_input_format(frame->format);
   if (fmt < 0)
     throw UnsupportedError("'" + source.name() + "': no pixel format to turn its frames in; open it with autorotate off");
-  if (evened->width != frame->width || evened->height != frame->height || evened->format != fmt ||
-      evened_from != frame->format) {
-    ensure_frame_buffer(evened.get(), frame->width, frame->height, fmt);
-    evened_sws.reset(sws_getContext(frame->width, frame->height, static_cast<AVPixelFormat>(frame->format),
-                                    frame->width, frame->height, static_cast<AVPixelFormat>(fmt), SWS_BICUBIC, nullptr,
-                                    nullptr, nullptr));
-    if (!evened_sws) throw UnsupportedError("'" + source.name() + "': swscale cannot convert its frames to turn them");
-    evened_from = frame->format;
-  }
+  ensure_frame_buffer(evened.get(), frame->width, frame->height, fmt);
+  // The same context while size and formats stay (swscale compares them), a new one otherwise.
+  evened_sws.reset(sws_getCachedContext(evened_sws.release(), frame->width, frame->height,
+                                        static_cast<AVPixelFormat>(frame->format), frame->width, frame->height,
+                                        static_cast<AVPixelFormat>(fmt), SWS_BICUBIC, nullptr, nullptr, nullptr));
+  if (!evened_sws) throw UnsupportedError("'" + source.name() + "': swscale cannot convert its frames to turn them");
   sws_scale(evened_sws.get(), frame->data, frame->linesize, 0, frame->height, evened->data, evened->linesize);
   av_frame_copy_props(evened.get(), frame);
   rotate_frame(evened.get(), upright, turned.get());

@@ -302,7 +302,7 @@ def test_batch_bytes_reaches_python_as_the_clis(fp, cli, media):
         fp.VideoReader(str(src), batch_bytes=-1)
     p = subprocess.run([cli, "frames", str(src), "--indices", "0,1,2,3,4", "--format", "null",
                         "--batch-bytes", str(4 * 57600)], capture_output=True, text=True)
-    assert p.returncode != 0 and "batch_bytes" in p.stderr and "shapes.mp4" in p.stderr, p.stderr
+    assert p.returncode == 2 and "batch_bytes" in p.stderr and "shapes.mp4" in p.stderr, p.stderr  # 2: bad usage
 
 
 def test_a_gpu_device_without_a_driver_is_a_clear_error(fp, cli, media):
