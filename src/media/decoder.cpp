@@ -42,6 +42,58 @@ int zeroed_after_damage(AVCodecContext* ctx, AVFrame* frame, int flags) {
   return avcodec_default_get_buffer2(ctx, frame, flags);
 }
 
+// Whether a picture decoded into a zeroed buffer has a block its decoder never wrote: a 16x16
+// block (the smallest HEVC CTU, so wholly inside one CTU) that is zero in every plane. Zero
+// luma with zero chroma lies outside what any RGB converts to, in either range, so a decoded
+// picture does not show it. One luma sample a block is read; a zero one has its block read
+// whole. Monochrome pictures (no chroma to tell black from unwritten) are never judged.
+bool has_undecoded_area(const AVFrame* f) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(f->format));
+  if (!d || d->nb_components < 3 || (d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_HWACCEL)) ||
+      !(d->flags & AV_PIX_FMT_FLAG_PLANAR) || !f->data[0] || !f->data[1] || !f->data[2])
+    return false;
+  const int bps = d->comp[0].step;  // bytes per sample (1, or 2 above 8 bits)
+  auto zero = [](const uint8_t* row, int bytes) {
+    for (int i = 0; i < bytes; ++i)
+      if (row[i]) return false;
+    return true;
+  };
+  auto block_zero = [&](int plane, int x, int y, int w, int h) {
+    for (int r = y; r < y + h; ++r)
+      if (!zero(f->data[plane] + static_cast<ptrdiff_t>(r) * f->linesize[plane] + static_cast<ptrdiff_t>(x) * bps,
+                w * bps))
+        return false;
+    return true;
+  };
+  const int cw = d->log2_chroma_w, ch = d->log2_chroma_h;
+  for (int y = 0; y < f->height; y += 16) {
+    const int h = std::min(16, f->height - y);
+    for (int x = 0; x < f->width; x += 16) {
+      const int w = std::min(16, f->width - x);
+      const int sx = x + std::min(4, w - 1), sy = y + std::min(4, h - 1);
+      const uint8_t* s = f->data[0] + static_cast<ptrdiff_t>(sy) * f->linesize[0] + static_cast<ptrdiff_t>(sx) * bps;
+      if (!zero(s, bps)) continue;
+      const int cx = x >> cw, cy = y >> ch;
+      const int cwid = std::max(1, AV_CEIL_RSHIFT(x + w, cw) - cx), chei = std::max(1, AV_CEIL_RSHIFT(y + h, ch) - cy);
+      if (block_zero(0, x, y, w, h) && block_zero(1, cx, cy, cwid, chei) && block_zero(2, cx, cy, cwid, chei))
+        return true;
+    }
+  }
+  return false;
+}
+
+// HEVC's buffers: zeroed, and each picture held for the check above (Decoder::PictureWatch).
+int zeroed_and_watched(AVCodecContext* ctx, AVFrame* frame, int flags) {
+  const int r = zeroed_buffer(ctx, frame, flags);
+  if (r < 0) return r;
+  auto* watch = static_cast<Decoder::PictureWatch*>(static_cast<av::DamageCounter*>(ctx->opaque));
+  av::FramePtr held = av::make_frame();
+  if (av_frame_ref(held.get(), frame) < 0) return 0;  // out of memory: this picture goes unwatched
+  const std::lock_guard<std::mutex> lock(watch->mutex);
+  watch->pictures.push_back(std::move(held));
+  return 0;
+}
+
 // NVDEC's frames where the stream offers them; otherwise (a size or profile NVDEC cannot take)
 // the first software format, which FFmpeg's own decoder then produces.
 AVPixelFormat device_format(AVCodecContext*, const AVPixelFormat* formats) {
@@ -113,14 +165,33 @@ Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
                            " on a CUDA device (strict: no fallback to the CPU)");
   }
   // (Device frames live in device memory: they are never zeroed here.)
-  if ((codec->capabilities & AV_CODEC_CAP_DR1) && !on_device_)
-    ctx_->get_buffer2 = conceals ? zeroed_after_damage : zeroed_buffer;
+  if ((codec->capabilities & AV_CODEC_CAP_DR1) && !on_device_) {
+    watch_pictures_ = codec->id == AV_CODEC_ID_HEVC;
+    ctx_->get_buffer2 = watch_pictures_ ? zeroed_and_watched : conceals ? zeroed_after_damage : zeroed_buffer;
+  }
   av::check(avcodec_open2(ctx_.get(), codec, nullptr), ErrorKind::Unsupported,
             "cannot open the " + std::string(codec->name) + " decoder for", demuxer.name());
 }
 
+int64_t Decoder::PictureWatch::passed_by(const AVFrame* out) {
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto it = std::find_if(pictures.begin(), pictures.end(),
+                               [out](const av::FramePtr& p) { return p->data[0] == out->data[0]; });
+  if (it == pictures.end()) return 0;
+  int64_t undecoded = 0;
+  for (auto p = pictures.begin(); p != it + 1; ++p) undecoded += has_undecoded_area(p->get()) ? 1 : 0;
+  pictures.erase(pictures.begin(), it + 1);
+  return undecoded;
+}
+
+void Decoder::PictureWatch::clear() {
+  const std::lock_guard<std::mutex> lock(mutex);
+  pictures.clear();
+}
+
 void Decoder::flush() {
   avcodec_flush_buffers(ctx_.get());
+  reported_.clear();
   damage_seen_ = damage();
   skipped_.clear();
   skipped_any_ = false;
@@ -149,6 +220,7 @@ bool Decoder::next(AVFrame* frame) {
     if (ret >= 0) {
       if (frame->hw_frames_ctx) to_host(frame);
       if ((frame->flags & AV_FRAME_FLAG_CORRUPT) || frame->decode_error_flags) ++corrupt_frames_;
+      if (watch_pictures_) corrupt_frames_ += reported_.passed_by(frame);
       // Output is in pts order: anything skipped before this frame is behind us now.
       if (!skipped_.empty() && frame->pts != AV_NOPTS_VALUE)
         skipped_.erase(skipped_.begin(), skipped_.upper_bound(frame->pts));

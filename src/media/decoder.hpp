@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <vector>
 
@@ -75,7 +76,28 @@ class Decoder {
  private:
   Demuxer& demuxer_;
   DecoderOptions options_;
-  av::DamageCounter reported_;  // declared before ctx_: outlives the context that reports to it
+
+ public:  // for the get_buffer2 callback
+  // HEVC leaves the CTUs after a slice that ends early undecoded, and says nothing: their
+  // pixels are the zeroed buffer's, but their motion field is whatever a recycled pool buffer
+  // held, and pictures that take it as their collocated picture (TMVP) decode otherwise after
+  // a seek than in a stream (test_damage, hevc.mp4 seed 202). Such a picture is found by its
+  // undecoded blocks, all zero in every plane (a colour no RGB source gives), once it is
+  // whole: a frame that comes out follows every picture decoded before it, so each picture
+  // the decoder allocated (get_buffer2, in decoding order) is held until a frame at or after
+  // it comes out, then looked at and let go. Each one found is damage, before any frame
+  // decoded after it (which may predict from it) is handed out.
+  struct PictureWatch : av::DamageCounter {
+    std::mutex mutex;
+    std::vector<av::FramePtr> pictures;  // allocated, not yet passed by the output
+    // Undecoded pictures among those allocated up to and including `out`, which are let go.
+    int64_t passed_by(const AVFrame* out);
+    void clear();
+  };
+
+ private:
+  PictureWatch reported_;  // declared before ctx_: outlives the context that reports to it
+  bool watch_pictures_ = false;
   av::CodecContext ctx_;
   av::PacketPtr packet_;
   const std::vector<int64_t>* wanted_ = nullptr;
