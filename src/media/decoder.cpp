@@ -169,6 +169,7 @@ Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
     watch_pictures_ = codec->id == AV_CODEC_ID_HEVC;
     ctx_->get_buffer2 = watch_pictures_ ? zeroed_and_watched : conceals ? zeroed_after_damage : zeroed_buffer;
   }
+  if (options.timing_only) ctx_->skip_loop_filter = AVDISCARD_ALL;
   av::check(avcodec_open2(ctx_.get(), codec, nullptr), ErrorKind::Unsupported,
             "cannot open the " + std::string(codec->name) + " decoder for", demuxer.name());
 }

@@ -26,6 +26,9 @@ struct DecoderOptions {
   // hwaccel takes its codec, and frames come back to host memory. Where it does not take the
   // codec, the CPU decodes, or with `strict` that is an UnsupportedError. nullptr: the CPU.
   AVBufferRef* device = nullptr;
+  // Frames and their timestamps are wanted, not their pixels (the index's check of the first
+  // frames): the loop filter is skipped.
+  bool timing_only = false;
 };
 
 class Decoder {

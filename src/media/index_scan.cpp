@@ -30,7 +30,11 @@ namespace framepipe {
 
 namespace {
 
-constexpr int64_t kVerifyFrames = 32;
+// Frames decoded at open for check 3. In the media set only field-coded (PAFF) files fail it,
+// at frame 2; what later frames would show is caught wherever a decode contradicts the index.
+// 32 cost 0.13 s of a 1080p open on one core, 8 cost 0.04 s (the loop filter skipped: the
+// check reads frames and timestamps, not pixels).
+constexpr int64_t kVerifyFrames = 8;
 constexpr int64_t kMaxReorder = 32;  // no decoder holds back more frames than this
 
 Rational rational(AVRational r) { return Rational{r.num, r.den}; }
@@ -130,7 +134,9 @@ FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options, co
 // them: they are read from the start, never by seeking to them.
 std::string verify_by_decoding(const Source& source, const ScanOptions& options, std::vector<FrameEntry>& frames) {
   Demuxer demuxer(source, demuxer_options(options));
-  Decoder decoder(demuxer, DecoderOptions{options.threads, false, options.max_pixels});
+  DecoderOptions d{options.threads, false, options.max_pixels};
+  d.timing_only = true;
+  Decoder decoder(demuxer, d);
   auto frame = av::make_frame();
   const int64_t want = std::min<int64_t>(kVerifyFrames, static_cast<int64_t>(frames.size()));
   int64_t n = 0, damage = 0;

@@ -129,7 +129,7 @@ bool VideoReader::Impl::decode_runs_parallel(const std::vector<std::vector<Targe
   const std::optional<RunPlan> plan = assign_runs(runs, workers);
   if (!plan) return false;
   auto shared = std::make_shared<const FrameIndex>(*index);
-  while (pool.size() + 1 < workers) {
+  while (pool.size() + (pool_only() ? 0 : 1) < workers) {
     ReaderOptions o = opt;
     o.threads = 1;
     o.workers = 1;
