@@ -3,6 +3,7 @@
 #include "reader/reader_impl.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <numeric>
 
@@ -41,7 +42,8 @@ void VideoReader::Impl::decode_targets(const std::vector<Target>& targets) {
     try {
       if (runs.size() >= 2 && decode_runs_parallel(runs)) return;
     } catch (const DamagedRun&) {
-      for (const auto& w : pool) damaged_keys.insert(w->damaged_keys.begin(), w->damaged_keys.end());
+      for (const auto& w : pool)
+        if (w) damaged_keys.insert(w->damaged_keys.begin(), w->damaged_keys.end());
     }
   }
   decode_serial(targets, keys);
@@ -94,33 +96,36 @@ auto VideoReader::Impl::split_runs(const std::vector<Target>& targets, bool keys
 auto VideoReader::Impl::assign_runs(const std::vector<std::vector<Target>>& runs, size_t workers) const
     -> std::optional<RunPlan> {
   const int64_t depth = kWorkerDepth;
-  RunPlan plan{std::vector<std::vector<size_t>>(workers), std::vector<int64_t>(workers, 0)};
+  RunPlan plan{std::vector<std::vector<size_t>>(workers), {}, std::vector<int64_t>(workers, 0)};
   std::vector<int64_t> pos(workers, -1);
   for (size_t w = 0; w < workers; ++w)
     if (const Impl* m = member(w); m && m->have_cur && m->cursor_known && !m->dec->skipped_pending()) pos[w] = m->cursor;
+  std::vector<int64_t> cost(runs.size(), 0);
   for (size_t r = 0; r < runs.size(); ++r) {
     const int64_t first = runs[r].front().index, last = runs[r].back().index;
     const int64_t key = std::max<int64_t>(index->keyframe_at_or_before(first), 0);
     size_t pick = workers;
     for (size_t w = 0; w < workers; ++w)
       if (pos[w] >= 0 && pos[w] < first && (key <= pos[w] || key - (pos[w] + 1) <= depth)) pick = w;
-    int64_t cost = 0;
     if (pick < workers) {
-      cost = last - pos[pick];
+      plan.pinned[pick].push_back(r);
+      plan.load[pick] += last - pos[pick];
+      pos[pick] = last;
     } else {
-      pick = static_cast<size_t>(std::min_element(plan.load.begin(), plan.load.end()) - plan.load.begin());
-      cost = last - key + 1;
+      cost[r] = last - key + 1;
+      plan.shared.push_back(r);
     }
-    plan.runs[pick].push_back(r);
-    plan.load[pick] += cost;
-    pos[pick] = last;
   }
+  std::stable_sort(plan.shared.begin(), plan.shared.end(), [&](size_t a, size_t b) { return cost[a] > cost[b]; });
+  std::vector<int64_t> load = plan.load;  // as the free workers will take them, by estimate
+  for (size_t r : plan.shared) *std::min_element(load.begin(), load.end()) += cost[r];
   int64_t total = 0, most = 0;
-  for (int64_t l : plan.load) {
+  for (int64_t l : load) {
     total += l;
     most = std::max(most, l);
   }
   if (most * 5 > total * 4) return std::nullopt;
+  plan.load = std::move(load);
   return plan;
 }
 
@@ -128,31 +133,44 @@ bool VideoReader::Impl::decode_runs_parallel(const std::vector<std::vector<Targe
   const size_t workers = std::min(runs.size(), static_cast<size_t>(pool_size()));
   const std::optional<RunPlan> plan = assign_runs(runs, workers);
   if (!plan) return false;
-  auto shared = std::make_shared<const FrameIndex>(*index);
-  while (pool.size() + (pool_only() ? 0 : 1) < workers) {
-    ReaderOptions o = opt;
-    o.threads = 1;
-    o.workers = 1;
-    o.index = IndexMode::Exact;
-    o.known_index = shared;
-    pool.push_back(std::make_unique<Impl>(source, o));
-    pool.back()->in_pool = true;
-  }
+  // Members are opened by the workers that use them, at once (an open reads the container's
+  // header and decodes a frame: ~15 ms of 1080p each).
+  const size_t first_member = pool_only() ? 0 : 1;
+  if (pool.size() + first_member < workers) pool.resize(workers - first_member);
+  std::shared_ptr<const FrameIndex> known;
+  for (const auto& m : pool)
+    if (!m) known = std::make_shared<const FrameIndex>(*index);
   if (!threads) threads = std::make_unique<WorkerPool>(static_cast<size_t>(pool_size()) - 1);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
   std::vector<std::function<void()>> tasks;
-  std::vector<int64_t> costs;
   for (size_t w = 0; w < workers; ++w) {
-    if (plan->runs[w].empty()) continue;
-    tasks.emplace_back([this, w, &runs, &plan] {
-      for (size_t r : plan->runs[w]) {
+    tasks.emplace_back([this, w, first_member, &known, &runs, &plan, &next, &failed] {
+      if (w >= first_member && !pool[w - first_member]) {
+        ReaderOptions o = opt;
+        o.threads = 1;
+        o.workers = 1;
+        o.index = IndexMode::Exact;
+        o.known_index = known;
+        auto m = std::make_unique<Impl>(source, o);
+        m->in_pool = true;
+        pool[w - first_member] = std::move(m);
+      }
+      auto decode = [&](size_t r) {
         const bool keys = std::all_of(runs[r].begin(), runs[r].end(),
                                       [&](const Target& t) { return (*index)[t.index].keyframe; });
         member(w)->decode_serial(runs[r], keys);
+      };
+      try {
+        for (size_t r : plan->pinned[w]) decode(r);
+        for (size_t k; !failed.load() && (k = next.fetch_add(1)) < plan->shared.size();) decode(plan->shared[k]);
+      } catch (...) {
+        failed = true;  // the others stop taking runs
+        throw;
       }
     });
-    costs.push_back(plan->load[w]);
   }
-  threads->run(std::move(tasks), costs);
+  threads->run(std::move(tasks), plan->load);
   parallel_runs.fetch_add(static_cast<int64_t>(runs.size()), std::memory_order_relaxed);
   return true;
 }

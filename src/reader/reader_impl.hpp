@@ -174,15 +174,17 @@ struct VideoReader::Impl {
     return k == 0 ? const_cast<Impl*>(this) : k - 1 < pool.size() ? pool[k - 1].get() : nullptr;
   }
   struct RunPlan {
-    std::vector<std::vector<size_t>> runs;  // worker -> the runs it decodes, in order
-    std::vector<int64_t> load;              // worker -> frames it decodes
+    std::vector<std::vector<size_t>> pinned;  // worker -> runs it reaches by decoding forward
+    std::vector<size_t> shared;               // the other runs, costliest first, to whoever is free
+    std::vector<int64_t> load;                // worker -> frames to decode, as planned
   };
-  // Plans which worker decodes which run: a worker that can reach a run by decoding forward
-  // from where it stopped takes it (a sorted request split into chunks keeps each group on
-  // one decoder); the rest go to the least loaded worker. Cost: frames to decode. None where
-  // one worker would carry nearly all of it: one multi-threaded decoder then does better.
+  // Plans the runs: a worker that can reach a run by decoding forward from where it stopped
+  // takes it (a sorted request split into chunks keeps each group on one decoder); the rest
+  // are taken, costliest first, by whichever worker is free (cost: frames to decode, which
+  // says too little to split by ahead: an I-frame costs more than a skipped B). None where one
+  // worker would carry nearly all of it even so: one multi-threaded decoder then does better.
   std::optional<RunPlan> assign_runs(const std::vector<std::vector<Target>>& runs, size_t workers) const;
-  // The runs on the worker pool, each worker's in order; false where assign_runs() said no.
+  // The runs on the worker pool; false where assign_runs() said no.
   bool decode_runs_parallel(const std::vector<std::vector<Target>>& runs);
   ReaderStats stats() const;
   int64_t damage() const;

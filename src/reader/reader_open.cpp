@@ -121,6 +121,7 @@ ReaderStats VideoReader::Impl::stats() const {
   ReaderStats st{frames_decoded.load(), frames_returned.load(), seeks.load(), dec->packets_skipped(),
                  parallel_runs.load()};
   for (const auto& w : pool) {
+    if (!w) continue;  // a member whose worker failed to open it
     const ReaderStats ws = w->stats();
     st.frames_decoded += ws.frames_decoded;
     st.frames_returned += ws.frames_returned;
@@ -132,7 +133,8 @@ ReaderStats VideoReader::Impl::stats() const {
 
 int64_t VideoReader::Impl::damage() const {
   int64_t d = damage_before_reopen + dec->damage();
-  for (const auto& w : pool) d += w->damage();
+  for (const auto& w : pool)
+    if (w) d += w->damage();
   return d;
 }
 
