@@ -85,7 +85,12 @@ auto VideoReader::Impl::split_runs(const std::vector<Target>& targets, bool keys
     if (!fresh_run) {
       const int64_t prev = runs.back().back().index;
       const int64_t key = index->keyframe_at_or_before(t.index);
-      fresh_run = keys ? index->keyframe_at_or_before(t.index - 1) > prev : key > prev && key - (prev + 1) > depth;
+      // A closed group's keyframe starts a run even right after the last target: a worker
+      // that starts there decodes nothing more than one going on forward would, and dense
+      // requests (clips) get their groups spread over the workers. An open GOP's keyframe
+      // does not: a seek there starts a group earlier (goto_frame).
+      fresh_run = keys ? index->keyframe_at_or_before(t.index - 1) > prev
+                       : key > prev && (key - (prev + 1) > depth || !(*index)[key].open_gop);
     }
     if (fresh_run) runs.emplace_back();
     runs.back().push_back(t);
