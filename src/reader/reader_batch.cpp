@@ -164,7 +164,9 @@ bool VideoReader::Impl::decode_runs_parallel(const std::vector<std::vector<Targe
       auto decode = [&](size_t r) {
         const bool keys = std::all_of(runs[r].begin(), runs[r].end(),
                                       [&](const Target& t) { return (*index)[t.index].keyframe; });
-        member(w)->decode_serial(runs[r], keys);
+        // Not member(w): that asks this reader's decoder, which worker 0 may be replacing.
+        Impl* self = w < first_member ? this : pool[w - first_member].get();
+        self->decode_serial(runs[r], keys);
       };
       try {
         for (size_t r : plan->pinned[w]) decode(r);
