@@ -12,7 +12,8 @@ void VideoReader::Impl::start_read_ahead() {
 
 void VideoReader::Impl::produce() {
   try {
-    while (decode_next()) {
+    bool stopped = false;
+    while (!stopped && decode_next()) {
       const bool known = index && cursor_known && cursor < index->size();
       if (known && !matches_index(cursor)) throw differs_from_index(cursor);
       Decoded d;
@@ -27,8 +28,16 @@ void VideoReader::Impl::produce() {
       }
       if (!d.frame) d.frame = av::make_frame();
       av_frame_move_ref(d.frame.get(), cur.get());
-      if (!ahead_queue->push(std::move(d))) break;  // stopped
+      stopped = !ahead_queue->push(std::move(d));
     }
+    // The decoder ended before the frames the index counts: they do not exist (a packet the
+    // checks passed decodes to nothing), and `len` was wrong. Said, not left for the caller
+    // to find as a short stream (fuzz_access: a 10-frame file whose last packet gives nothing,
+    // past the index's decode check of the first frames).
+    if (!stopped && index && cursor_known && cursor + 1 < index->size())
+      throw DecodeError("'" + source.name() + "': the stream ended after frame " + std::to_string(cursor) +
+                        " where the index promised " + std::to_string(index->size()) + " frames (index by " +
+                        index->provenance() + "); open it with index='decode'");
   } catch (...) {
     ahead_error = std::current_exception();
   }
