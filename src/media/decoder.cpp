@@ -35,7 +35,11 @@ int zeroed_buffer(AVCodecContext* ctx, AVFrame* frame, int flags) {
 // The concealing decoders' buffers, zeroed once the stream has shown damage: concealing a
 // block whose reference is gone, H.264 has been seen to take what a recycled buffer held, so
 // two decodes of one damaged TS differed (fuzz/regressions/fuzz_access). Undamaged streams
-// pay nothing.
+// pay nothing. The first damaged picture's buffer is taken before its damage is found, so
+// where the index already knows the file is damaged the reader zeroes every buffer from the
+// start (DecoderOptions::zero_buffers): otherwise that picture showed what the buffer pool
+// handed back, which depends on when the caller let go of earlier frames (streamed, by index
+// and by the decoding index gave three different frame 4s: fuzz/regressions/fuzz_access).
 int zeroed_after_damage(AVCodecContext* ctx, AVFrame* frame, int flags) {
   const auto* reported = static_cast<const av::DamageCounter*>(ctx->opaque);
   if (reported && reported->count() > 0) return zeroed_buffer(ctx, frame, flags);
@@ -167,7 +171,9 @@ Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
   // (Device frames live in device memory: they are never zeroed here.)
   if ((codec->capabilities & AV_CODEC_CAP_DR1) && !on_device_) {
     watch_pictures_ = codec->id == AV_CODEC_ID_HEVC;
-    ctx_->get_buffer2 = watch_pictures_ ? zeroed_and_watched : conceals ? zeroed_after_damage : zeroed_buffer;
+    ctx_->get_buffer2 = watch_pictures_                      ? zeroed_and_watched
+                        : conceals && !options.zero_buffers ? zeroed_after_damage
+                                                            : zeroed_buffer;
   }
   if (options.timing_only) ctx_->skip_loop_filter = AVDISCARD_ALL;
   av::check(avcodec_open2(ctx_.get(), codec, nullptr), ErrorKind::Unsupported,

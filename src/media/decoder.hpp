@@ -26,6 +26,9 @@ struct DecoderOptions {
   // hwaccel takes its codec, and frames come back to host memory. Where it does not take the
   // codec, the CPU decodes, or with `strict` that is an UnsupportedError. nullptr: the CPU.
   AVBufferRef* device = nullptr;
+  // Every picture buffer zeroed, whatever the codec (a file known to be damaged): see
+  // zeroed_after_damage in decoder.cpp.
+  bool zero_buffers = false;
   // Frames and their timestamps are wanted, not their pixels (the index's check of the first
   // frames): the loop filter is skipped.
   bool timing_only = false;

@@ -72,7 +72,9 @@ void VideoReader::Impl::open_stream() {
 void VideoReader::Impl::new_decoder() {
   if (dec) damage_before_reopen += dec->damage();
   dec.reset();
-  dec = std::make_unique<Decoder>(*demux, DecoderOptions{opt.threads, opt.strict, opt.max_pixels, device.get()});
+  DecoderOptions d{opt.threads, opt.strict, opt.max_pixels, device.get()};
+  d.zero_buffers = index && index->any_damaged();
+  dec = std::make_unique<Decoder>(*demux, d);
   dec->set_wanted(wanted_pts);
   dec->set_key_only(key_only);
   dec->set_frame_pts(frame_pts);
@@ -91,6 +93,7 @@ void VideoReader::Impl::ensure_index() {
                                                  opt.max_pixels});
     if (opt.use_sidecar) refresh_sidecar(source, *index);
   }
+  if (index->any_damaged() && fresh()) new_decoder();  // one that zeroes its buffers
   if (!info.source.empty()) refresh_info();
 }
 
