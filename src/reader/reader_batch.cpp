@@ -142,9 +142,9 @@ bool VideoReader::Impl::decode_runs_parallel(const std::vector<std::vector<Targe
   // header and decodes a frame: ~15 ms of 1080p each).
   const size_t first_member = pool_only() ? 0 : 1;
   if (pool.size() + first_member < workers) pool.resize(workers - first_member);
-  std::shared_ptr<const FrameIndex> known;
-  for (const auto& m : pool)
-    if (!m) known = std::make_shared<const FrameIndex>(*index);
+  std::shared_ptr<const FrameIndex> known;  // one copy of the index for every member to open
+  if (std::any_of(pool.begin(), pool.end(), [](const std::unique_ptr<Impl>& m) { return !m; }))
+    known = std::make_shared<const FrameIndex>(*index);
   if (!threads) threads = std::make_unique<WorkerPool>(static_cast<size_t>(pool_size()) - 1);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
