@@ -3,11 +3,16 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstddef>
 #include <functional>
 
 namespace framepipe::cli {
 
 using Command = std::function<int()>;  // runs a parsed subcommand: its exit code
+
+// The most decoded frames, in bytes, that `frames` and `tensors` ask the reader for at once:
+// several keyframe groups for the worker pool, and bounded memory whatever the frame size.
+constexpr size_t kRequestBytes = size_t{128} << 20;
 
 Command add_probe(CLI::App& app);
 Command add_index(CLI::App& app);

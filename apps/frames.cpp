@@ -60,7 +60,7 @@ void write_sampled(VideoReader& reader, const SamplePlan& plan, FrameWriter& wri
   wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
   Progress progress("frames", static_cast<int64_t>(wanted.size()), true, 10, "frames");
   const size_t frame_bytes = static_cast<size_t>(reader.out_width()) * reader.out_height() * reader.out_channels();
-  const size_t cap = std::clamp<size_t>((size_t{128} << 20) / std::max<size_t>(frame_bytes, 1), 2, 256);
+  const size_t cap = std::clamp<size_t>(kRequestBytes / std::max<size_t>(frame_bytes, 1), 2, 256);
   const FrameIndex& index = reader.index();
   Batch batch;
   for (size_t s = 0; s < wanted.size();) {

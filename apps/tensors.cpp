@@ -108,7 +108,8 @@ void write_tensors(const TensorsArgs& args, const SampleSpec& spec, const Tensor
     audio.emplace(Source(file), ao);
     spans = row_audio(reader, *audio, plan);
   }
-  TensorLoader loader(reader, std::move(plan), t, a->batch);
+  // Writing a batch out takes little next to decoding it: requests span several batches.
+  TensorLoader loader(reader, std::move(plan), t, a->batch, true, kRequestBytes);
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
   if (ec) throw IoError("cannot create output folder '" + out + "': " + ec.message());

@@ -8,6 +8,7 @@
 
 #include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
+#include "framepipe/tensor/tensor.hpp"
 #include "support/media_set.hpp"
 #include "support/reference.hpp"
 
@@ -173,6 +174,48 @@ TEST_P(SampleConformance, EveryAndClipFramesAreExact) {
       EXPECT_EQ(b.info[k].index, plan.frames[k]);
       EXPECT_EQ(fpt::md5(b.frame_data(k), b.frame_bytes()), ref[static_cast<size_t>(plan.frames[k])])
           << spec << " frame " << plan.frames[k];
+    }
+  }
+}
+
+// A loader's requests may span several batches (chunk_bytes): every batch still holds the
+// ffmpeg CLI's frames in plan order, and the f32 tensors are the same bits as with one
+// request a batch. Clips overlap across batches, so a chunk has frames more than once.
+TEST_P(SampleConformance, TensorBatchesAreTheSameWhateverTheRequestSize) {
+  const auto ref = fpt::reference_md5(path());
+  VideoReader reader(path());
+  const auto plan = framepipe::plan_sample(SampleSpec::parse("clips:4:3:7:uniform"), reader);
+  const size_t frame = static_cast<size_t>(reader.out_width()) * reader.out_height() * reader.out_channels();
+  const int64_t batch = 2;
+  framepipe::TensorOptions u8;
+  u8.dtype = framepipe::DType::U8;
+  u8.layout = framepipe::Layout::NHWC;
+  framepipe::TensorOptions f32;
+  f32.layout = framepipe::Layout::NCTHW;
+  f32.mean = {0.485f, 0.456f, 0.406f};
+  f32.std = {0.229f, 0.224f, 0.225f};
+  std::vector<std::vector<float>> first;  // f32 batches with one request a batch
+  for (const size_t chunk : {size_t{0}, 2 * batch * 4 * frame, size_t{1} << 40}) {
+    SCOPED_TRACE("chunk_bytes " + std::to_string(chunk));
+    framepipe::TensorLoader bytes(reader, plan, u8, batch, true, chunk);
+    framepipe::Tensor t;
+    std::vector<framepipe::FrameInfo> rows;
+    size_t k = 0;
+    while (bytes.next(t, rows)) {
+      ASSERT_EQ(rows.size(), static_cast<size_t>(t.shape()[0] * 4));
+      for (size_t j = 0; j < rows.size(); ++j, ++k) {
+        ASSERT_EQ(rows[j].index, plan.frames[k]);
+        EXPECT_EQ(fpt::md5(t.data_as<uint8_t>() + j * frame, frame), ref[static_cast<size_t>(plan.frames[k])])
+            << "frame " << plan.frames[k];
+      }
+    }
+    EXPECT_EQ(k, plan.frames.size());
+    framepipe::TensorLoader floats(reader, plan, f32, batch, true, chunk);
+    for (size_t b = 0; floats.next(t, rows); ++b) {
+      const float* v = t.data_as<float>();
+      std::vector<float> got(v, v + t.numel());
+      if (chunk == 0) first.push_back(std::move(got));
+      else EXPECT_TRUE(b < first.size() && got == first[b]) << "batch " << b;
     }
   }
 }

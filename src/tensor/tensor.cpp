@@ -200,8 +200,10 @@ struct TensorLoader::Pending {
   int slot = 0;
 };
 
-TensorLoader::TensorLoader(VideoReader& reader, SamplePlan plan, TensorOptions options, int64_t batch, bool prefetch)
-    : reader_(reader), plan_(std::move(plan)), opt_(options), batch_(batch), prefetch_(prefetch) {
+TensorLoader::TensorLoader(VideoReader& reader, SamplePlan plan, TensorOptions options, int64_t batch, bool prefetch,
+                           size_t chunk_bytes)
+    : reader_(reader), plan_(std::move(plan)), opt_(options), batch_(batch), prefetch_(prefetch),
+      chunk_bytes_(chunk_bytes) {
   if (batch_ < 1) throw ConfigError("batch must be at least 1, got " + std::to_string(batch_));
   check_options(opt_);
   if (plan_.clip_len < 1) throw ConfigError("a sample plan needs clip_len >= 1");
@@ -219,19 +221,40 @@ void TensorLoader::produce(Slot& slot, int64_t first_row) {
   // Allocated once per slot; the last, shorter batch only changes the first dimension.
   if (!out.owns()) out = Tensor::allocate(tensor_shape(opt_, batch_, T, h, w, c), opt_.layout, opt_.dtype);
   out.set_rows(n);
-  const auto first = plan_.frames.begin() + static_cast<ptrdiff_t>(first_row * T);
-  slot.indices.assign(first, first + static_cast<ptrdiff_t>(n * T));
-  slot.rows.resize(slot.indices.size());
   const size_t fb = static_cast<size_t>(h) * w * c;
+  const auto frames_of = [&](int64_t rows) { return static_cast<size_t>(rows * T); };
+  // Whole batches up to chunk_bytes_ of frames, at least this one.
+  const int64_t per_chunk =
+      std::max<int64_t>(1, static_cast<int64_t>(chunk_bytes_ / std::max<size_t>(frames_of(batch_) * fb, 1))) * batch_;
+  const int64_t end_row = std::min(total_rows(), first_row + std::max(per_chunk, n));
+  const bool straight = opt_.dtype == DType::U8 && opt_.layout == Layout::NHWC && end_row == first_row + n;
+  Chunk& ch = chunk_;
+  if (first_row < ch.first_row || first_row + n > ch.end_row) {
+    const auto first = plan_.frames.begin() + static_cast<ptrdiff_t>(frames_of(first_row));
+    ch.indices.assign(first, first + static_cast<ptrdiff_t>(frames_of(end_row - first_row)));
+    ch.info.resize(ch.indices.size());
+    ch.first_row = first_row;
+    ch.end_row = end_row;
+    if (straight) {  // one batch, u8 NHWC: straight into the tensor, no copy
+      ch.end_row = first_row;  // nothing kept for the next batch
+      reader_.frames_into(ch.indices, out.data_as<uint8_t>(), ch.info.data());
+      slot.rows = ch.info;
+      return;
+    }
+    ch.pixels.resize(ch.indices.size() * fb);
+    reader_.frames_into(ch.indices, ch.pixels.data(), ch.info.data());
+  }
+  const size_t skip = frames_of(first_row - ch.first_row);
+  slot.rows.assign(ch.info.begin() + static_cast<ptrdiff_t>(skip),
+                   ch.info.begin() + static_cast<ptrdiff_t>(skip + frames_of(n)));
+  const uint8_t* src = ch.pixels.data() + skip * fb;
   if (opt_.dtype == DType::U8 && opt_.layout == Layout::NHWC) {
-    reader_.frames_into(slot.indices, out.data_as<uint8_t>(), slot.rows.data());  // straight in, no copy
+    std::memcpy(out.data(), src, frames_of(n) * fb);
     return;
   }
-  slot.scratch.resize(slot.indices.size() * fb);
-  reader_.frames_into(slot.indices, slot.scratch.data(), slot.rows.data());
   for (int64_t r = 0; r < n; ++r) {
     for (int64_t t = 0; t < T; ++t)
-      pack_frame(slot.scratch.data() + static_cast<size_t>(r * T + t) * fb, h, w, c, opt_, T, out, r, t);
+      pack_frame(src + static_cast<size_t>(r * T + t) * fb, h, w, c, opt_, T, out, r, t);
     if (opt_.clip_norm) normalize_clip(opt_, T, h, w, c, out, r);
   }
 }

@@ -99,9 +99,16 @@ void normalize_clip(const TensorOptions& o, int64_t clip_len, int h, int w, int 
 // while the caller uses this one: two buffers, allocated once, take turns. A tensor that
 // next() hands out stays valid until the following call to next(); the reader belongs to
 // the loader until it is destroyed.
+//
+// Each batch is one request to the reader (its frames decoded at once on the reader's
+// workers), so a model can run on one batch while the next decodes. A caller that does little
+// with a batch (writes it out) can give `chunk_bytes`: requests then take as many whole
+// batches as fit in that many bytes of decoded frames (at least one), so that the workers
+// are not left idle at every batch's end; the memory that costs is the chunk's frames.
 class TensorLoader {
  public:
-  TensorLoader(VideoReader& reader, SamplePlan plan, TensorOptions options, int64_t batch, bool prefetch = true);
+  TensorLoader(VideoReader& reader, SamplePlan plan, TensorOptions options, int64_t batch, bool prefetch = true,
+               size_t chunk_bytes = 0);
   ~TensorLoader();
   TensorLoader(const TensorLoader&) = delete;
   TensorLoader& operator=(const TensorLoader&) = delete;
@@ -116,9 +123,14 @@ class TensorLoader {
   struct Slot {
     Tensor tensor;
     std::vector<FrameInfo> rows;
-    std::vector<uint8_t> scratch;
-    std::vector<int64_t> indices;
     double seconds = 0;
+  };
+  // Decoded frames of rows [first_row, end_row), used by one producer at a time.
+  struct Chunk {
+    int64_t first_row = 0, end_row = 0;
+    std::vector<uint8_t> pixels;
+    std::vector<FrameInfo> info;
+    std::vector<int64_t> indices;
   };
   void produce(Slot& slot, int64_t first_row);
   void start(int slot);
@@ -128,6 +140,8 @@ class TensorLoader {
   TensorOptions opt_;
   int64_t batch_;
   bool prefetch_;
+  size_t chunk_bytes_;
+  Chunk chunk_;
   int64_t next_row_ = 0;  // first row not yet started
   double last_seconds_ = 0;
   Slot slots_[2];
