@@ -10,8 +10,8 @@ namespace framepipe::cli {
 
 using Command = std::function<int()>;  // runs a parsed subcommand: its exit code
 
-// The most decoded frames, in bytes, that `frames` and `tensors` ask the reader for at once:
-// several keyframe groups for the worker pool, and bounded memory whatever the frame size.
+// The most decoded frames, in bytes, that `tensors` asks the reader for at once: several
+// batches' keyframe groups for the worker pool, and bounded memory whatever the frame size.
 constexpr size_t kRequestBytes = size_t{128} << 20;
 
 Command add_probe(CLI::App& app);

@@ -35,43 +35,20 @@ void write_scenes(const std::string& dir, const std::vector<Scene>& scenes) {
   write_file(path, lines);
 }
 
-// Where the sorted targets from `s` on are cut: after as many whole keyframe groups as fit in
-// `cap` frames (a group with more targets than that is cut at `cap`).
-size_t chunk_end(const FrameIndex& index, const std::vector<int64_t>& wanted, size_t s, size_t cap) {
-  size_t e = s;
-  while (e < wanted.size()) {
-    const int64_t group = index.keyframe_at_or_before(wanted[e]);
-    size_t next = e;
-    while (next < wanted.size() && index.keyframe_at_or_before(wanted[next]) == group) ++next;
-    if (next - s > cap) return e == s ? s + cap : e;
-    e = next;
-  }
-  return e;
-}
-
-// The frames of a plan, each once, in sorted chunks of whole keyframe groups up to ~128 MB of
-// output: the worker pool gets several groups at once (one decoder each, reader_batch.cpp),
-// memory stays bounded whatever the frame size, and a group cut between chunks is still
-// decoded once (its decoder goes on forward). 32 MB chunks cut the x264-default bench file's
-// 9 targets a group of every:30 into pieces of one group, which left the pool idle.
+// The frames of a plan, each once, written as they are decoded: the worker pool decodes its
+// keyframe groups at once and hands each frame over when it is ready (VideoReader::for_each),
+// so images are encoded while the pool decodes, memory is a frame per worker whatever the
+// request, and no group waits for another. frames.jsonl still lists them in frame order.
 void write_sampled(VideoReader& reader, const SamplePlan& plan, FrameWriter& writer) {
   std::vector<int64_t> wanted = plan.frames;
   std::sort(wanted.begin(), wanted.end());
   wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
   Progress progress("frames", static_cast<int64_t>(wanted.size()), true, 10, "frames");
-  const size_t frame_bytes = static_cast<size_t>(reader.out_width()) * reader.out_height() * reader.out_channels();
-  const size_t cap = std::clamp<size_t>(kRequestBytes / std::max<size_t>(frame_bytes, 1), 2, 256);
-  const FrameIndex& index = reader.index();
-  Batch batch;
-  for (size_t s = 0; s < wanted.size();) {
-    const size_t e = chunk_end(index, wanted, s, cap);
-    const std::vector<int64_t> chunk(wanted.begin() + static_cast<ptrdiff_t>(s), wanted.begin() + static_cast<ptrdiff_t>(e));
-    reader.frames(chunk, batch);
-    for (size_t k = 0; k < batch.size(); ++k)
-      writer.write(batch.info[k], batch.frame_data(k), batch.width, batch.height, batch.channels);
+  writer.expect(wanted);
+  reader.for_each(wanted, [&](const Frame& f) {
+    writer.write(f);
     progress.update(writer.written());
-    s = e;
-  }
+  });
 }
 
 Command add_frames(CLI::App& app) {

@@ -74,7 +74,7 @@ InputOptions parse_input_options(const std::vector<std::string>& raw) {
   return out;
 }
 
-void ReaderArgs::add(CLI::App* cmd, bool size_required) {
+void ReaderArgs::add(CLI::App* cmd, bool size_required, bool batches) {
   auto* o = cmd->add_option("--size", size, "output size WxH (or N: width N keeping aspect; with --resize short, the shorter side)");
   if (size_required) o->required();
   cmd->add_option("--resize", resize, "stretch | letterbox | crop | short")->capture_default_str();
@@ -88,9 +88,10 @@ void ReaderArgs::add(CLI::App* cmd, bool size_required) {
   cmd->add_option("--max-pixels", max_pixels,
                   "refuse a video larger than this many pixels (width x height; 0: no limit) before memory is taken")
       ->capture_default_str();
-  cmd->add_option("--batch-bytes", batch_bytes,
-                  "refuse a request whose frames would take more than this many bytes at once (0: no limit)")
-      ->capture_default_str();
+  if (batches)
+    cmd->add_option("--batch-bytes", batch_bytes,
+                    "refuse a batch whose tensor would take more than this many bytes (0: no limit)")
+        ->capture_default_str();
   cmd->add_option("--device", device,
                   "decode on: cpu, or cuda / cuda:N (NVDEC; frames are the CPU's; a codec it does not take is decoded "
                   "on the CPU, an error with --strict)")

@@ -51,7 +51,9 @@ struct ReaderArgs {
   int64_t batch_bytes = kDefaultBatchBytes;
   bool strict = false, no_autorotate = false;
 
-  void add(CLI::App* cmd, bool size_required = false);
+  // batches: the command holds frames in batches, and offers --batch-bytes to limit them
+  // (`frames` hands each frame on as it comes and holds none).
+  void add(CLI::App* cmd, bool size_required = false, bool batches = false);
   ReaderOptions options() const;
 };
 

@@ -174,7 +174,7 @@ Command add_tensors(CLI::App& app) {
                   "at this rate in Hz (0: the stream's own), mono; rows are zero-padded to the longest")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--audio-channels", a->audio_channels, "with --audio: keep the stream's channels (default: mono)");
-  a->reader.add(cmd, true);
+  a->reader.add(cmd, true, true);
 
   return [a] {
     const SampleSpec spec = SampleSpec::parse(a->sample);

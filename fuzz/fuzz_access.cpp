@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <set>
 
 #include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
@@ -141,6 +142,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (i < m) in_range.push_back(i);
     if (in_range.size() > 64) in_range.resize(64);
     if (!in_range.empty()) check_batch(s, in_range, reader->frames(in_range), "plan_sample()");
+    // The same frames as they come (the pool's workers hand them on), each once.
+    std::set<int64_t> seen;
+    reader->for_each(in_range, [&](const Frame& f) {
+      if (!seen.insert(f.info.index).second) fuzz::fail("fuzz_access", "for_each(): a frame handed on twice");
+      check(s, f.info.index, f.data(), f.size_bytes(), f.info, "for_each()");
+    });
+    if (seen != std::set<int64_t>(in_range.begin(), in_range.end()))
+      fuzz::fail("fuzz_access", "for_each(): other frames than asked for");
   });
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <algorithm>
 
+#include "framepipe/sinks/frame_writer.hpp"
 #include "support/loopback.hpp"
 #include "support/reference.hpp"
 
@@ -103,6 +104,35 @@ TEST(CliFrames, PngHoldsRgbInTheRightOrder) {
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   EXPECT_EQ(fpt::md5(rgb.data, rgb.total() * 3), fpt::reference_md5(path)[5]);
+}
+
+// `frames` writes each frame as the worker pool finishes it; frames.jsonl still lists them in
+// frame order, and a line held for its turn is not lost when the run stops early.
+TEST(CliFrames, FramesJsonlFollowsFrameOrderWhateverOrderFramesCome) {
+  const std::string out = fpt::temp_dir("writer_order");
+  const uint8_t px[3 * 2 * 2] = {};
+  auto at = [](int64_t i) { return framepipe::FrameInfo{i, 10 * i, 0.5 * static_cast<double>(i), false}; };
+  {
+    framepipe::FrameWriter w(out, framepipe::ImageFileFormat::Npy, framepipe::PixelFormat::Rgb);
+    w.expect({2, 5, 9, 12});
+    for (int64_t i : {9, 5, 2, 12}) w.write(at(i), px, 2, 2, 3);
+    EXPECT_EQ(w.written(), 4);
+  }
+  std::vector<int64_t> listed;
+  for (const auto& l : read_jsonl(out + "/frames.jsonl")) listed.push_back(l["frame"].get<int64_t>());
+  EXPECT_EQ(listed, (std::vector<int64_t>{2, 5, 9, 12}));
+  EXPECT_EQ(read_jsonl(out + "/frames.jsonl")[1]["pts"], 50);
+  const std::string cut = fpt::temp_dir("writer_order_cut");
+  {
+    framepipe::FrameWriter w(cut, framepipe::ImageFileFormat::Npy, framepipe::PixelFormat::Rgb);
+    w.expect({1, 3, 4});
+    w.write(at(4), px, 2, 2, 3);  // 1 and 3 never come (the run stopped): 4's line is kept
+    w.write(at(3), px, 2, 2, 3);
+  }
+  listed.clear();
+  for (const auto& l : read_jsonl(cut + "/frames.jsonl")) listed.push_back(l["frame"].get<int64_t>());
+  EXPECT_EQ(listed, (std::vector<int64_t>{3, 4}));
+  EXPECT_TRUE(fs::exists(cut + "/frame_000004.npy") && fs::exists(cut + "/frame_000003.npy"));
 }
 
 TEST(CliFrames, TimesEveryAndFpsPickTheRightFrames) {

@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <map>
 #include <set>
+#include <stdexcept>
 
+#include "framepipe/error.hpp"
 #include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
 #include "framepipe/tensor/tensor.hpp"
@@ -176,6 +180,43 @@ TEST_P(SampleConformance, EveryAndClipFramesAreExact) {
           << spec << " frame " << plan.frames[k];
     }
   }
+}
+
+// for_each hands over each frame once, as the CLI decodes it, one call at a time, whatever
+// order the pool finishes them in; an exception from the callback stops it and comes back.
+TEST_P(SampleConformance, ForEachHandsOverEveryFrameOnceAsTheCLIDecodesIt) {
+  const auto ref = fpt::reference_md5(path());
+  VideoReader reader(path());
+  const auto n = static_cast<int64_t>(ref.size());
+  for (const char* spec : {"every:7", "keyframes", "clips:4:3:3:uniform"}) {
+    SCOPED_TRACE(spec);
+    std::vector<int64_t> wanted = framepipe::plan_sample(SampleSpec::parse(spec), reader).frames;
+    wanted.push_back(wanted.front());  // a duplicate, handed over once
+    std::map<int64_t, int> seen;
+    std::atomic<int> inside{0};
+    bool overlapped = false;
+    reader.for_each(wanted, [&](const framepipe::Frame& f) {
+      overlapped |= inside.fetch_add(1) != 0;
+      ++seen[f.info.index];
+      ASSERT_TRUE(f.info.index >= 0 && f.info.index < n);
+      ASSERT_EQ(f.size_bytes(), static_cast<size_t>(reader.out_width()) * reader.out_height() * reader.out_channels());
+      EXPECT_EQ(fpt::md5(f.data(), f.size_bytes()), ref[static_cast<size_t>(f.info.index)]) << "frame " << f.info.index;
+      inside.fetch_sub(1);
+    });
+    EXPECT_FALSE(overlapped) << "two calls at once";
+    const std::set<int64_t> distinct(wanted.begin(), wanted.end());
+    EXPECT_EQ(seen.size(), distinct.size());
+    for (const auto& [i, times] : seen) EXPECT_TRUE(distinct.count(i) && times == 1) << i << " x" << times;
+  }
+  int calls = 0;
+  EXPECT_THROW(reader.for_each({0, n / 2, n - 1},
+                               [&](const framepipe::Frame&) {
+                                 ++calls;
+                                 throw std::runtime_error("the caller's own error");
+                               }),
+               std::runtime_error);
+  EXPECT_EQ(calls, 1);
+  EXPECT_THROW(reader.for_each({0, n}, [](const framepipe::Frame&) {}), framepipe::OutOfRangeError);
 }
 
 // A loader's requests may span several batches (chunk_bytes): every batch still holds the

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <unordered_set>
 #include <thread>
 #include <vector>
 
@@ -142,10 +143,28 @@ struct VideoReader::Impl {
     FrameInfo* info;
   };
   void frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out);
+  // for_each's targets have no slots: each decoder converts into a frame of its own and hands
+  // it to `fn`, one call at a time, each frame once (when the owner reads targets again after
+  // a worker met damage, it skips those already handed out).
+  // Once `fn` has thrown, the other workers stop at their next frame (Stopped) and for_each
+  // rethrows what `fn` threw.
+  struct Sink {
+    const std::function<void(const Frame&)>& fn;
+    std::mutex mu;
+    std::unordered_set<int64_t> done;
+    std::exception_ptr error;
+    struct Stopped {};
+    bool handed_out(int64_t i) {
+      std::lock_guard lock(mu);
+      return done.count(i) > 0;
+    }
+    void hand_over(const Frame& f);
+  };
+  void for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn);
 
   // Sorted, distinct targets: on the worker pool where they fall into separate runs.
-  void decode_targets(const std::vector<Target>& targets);
-  void decode_serial(const std::vector<Target>& targets, bool keys);
+  void decode_targets(const std::vector<Target>& targets, Sink* sink = nullptr);
+  void decode_serial(const std::vector<Target>& targets, bool keys, Sink* sink = nullptr);
 
   // --- the worker pool: separate keyframe groups decoded at once (reader_batch.cpp) -------
   // Each worker is a reader of its own (demuxer, single-threaded decoder, converter) sharing
@@ -185,7 +204,7 @@ struct VideoReader::Impl {
   // worker would carry nearly all of it even so: one multi-threaded decoder then does better.
   std::optional<RunPlan> assign_runs(const std::vector<std::vector<Target>>& runs, size_t workers) const;
   // The runs on the worker pool; false where assign_runs() said no.
-  bool decode_runs_parallel(const std::vector<std::vector<Target>>& runs);
+  bool decode_runs_parallel(const std::vector<std::vector<Target>>& runs, Sink* sink);
   ReaderStats stats() const;
   int64_t damage() const;
 

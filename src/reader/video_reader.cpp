@@ -90,6 +90,11 @@ void VideoReader::frames_into(const std::vector<int64_t>& indices, uint8_t* out,
   impl_->frames_into(indices, out, info_out);
 }
 
+void VideoReader::for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn) {
+  impl_->stop_read_ahead();
+  impl_->for_each(indices, fn);
+}
+
 int64_t VideoReader::index_at(double seconds) {
   impl_->stop_read_ahead();
   impl_->ensure_index();

@@ -42,7 +42,20 @@ FrameWriter::FrameWriter(std::string dir, ImageFileFormat format, PixelFormat pi
   if (!jsonl_) throw IoError("cannot write '" + dir_ + "/frames.jsonl': " + std::strerror(errno));
 }
 
-FrameWriter::~FrameWriter() = default;
+FrameWriter::~FrameWriter() {
+  for (const auto& [index, line] : held_) jsonl_ << line;
+  jsonl_.flush();
+}
+
+void FrameWriter::expect(std::vector<int64_t> sorted_indices) {
+  order_ = std::move(sorted_indices);
+  next_ = 0;
+}
+
+void FrameWriter::put_line(const std::string& line) {
+  jsonl_ << line << std::flush;
+  if (!jsonl_) throw IoError("cannot write '" + dir_ + "/frames.jsonl': " + std::strerror(errno ? errno : EIO), errno);
+}
 
 void FrameWriter::write(const FrameInfo& info, const uint8_t* pixels, int width, int height, int channels,
                         const std::string& video) {
@@ -72,8 +85,20 @@ void FrameWriter::write(const FrameInfo& info, const uint8_t* pixels, int width,
   line["t"] = info.t;
   line["keyframe"] = info.keyframe;
   line["file"] = name;
-  jsonl_ << json_text(line) << '\n' << std::flush;
-  if (!jsonl_) throw IoError("cannot write '" + dir_ + "/frames.jsonl': " + std::strerror(errno ? errno : EIO), errno);
+  std::string text = json_text(line) + '\n';
+  const bool ordered = next_ < order_.size();
+  if (ordered && order_[next_] != info.index) {  // not its turn yet
+    held_.emplace(info.index, std::move(text));
+    return;
+  }
+  put_line(text);
+  if (!ordered) return;
+  ++next_;
+  for (auto it = held_.begin(); next_ < order_.size() && it != held_.end() && it->first == order_[next_];) {
+    put_line(it->second);
+    it = held_.erase(it);
+    ++next_;
+  }
 }
 
 }  // namespace framepipe

@@ -286,7 +286,7 @@ def test_max_pixels_reaches_python_as_the_clis(fp, media):
     assert np.array_equal(r[3], fp.VideoReader(str(src))[3])
 
 
-def test_batch_bytes_reaches_python_as_the_clis(fp, cli, media):
+def test_batch_bytes_reaches_python_as_the_clis(fp, cli, media, tmp_path):
     src = media / "shapes.mp4"  # 160 x 120 RGB: 57600 bytes a frame
     r = fp.VideoReader(str(src), batch_bytes=4 * 57600)
     ref = ffmpeg_rgb(src, [0, 1, 2, 3], 160, 120)
@@ -300,9 +300,19 @@ def test_batch_bytes_reaches_python_as_the_clis(fp, cli, media):
     assert fp.VideoReader(str(src), batch_bytes=0).get_batch(list(range(10))).shape[0] == 10  # 0: no limit
     with pytest.raises(ValueError):
         fp.VideoReader(str(src), batch_bytes=-1)
-    p = subprocess.run([cli, "frames", str(src), "--indices", "0,1,2,3,4", "--format", "null",
+    p = subprocess.run([cli, "tensors", str(src), "--sample", "indices:0,1,2,3,4", "--size", "160x120", "--dtype",
+                        "u8", "--layout", "nhwc", "--batch", "5", "--out", str(tmp_path / "t"),
                         "--batch-bytes", str(4 * 57600)], capture_output=True, text=True)
     assert p.returncode == 2 and "batch_bytes" in p.stderr and "shapes.mp4" in p.stderr, p.stderr  # 2: bad usage
+    p = subprocess.run([cli, "tensors", str(src), "--sample", "indices:0,1,2,3,4", "--size", "160x120", "--dtype",
+                        "u8", "--layout", "nhwc", "--batch", "4", "--out", str(tmp_path / "t"),
+                        "--batch-bytes", str(4 * 57600)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr  # at the limit
+    assert np.array_equal(np.load(tmp_path / "t" / "batch_000000.npy"), np.stack([ref[i] for i in range(4)]))
+    # frames hands each frame on as it comes and holds none: it has no such limit to set.
+    p = subprocess.run([cli, "frames", str(src), "--indices", "0,1,2,3,4", "--format", "null",
+                        "--batch-bytes", str(4 * 57600)], capture_output=True, text=True)
+    assert p.returncode == 2 and "--batch-bytes" in p.stderr, p.stderr
 
 
 def test_a_gpu_device_without_a_driver_is_a_clear_error(fp, cli, media):
@@ -371,7 +381,7 @@ PAIRS = [
     ("frames", "--interp", "VideoReader", "interpolation"), ("frames", "--threads", "VideoReader", "num_threads"),
     ("frames", "--workers", "VideoReader", "workers"), ("frames", "--index", "VideoReader", "index"),
     ("frames", "--max-pixels", "VideoReader", "max_pixels"), ("frames", "--device", "VideoReader", "device"),
-    ("frames", "--batch-bytes", "VideoReader", "batch_bytes"),
+    ("tensors", "--batch-bytes", "VideoReader", "batch_bytes"),
     ("tensors", "--resize", "tensor", "resize"), ("tensors", "--dtype", "tensor", "dtype"),
     ("tensors", "--layout", "tensor", "layout"),
     ("run", "--sample", "run", "sample"), ("run", "--batch", "run", "batch"), ("run", "--top-k", "run", "top_k"),

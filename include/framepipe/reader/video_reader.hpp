@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -124,6 +125,12 @@ class VideoReader {
   void frames(const std::vector<int64_t>& indices, Batch& out);
   // Writes into caller memory: N * out_height * out_width * out_channels bytes.
   void frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out);
+  // Each of the frames (a duplicate once) handed to `fn` as soon as it is decoded, in no set
+  // order: keyframe groups decode at once on the worker pool and no worker waits for another's
+  // frames, in a frame of memory per worker whatever the request. `fn` is called one frame
+  // at a time, from the caller's thread or a worker's; the frame is valid during the call.
+  // What `fn` throws stops the request and is rethrown here.
+  void for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn);
 
   // The frame on screen at t seconds: largest pts with pts_time <= t.
   Frame frame_at(double seconds);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,14 +31,22 @@ class FrameWriter {
     write(f.info, f.data(), f.width, f.height, f.channels, video);
   }
   int64_t written() const { return written_; }
+  // The frames to come, sorted: their lines go to frames.jsonl in this order whatever order
+  // they are written in (a frame written early holds its line until those before it are in;
+  // lines still held when the writer is destroyed, after an error, are written then).
+  void expect(std::vector<int64_t> sorted_indices);
 
  private:
+  void put_line(const std::string& line);
   std::string dir_;
   ImageFileFormat format_;
   PixelFormat pix_;
   int jpeg_quality_;
   std::ofstream jsonl_;
   int64_t written_ = 0;
+  std::vector<int64_t> order_;            // expect(): frames in the order of their lines
+  size_t next_ = 0;                       // the first of them whose line is not out yet
+  std::map<int64_t, std::string> held_;   // lines that came before their turn
 };
 
 }  // namespace framepipe
