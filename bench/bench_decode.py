@@ -22,7 +22,9 @@ depend on each other in a chain, and frame threads spread such a chain over two 
 thread 0.50 s of decoding, two frame threads 0.46 s). So sparse tasks also get the bound with
 whole groups: each keyframe group the request touches decoded alone on one thread (CPU, less
 the cost of opening the file, which is serial), split over the cores as well as it can be
-(exactly, for 2 cores), plus the opening. No schedule of whole groups beats it.
+(exactly, for 2 cores), plus the opening. No schedule of whole groups, one at a time on each
+core, beats it; framepipe can, where it runs more workers than cores and the system shares
+the cores among the groups (three long groups on two cores).
 """
 import argparse
 import json
