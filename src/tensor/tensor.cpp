@@ -246,21 +246,24 @@ void TensorLoader::produce(Slot& slot, int64_t first_row) {
     const auto first = plan_.frames.begin() + static_cast<ptrdiff_t>(frames_of(first_row));
     ch.indices.assign(first, first + static_cast<ptrdiff_t>(frames_of(end_row - first_row)));
     ch.info.resize(ch.indices.size());
-    ch.first_row = first_row;
-    ch.end_row = end_row;
+    ch.first_row = ch.end_row = first_row;  // holds nothing until the request has succeeded
     if (straight) {  // one batch, u8 NHWC: straight into the tensor, no copy
-      ch.end_row = first_row;  // nothing kept for the next batch
       reader_.frames_into(ch.indices, out.data_as<uint8_t>(), ch.info.data());
       slot.rows = ch.info;
       return;
     }
-    ch.pixels.resize(ch.indices.size() * fb);
-    reader_.frames_into(ch.indices, ch.pixels.data(), ch.info.data());
+    if (ch.capacity < ch.indices.size() * fb) {
+      ch.pixels.reset();
+      ch.pixels.reset(new uint8_t[ch.indices.size() * fb]);
+      ch.capacity = ch.indices.size() * fb;
+    }
+    reader_.frames_into(ch.indices, ch.pixels.get(), ch.info.data());
+    ch.end_row = end_row;
   }
   const size_t skip = frames_of(first_row - ch.first_row);
   slot.rows.assign(ch.info.begin() + static_cast<ptrdiff_t>(skip),
                    ch.info.begin() + static_cast<ptrdiff_t>(skip + frames_of(n)));
-  const uint8_t* src = ch.pixels.data() + skip * fb;
+  const uint8_t* src = ch.pixels.get() + skip * fb;
   if (opt_.dtype == DType::U8 && opt_.layout == Layout::NHWC) {
     std::memcpy(out.data(), src, frames_of(n) * fb);
     return;

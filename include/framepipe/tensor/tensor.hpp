@@ -128,7 +128,8 @@ class TensorLoader {
   // Decoded frames of rows [first_row, end_row), used by one producer at a time.
   struct Chunk {
     int64_t first_row = 0, end_row = 0;
-    std::vector<uint8_t> pixels;
+    std::unique_ptr<uint8_t[]> pixels;  // not zeroed first: the decoders write every byte
+    size_t capacity = 0;
     std::vector<FrameInfo> info;
     std::vector<int64_t> indices;
   };
