@@ -220,8 +220,9 @@ TEST_P(SampleConformance, ForEachHandsOverEveryFrameOnceAsTheCLIDecodesIt) {
 }
 
 // A loader's requests may span several batches (chunk_bytes): every batch still holds the
-// ffmpeg CLI's frames in plan order, and the f32 tensors are the same bits as with one
-// request a batch. Clips overlap across batches, so a chunk has frames more than once.
+// ffmpeg CLI's frames in plan order, and the f32 tensors are (x / 255 - mean) / std of them,
+// the same bits whatever the request size. Clips overlap across batches, so a chunk has
+// frames more than once.
 TEST_P(SampleConformance, TensorBatchesAreTheSameWhateverTheRequestSize) {
   const auto ref = fpt::reference_md5(path());
   VideoReader reader(path());
@@ -236,6 +237,7 @@ TEST_P(SampleConformance, TensorBatchesAreTheSameWhateverTheRequestSize) {
   f32.mean = {0.485f, 0.456f, 0.406f};
   f32.std = {0.229f, 0.224f, 0.225f};
   std::vector<std::vector<float>> first;  // f32 batches with one request a batch
+  std::vector<std::vector<uint8_t>> checked;  // u8 batches found equal to the CLI's frames
   for (const size_t chunk : {size_t{0}, 2 * batch * 4 * frame, size_t{1} << 40}) {
     SCOPED_TRACE("chunk_bytes " + std::to_string(chunk));
     framepipe::TensorLoader bytes(reader, plan, u8, batch, true, chunk);
@@ -243,6 +245,7 @@ TEST_P(SampleConformance, TensorBatchesAreTheSameWhateverTheRequestSize) {
     std::vector<framepipe::FrameInfo> rows;
     size_t k = 0;
     while (bytes.next(t, rows)) {
+      if (chunk == 0) checked.emplace_back(t.data_as<uint8_t>(), t.data_as<uint8_t>() + t.numel());
       ASSERT_EQ(rows.size(), static_cast<size_t>(t.shape()[0] * 4));
       for (size_t j = 0; j < rows.size(); ++j, ++k) {
         ASSERT_EQ(rows[j].index, plan.frames[k]);
@@ -255,8 +258,25 @@ TEST_P(SampleConformance, TensorBatchesAreTheSameWhateverTheRequestSize) {
     for (size_t b = 0; floats.next(t, rows); ++b) {
       const float* v = t.data_as<float>();
       std::vector<float> got(v, v + t.numel());
-      if (chunk == 0) first.push_back(std::move(got));
-      else EXPECT_TRUE(b < first.size() && got == first[b]) << "batch " << b;
+      if (chunk == 0) {
+        // NCTHW of (x / 255 - mean) / std over the CLI's frames (NTHWC bytes), rounded once.
+        ASSERT_LT(b, checked.size());
+        const int64_t C = 3, T = 4, HW = reader.out_height() * reader.out_width();
+        const int64_t N = t.shape()[0];
+        size_t wrong = 0;
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t tt = 0; tt < T; ++tt)
+              for (int64_t p = 0; p < HW; ++p) {
+                const double x = checked[b][static_cast<size_t>(((n * T + tt) * HW + p) * C + c)] / 255.0;
+                const auto want = static_cast<float>((x - f32.mean[static_cast<size_t>(c)]) / f32.std[static_cast<size_t>(c)]);
+                wrong += got[static_cast<size_t>(((n * C + c) * T + tt) * HW + p)] != want;
+              }
+        EXPECT_EQ(wrong, 0u) << "batch " << b;
+        first.push_back(std::move(got));
+      } else {
+        EXPECT_TRUE(b < first.size() && got == first[b]) << "batch " << b;
+      }
     }
   }
 }

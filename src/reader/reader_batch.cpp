@@ -89,8 +89,7 @@ void VideoReader::Impl::decode_serial(const std::vector<Target>& targets, bool k
   }
   std::optional<WantedScope> scope;
   if (!wanted.empty()) scope.emplace(*this, &wanted, keys);
-  Frame own;
-  if (sink) shape(own);
+  if (sink) shape(handed);
   for (const Target& t : targets) {
     if (sink && sink->handed_out(t.index)) continue;
     goto_frame(t.index);
@@ -99,9 +98,9 @@ void VideoReader::Impl::decode_serial(const std::vector<Target>& targets, bool k
       if (t.info) *t.info = current_info();
       continue;
     }
-    convert_current(own.data());
-    own.info = current_info();
-    sink->hand_over(own);
+    convert_current(handed.data());
+    handed.info = current_info();
+    sink->hand_over(handed);
   }
 }
 

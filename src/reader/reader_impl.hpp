@@ -161,6 +161,7 @@ struct VideoReader::Impl {
     void hand_over(const Frame& f);
   };
   void for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn);
+  Frame handed;  // this decoder's frame for a Sink, kept from run to run
 
   // Sorted, distinct targets: on the worker pool where they fall into separate runs.
   void decode_targets(const std::vector<Target>& targets, Sink* sink = nullptr);

@@ -148,16 +148,23 @@ void VideoReader::Impl::shape(Frame& f) const {
   f.pixels.resize(f.size_bytes());
 }
 
+void check_batch_bytes(const ReaderOptions& options, const std::string& source, const std::string& what,
+                       int64_t bytes, const std::string& advice) {
+  if (options.batch_bytes > 0 && bytes > options.batch_bytes)
+    throw ConfigError(what + " from '" + source + "' would take " + std::to_string(bytes >> 20) +
+                      " MiB, over the limit of " + std::to_string(options.batch_bytes >> 20) +
+                      " MiB (batch_bytes): " + advice);
+}
+
 void VideoReader::Impl::shape(Batch& b, size_t n) const {
   b.width = geom.out_width;
   b.height = geom.out_height;
   b.channels = channels(opt.image.pix);
-  const int64_t bytes = static_cast<int64_t>(n) * static_cast<int64_t>(b.frame_bytes());
-  if (opt.batch_bytes > 0 && bytes > opt.batch_bytes)
-    throw ConfigError("a batch of " + std::to_string(n) + " frames of " + std::to_string(b.width) + "x" +
-                      std::to_string(b.height) + " from '" + source.name() + "' would take " +
-                      std::to_string(bytes >> 20) + " MiB, over the limit of " + std::to_string(opt.batch_bytes >> 20) +
-                      " MiB (batch_bytes): ask for fewer frames at once, or stream them");
+  check_batch_bytes(opt, source.name(),
+                    "a batch of " + std::to_string(n) + " frames of " + std::to_string(b.width) + "x" +
+                        std::to_string(b.height),
+                    static_cast<int64_t>(n) * static_cast<int64_t>(b.frame_bytes()),
+                    "ask for fewer frames at once, or stream them");
   b.info.resize(n);
   b.pixels.resize(n * b.frame_bytes());
 }

@@ -213,12 +213,10 @@ TensorLoader::TensorLoader(VideoReader& reader, SamplePlan plan, TensorOptions o
   const int64_t rows = std::min(batch_, total_rows());
   const int64_t bytes = rows * plan_.clip_len * reader_.out_height() * reader_.out_width() * reader_.out_channels() *
                         static_cast<int64_t>(dtype_size(opt_.dtype));
-  if (limit > 0 && bytes > limit)
-    throw ConfigError("a batch of " + std::to_string(rows) + (plan_.clip_len > 1 ? " clips" : " frames") + " of " +
-                      std::to_string(reader_.out_width()) + "x" + std::to_string(reader_.out_height()) + " from '" +
-                      reader_.source().name() + "' would take " + std::to_string(bytes >> 20) +
-                      " MiB, over the limit of " + std::to_string(limit >> 20) +
-                      " MiB (batch_bytes): use a smaller batch");
+  check_batch_bytes(reader_.options(), reader_.source().name(),
+                    "a batch of " + std::to_string(rows) + (plan_.clip_len > 1 ? " clips" : " frames") + " of " +
+                        std::to_string(reader_.out_width()) + "x" + std::to_string(reader_.out_height()),
+                    bytes, "use a smaller batch");
   if (limit > 0) chunk_bytes_ = std::min(chunk_bytes_, static_cast<size_t>(limit));
 }
 

@@ -163,4 +163,10 @@ MediaInfo probe(const Source& source, bool header_only = false);
 // decode: build it by decoding every frame (the ground truth) instead of checking the packets.
 FrameIndex write_index_sidecar(const std::string& path, int stream = -1, bool decode = false);
 
+// The ConfigError for a request whose frames take `bytes` over options.batch_bytes (nothing
+// where it is within the limit, or the limit is 0). `what` names the request ("a batch of 5
+// frames of 160x120"), `advice` what to do instead.
+void check_batch_bytes(const ReaderOptions& options, const std::string& source, const std::string& what,
+                       int64_t bytes, const std::string& advice);
+
 }  // namespace framepipe
