@@ -63,6 +63,60 @@ void Demuxer::arm_deadline(int ms) {
   deadline_ns_.store(ms > 0 ? now_ns() + int64_t{ms} * 1000000 : 0, std::memory_order_relaxed);
 }
 
+class ProbedStreams {
+ public:
+  explicit ProbedStreams(const AVFormatContext* fmt) : format_(fmt->iformat->name) {
+    for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+      const AVStream* st = fmt->streams[i];
+      Stream s{av::CodecParameters(avcodec_parameters_alloc()), st->avg_frame_rate, st->r_frame_rate,
+               st->start_time, st->duration};
+      if (!s.par || avcodec_parameters_copy(s.par.get(), st->codecpar) < 0)
+        throw Error(ErrorKind::Internal, "out of memory keeping the stream parameters of '" + std::string(fmt->url) + "'");
+      streams_.push_back(std::move(s));
+    }
+    start_time_ = fmt->start_time;
+    duration_ = fmt->duration;
+    bit_rate_ = fmt->bit_rate;
+  }
+
+  // Copies the probed parameters into `fmt`, freshly opened (no probe yet); false where they
+  // may not fit it: another container, or a container whose header may not say everything
+  // (its streams found, its parameters filled in or its timestamps made up by reading
+  // packets: MPEG-TS, raw streams, AVI, Matroska's lacing), or other streams.
+  bool apply(AVFormatContext* fmt) const {
+    if (format_ != fmt->iformat->name || format_ != "mov,mp4,m4a,3gp,3g2,mj2" || fmt->nb_streams != streams_.size())
+      return false;
+    for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+      const AVCodecParameters* have = fmt->streams[i]->codecpar;
+      const AVCodecParameters* probed = streams_[i].par.get();
+      if (have->codec_type != probed->codec_type || have->codec_id != probed->codec_id) return false;
+    }
+    for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+      AVStream* st = fmt->streams[i];
+      const Stream& s = streams_[i];
+      if (avcodec_parameters_copy(st->codecpar, s.par.get()) < 0) return false;
+      st->avg_frame_rate = s.avg_frame_rate;
+      st->r_frame_rate = s.r_frame_rate;
+      st->start_time = s.start_time;
+      st->duration = s.duration;
+    }
+    fmt->start_time = start_time_;
+    fmt->duration = duration_;
+    fmt->bit_rate = bit_rate_;
+    return true;
+  }
+
+ private:
+  struct Stream {
+    av::CodecParameters par;
+    AVRational avg_frame_rate, r_frame_rate;
+    int64_t start_time, duration;
+  };
+  std::string format_;
+  std::vector<Stream> streams_;
+  int64_t start_time_ = 0, duration_ = 0, bit_rate_ = 0;
+};
+
 namespace {
 bool is_network(const Source& s) { return is_stream_location(s.location) && !s.in_memory(); }
 bool is_device(const Source& s) { return is_device_location(s.location) && !s.in_memory(); }
@@ -74,9 +128,10 @@ bool is_rtsp(const std::string& location) {
 }
 }  // namespace
 
-Demuxer::Demuxer(const Source& source, const DemuxerOptions& options) : source_(source), options_(options) {
+Demuxer::Demuxer(const Source& source, const DemuxerOptions& options)
+    : source_(source), options_(options), network_(is_network(source)) {
   av::init_logging();
-  if (is_network(source)) {
+  if (network_) {
     static std::once_flag net_once;
     std::call_once(net_once, [] { avformat_network_init(); });
   }
@@ -111,7 +166,7 @@ const AVInputFormat* Demuxer::device_format(std::string& location) const {
 
 // Options that can be refused before anything is opened (or allocated).
 void Demuxer::check_options(const AVInputFormat* device) const {
-  if (is_network(source_) && is_rtsp(source_.location)) {
+  if (network_ && is_rtsp(source_.location)) {
     static const char* const transports[] = {"tcp", "udp", "udp_multicast", "http", "https"};
     if (std::find(std::begin(transports), std::end(transports), options_.rtsp_transport) == std::end(transports))
       throw ConfigError("cannot open '" + source_.name() + "': RTSP transport '" + options_.rtsp_transport +
@@ -130,7 +185,7 @@ void Demuxer::check_options(const AVInputFormat* device) const {
 
 AVDictionary* Demuxer::open_options() const {
   AVDictionary* opts = nullptr;
-  if (is_network(source_) && !is_device(source_)) {
+  if (network_ && !is_device(source_)) {
     // Protocol-level timeouts as a second line behind the interrupt callback.
     const std::string us = std::to_string(int64_t{options_.read_timeout_ms} * 1000);
     av_dict_set(&opts, "rw_timeout", us.c_str(), 0);
@@ -143,7 +198,7 @@ AVDictionary* Demuxer::open_options() const {
 
 void Demuxer::open(const std::string& location, const AVInputFormat* format, AVDictionary* opts) {
   av::Dictionary leftover(opts);
-  const bool network = is_network(source_), device = is_device(source_);
+  const bool network = network_, device = is_device(source_);
   av::FormatAlloc ctx(avformat_alloc_context());
   if (!ctx) throw Error(ErrorKind::Internal, "out of memory opening '" + source_.name() + "'");
   ctx->interrupt_callback.callback = &Demuxer::interrupt;
@@ -175,6 +230,12 @@ void Demuxer::open(const std::string& location, const AVInputFormat* format, AVD
       throw ConfigError("cannot open '" + source_.name() + "': neither its format (" + raw->iformat->name +
                         ") nor its protocol takes the option '" + kv.first + "'");
   }
+  if (options_.probed && options_.probed->apply(fmt_.get())) {
+    copied_probe_ = true;
+    probed_ = options_.probed;
+    arm_deadline(0);
+    return;
+  }
   std::vector<AVDictionary*> probe_options(fmt_->nb_streams, nullptr);
   if (options_.max_pixels > 0)
     for (AVDictionary*& d : probe_options) av_dict_set_int(&d, "max_pixels", av::decoder_pixel_limit(options_.max_pixels), 0);
@@ -183,6 +244,7 @@ void Demuxer::open(const std::string& location, const AVInputFormat* format, AVD
   if (ret < 0)
     av::throw_error(network ? ErrorKind::Transient : ErrorKind::Open, ret, "cannot read stream information from",
                     source_.name());
+  probed_ = std::make_shared<const ProbedStreams>(fmt_.get());
   arm_deadline(0);
 }
 
@@ -213,7 +275,7 @@ void Demuxer::set_other_packets(std::function<void(AVPacket*)> tap) {
 }
 
 bool Demuxer::read_any(AVPacket* packet) {
-  const bool network = is_network(source_);
+  const bool network = network_;
   arm_deadline(network ? options_.read_timeout_ms : 0);
   const int ret = av_read_frame(fmt_.get(), packet);
   if (ret == AVERROR_EOF) return false;

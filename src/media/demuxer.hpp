@@ -13,6 +13,13 @@
 
 namespace framepipe {
 
+// What probing an input (avformat_find_stream_info) found: its streams' parameters, taken
+// from one demuxer (Demuxer::probed) to open the same input again without probing it. Only
+// decoders read those opens (the index's first-frames check, the worker pool), and only where
+// the container's header describes every stream and every packet's timestamps (mp4/mov); a
+// probe costs ~15 ms of a 1080p H.264 file (it decodes a picture), a fifth of an open.
+class ProbedStreams;
+
 struct DemuxerOptions {
   int stream = -1;            // -1: best video stream
   int open_timeout_ms = 10000;
@@ -25,6 +32,10 @@ struct DemuxerOptions {
   // The decoders FFmpeg opens to probe the streams refuse pictures past this (a PNG bomb would
   // otherwise be decoded whole at open, before any check of ours); 0: FFmpeg's own limit.
   int64_t max_pixels = int64_t{8192} * 8192;
+  // The same input as probed by another demuxer: its parameters are copied instead of
+  // probing, where the container is one whose header says it all and whose streams are the
+  // ones probed (else this demuxer probes).
+  std::shared_ptr<const ProbedStreams> probed = nullptr;
 };
 
 class Demuxer {
@@ -53,6 +64,10 @@ class Demuxer {
   // Returns false where the input cannot seek there.
   bool seek(int64_t ts);
   bool at_start() const { return at_start_; }
+  // This input's streams as probed (or as copied), for DemuxerOptions::probed.
+  const std::shared_ptr<const ProbedStreams>& probed() const { return probed_; }
+  // Whether this demuxer copied its streams' parameters instead of probing.
+  bool copied_probe() const { return copied_probe_; }
   // A live input (is_live_input): no end to scan to, nothing to seek.
   bool live() const;
 
@@ -74,6 +89,7 @@ class Demuxer {
 
   Source source_;
   DemuxerOptions options_;
+  bool network_;  // is_network(source_), asked once: it stat()s a path (a FIFO is a stream)
   std::atomic<int64_t> deadline_ns_{0};  // 0: no deadline
   // Declaration order is teardown order reversed: the format context goes first, then the
   // custom IO context it read from, then the memory behind that.
@@ -83,6 +99,8 @@ class Demuxer {
   int video_index_ = -1;
   std::function<void(AVPacket*)> other_packets_;
   bool at_start_ = true;
+  bool copied_probe_ = false;
+  std::shared_ptr<const ProbedStreams> probed_;
 };
 
 }  // namespace framepipe

@@ -73,7 +73,10 @@ struct VideoReader::Impl {
   av::FramePtr evened = av::make_frame();        // scratch: 4:2:2 made 4:4:4 to be turned
   av::SwsPtr evened_sws;                         // ... by this conversion
 
-  Impl(const Source& s, const ReaderOptions& o);
+  // `probed_by`: the source as another reader's demuxer probed it (a worker pool member's
+  // owner), so that this one's demuxers need not probe it again (DemuxerOptions::probed).
+  std::shared_ptr<const ProbedStreams> probed;
+  Impl(const Source& s, const ReaderOptions& o, std::shared_ptr<const ProbedStreams> probed_by = nullptr);
   void open_stream();
   void new_decoder();  // a fresh decoder on the current demuxer (its damage counted first)
   void note_damage();  // after decode_next placed a frame: damage since the last one marks its group

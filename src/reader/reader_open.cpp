@@ -25,7 +25,8 @@ void fill_upright(VideoStreamInfo& v, const AVStream* stream, bool autorotate) {
   if (stream) v.upright = autorotate ? upright_of(av::display_matrix(stream)).filters() : "";
 }
 
-VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o) : source(s), opt(o) {
+VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o, std::shared_ptr<const ProbedStreams> probed_by)
+    : source(s), opt(o), probed(std::move(probed_by)) {
   if (!opt.input_options.empty()) opt.use_sidecar = false;  // an index made without them would not fit
   if (opt.threads < 0) throw ConfigError("threads must be >= 0, got " + std::to_string(opt.threads));
   if (opt.workers < 0) throw ConfigError("workers must be >= 0, got " + std::to_string(opt.workers));
@@ -61,6 +62,7 @@ void VideoReader::Impl::open_stream() {
   DemuxerOptions dopt{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true, opt.live, opt.rtsp_transport,
                       opt.input_options};
   dopt.max_pixels = opt.max_pixels;
+  dopt.probed = probed;
   demux = std::make_unique<Demuxer>(source, dopt);
   if (other_packets) demux->set_other_packets(other_packets);  // a reopen keeps the tap
   new_decoder();
@@ -90,7 +92,7 @@ void VideoReader::Impl::ensure_index() {
   if (!index) {
     index = scan_frame_index(source, ScanOptions{demux->video_index(), opt.threads, opt.input_options,
                                                  decode ? FrameIndex::Method::Decode : FrameIndex::Method::Packets,
-                                                 opt.max_pixels});
+                                                 opt.max_pixels, demux->probed()});
     if (opt.use_sidecar) refresh_sidecar(source, *index);
   }
   if (index->any_damaged() && fresh()) new_decoder();  // one that zeroes its buffers
