@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <mutex>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -37,18 +38,24 @@ void write_scenes(const std::string& dir, const std::vector<Scene>& scenes) {
 
 // The frames of a plan, each once, written as they are decoded: the worker pool decodes its
 // keyframe groups at once and hands each frame over when it is ready (VideoReader::for_each),
-// so images are encoded while the pool decodes, memory is a frame per worker whatever the
-// request, and no group waits for another. frames.jsonl still lists them in frame order.
+// and each worker encodes its own frames, so images are encoded on every core while the pool
+// decodes, memory is a frame per worker whatever the request, and no group waits for
+// another. frames.jsonl still lists them in frame order.
 void write_sampled(VideoReader& reader, const SamplePlan& plan, FrameWriter& writer) {
   std::vector<int64_t> wanted = plan.frames;
   std::sort(wanted.begin(), wanted.end());
   wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
   Progress progress("frames", static_cast<int64_t>(wanted.size()), true, 10, "frames");
+  std::mutex progress_mu;
   writer.expect(wanted);
-  reader.for_each(wanted, [&](const Frame& f) {
-    writer.write(f);
-    progress.update(writer.written());
-  });
+  reader.for_each(
+      wanted,
+      [&](const Frame& f) {
+        writer.write(f);
+        std::lock_guard lock(progress_mu);
+        progress.update(writer.written());
+      },
+      VideoReader::Calls::Concurrent);
 }
 
 Command add_frames(CLI::App& app) {

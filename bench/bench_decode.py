@@ -4,7 +4,7 @@
 Tasks: full decode to RGB, 32 random frames, every 30th frame. Peers: the ffmpeg CLI,
 an ffmpeg-to-numpy pipe, PyAV, OpenCV (Python, with cvtColor to RGB) and cv::VideoCapture
 (C++). Every run is its own process. Runs are interleaved (each round runs every tool of a
-task once) so that a noisy machine slows all peers alike; the time is the best of --repeat
+task once) so that a noisy machine slows all peers alike; the time is the median of --repeat
 rounds (Python peers time themselves after their imports). Peak memory is the max RSS.
 Prints a Markdown table; ratio = framepipe's time / the peer's time (below 1: framepipe
 is faster); for full decode, the ratio of framepipe with 3 decoder threads per core follows

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 
@@ -217,6 +220,54 @@ TEST_P(SampleConformance, ForEachHandsOverEveryFrameOnceAsTheCLIDecodesIt) {
                std::runtime_error);
   EXPECT_EQ(calls, 1);
   EXPECT_THROW(reader.for_each({0, n}, [](const framepipe::Frame&) {}), framepipe::OutOfRangeError);
+}
+
+// for_each with Calls::Concurrent: the workers call at once (each call here waits for
+// another to come in), and still each frame once, as the CLI decodes it; the first error
+// comes back and stops the rest.
+TEST(ForEach, ConcurrentCallsComeAtOnceAndHandOverEveryFrameOnce) {
+  const std::string path = fpt::media("h264_bframes.mp4");
+  const auto ref = fpt::reference_md5(path);
+  framepipe::ReaderOptions opt;
+  opt.workers = 2;
+  VideoReader reader(path, opt);
+  // Frames in every keyframe group, each reached by decoding from its keyframe: the pool's
+  // two workers take the groups (keyframes alone would be read by one decoder).
+  const std::vector<int64_t> wanted = framepipe::plan_sample(SampleSpec::parse("every:7"), reader).frames;
+  ASSERT_GE(wanted.size(), 8u);
+  std::mutex mu;
+  std::condition_variable cv;
+  int inside = 0, most = 0;
+  std::map<int64_t, int> seen;
+  reader.for_each(
+      wanted,
+      [&](const framepipe::Frame& f) {
+        {
+          std::unique_lock lock(mu);
+          ++seen[f.info.index];
+          most = std::max(most, ++inside);
+          cv.notify_all();
+          cv.wait_for(lock, std::chrono::seconds(10), [&] { return most >= 2; });
+        }
+        EXPECT_EQ(fpt::md5(f.data(), f.size_bytes()), ref[static_cast<size_t>(f.info.index)]) << "frame " << f.info.index;
+        std::lock_guard lock(mu);
+        --inside;
+      },
+      VideoReader::Calls::Concurrent);
+  EXPECT_EQ(most, 2) << "two workers' calls never overlapped";
+  EXPECT_GT(reader.stats().parallel_runs, 0);
+  EXPECT_EQ(seen.size(), wanted.size());
+  for (const auto& [i, times] : seen) EXPECT_EQ(times, 1) << "frame " << i;
+  std::atomic<int> calls{0};
+  EXPECT_THROW(reader.for_each(
+                   wanted,
+                   [&](const framepipe::Frame&) {
+                     ++calls;
+                     throw std::runtime_error("the caller's own error");
+                   },
+                   VideoReader::Calls::Concurrent),
+               std::runtime_error);
+  EXPECT_LE(calls.load(), 2) << "a worker called again after a call had thrown";
 }
 
 // A loader's requests may span several batches (chunk_bytes): every batch still holds the

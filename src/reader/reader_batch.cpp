@@ -33,7 +33,8 @@ void VideoReader::Impl::frames_into(const std::vector<int64_t>& indices, uint8_t
   }
 }
 
-void VideoReader::Impl::for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn) {
+void VideoReader::Impl::for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn,
+                                 bool concurrent) {
   for (int64_t i : indices) check_index(i);
   std::vector<int64_t> sorted = indices;
   std::sort(sorted.begin(), sorted.end());
@@ -41,7 +42,7 @@ void VideoReader::Impl::for_each(const std::vector<int64_t>& indices, const std:
   std::vector<Target> targets;
   targets.reserve(sorted.size());
   for (int64_t i : sorted) targets.push_back(Target{i, nullptr, nullptr});
-  Sink sink{fn, {}, {}, nullptr};
+  Sink sink{fn, concurrent, {}, {}, nullptr};
   try {
     decode_targets(targets, &sink);
   } catch (...) {
@@ -51,13 +52,15 @@ void VideoReader::Impl::for_each(const std::vector<int64_t>& indices, const std:
 }
 
 void VideoReader::Impl::Sink::hand_over(const Frame& f) {
-  std::lock_guard lock(mu);
+  std::unique_lock lock(mu);
   if (error) throw Stopped{};
   if (!done.insert(f.info.index).second) return;
+  if (concurrent) lock.unlock();
   try {
     fn(f);
   } catch (...) {
-    error = std::current_exception();
+    if (!lock.owns_lock()) lock.lock();
+    if (!error) error = std::current_exception();
     throw;
   }
 }

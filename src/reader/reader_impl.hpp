@@ -147,12 +147,14 @@ struct VideoReader::Impl {
   };
   void frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out);
   // for_each's targets have no slots: each decoder converts into a frame of its own and hands
-  // it to `fn`, one call at a time, each frame once (when the owner reads targets again after
-  // a worker met damage, it skips those already handed out).
+  // it to `fn`, one call at a time (or `concurrent`: each worker calls it as it has a frame),
+  // each frame once (when the owner reads targets again after a worker met damage, it skips
+  // those already handed out).
   // Once `fn` has thrown, the other workers stop at their next frame (Stopped) and for_each
-  // rethrows what `fn` threw.
+  // rethrows what `fn` threw first.
   struct Sink {
     const std::function<void(const Frame&)>& fn;
+    bool concurrent;
     std::mutex mu;
     std::unordered_set<int64_t> done;
     std::exception_ptr error;
@@ -163,7 +165,7 @@ struct VideoReader::Impl {
     }
     void hand_over(const Frame& f);
   };
-  void for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn);
+  void for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn, bool concurrent);
   Frame handed;  // this decoder's frame for a Sink, kept from run to run
 
   // Sorted, distinct targets: on the worker pool where they fall into separate runs.

@@ -90,9 +90,10 @@ void VideoReader::frames_into(const std::vector<int64_t>& indices, uint8_t* out,
   impl_->frames_into(indices, out, info_out);
 }
 
-void VideoReader::for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn) {
+void VideoReader::for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn,
+                           Calls calls) {
   impl_->stop_read_ahead();
-  impl_->for_each(indices, fn);
+  impl_->for_each(indices, fn, calls == Calls::Concurrent);
 }
 
 int64_t VideoReader::index_at(double seconds) {

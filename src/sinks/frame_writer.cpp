@@ -43,11 +43,13 @@ FrameWriter::FrameWriter(std::string dir, ImageFileFormat format, PixelFormat pi
 }
 
 FrameWriter::~FrameWriter() {
+  std::lock_guard lock(mu_);
   for (const auto& [index, line] : held_) jsonl_ << line;
   jsonl_.flush();
 }
 
 void FrameWriter::expect(std::vector<int64_t> sorted_indices) {
+  std::lock_guard lock(mu_);
   order_ = std::move(sorted_indices);
   next_ = 0;
 }
@@ -59,8 +61,10 @@ void FrameWriter::put_line(const std::string& line) {
 
 void FrameWriter::write(const FrameInfo& info, const uint8_t* pixels, int width, int height, int channels,
                         const std::string& video) {
-  ++written_;
-  if (format_ == ImageFileFormat::Null) return;
+  if (format_ == ImageFileFormat::Null) {
+    ++written_;
+    return;
+  }
   char name[32];
   const char* ext = format_ == ImageFileFormat::Png ? "png" : format_ == ImageFileFormat::Jpg ? "jpg" : "npy";
   std::snprintf(name, sizeof name, "frame_%06lld.%s", static_cast<long long>(info.index), ext);
@@ -86,6 +90,8 @@ void FrameWriter::write(const FrameInfo& info, const uint8_t* pixels, int width,
   line["keyframe"] = info.keyframe;
   line["file"] = name;
   std::string text = json_text(line) + '\n';
+  std::lock_guard lock(mu_);
+  ++written_;
   const bool ordered = next_ < order_.size();
   if (ordered && order_[next_] != info.index) {  // not its turn yet
     held_.emplace(info.index, std::move(text));

@@ -127,10 +127,14 @@ class VideoReader {
   void frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out);
   // Each of the frames (a duplicate once) handed to `fn` as soon as it is decoded, in no set
   // order: keyframe groups decode at once on the worker pool and no worker waits for another's
-  // frames, in a frame of memory per worker whatever the request. `fn` is called one frame
-  // at a time, from the caller's thread or a worker's; the frame is valid during the call.
-  // What `fn` throws stops the request and is rethrown here.
-  void for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn);
+  // frames, in a frame of memory per worker whatever the request. `fn` is called from the
+  // caller's thread or a worker's, one frame at a time, or with Calls::Concurrent by each
+  // worker as it has a frame, at once (a `fn` that encodes images then encodes on every
+  // core; it guards what it shares); the frame is valid during the call. What `fn` throws
+  // stops the request (the other workers at their next frame) and is rethrown here.
+  enum class Calls { OneAtATime, Concurrent };
+  void for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn,
+                Calls calls = Calls::OneAtATime);
 
   // The frame on screen at t seconds: largest pts with pts_time <= t.
   Frame frame_at(double seconds);
