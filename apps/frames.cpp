@@ -1,7 +1,7 @@
 #include <algorithm>
-#include <mutex>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <optional>
 
 #include <nlohmann/json.hpp>
