@@ -79,13 +79,17 @@ class ProbedStreams {
     bit_rate_ = fmt->bit_rate;
   }
 
+  // Whether a probe of `fmt` may be copied: its container's header says everything (MP4 and
+  // QuickTime). Elsewhere streams are found, parameters filled in or timestamps made up by
+  // reading packets (MPEG-TS, raw streams, AVI, Matroska's lacing).
+  static bool copyable(const AVFormatContext* fmt) {
+    return std::strcmp(fmt->iformat->name, "mov,mp4,m4a,3gp,3g2,mj2") == 0;
+  }
+
   // Copies the probed parameters into `fmt`, freshly opened (no probe yet); false where they
-  // may not fit it: another container, or a container whose header may not say everything
-  // (its streams found, its parameters filled in or its timestamps made up by reading
-  // packets: MPEG-TS, raw streams, AVI, Matroska's lacing), or other streams.
+  // may not fit it: another container, or other streams.
   bool apply(AVFormatContext* fmt) const {
-    if (format_ != fmt->iformat->name || format_ != "mov,mp4,m4a,3gp,3g2,mj2" || fmt->nb_streams != streams_.size())
-      return false;
+    if (format_ != fmt->iformat->name || fmt->nb_streams != streams_.size()) return false;
     for (unsigned i = 0; i < fmt->nb_streams; ++i) {
       const AVCodecParameters* have = fmt->streams[i]->codecpar;
       const AVCodecParameters* probed = streams_[i].par.get();
@@ -244,7 +248,7 @@ void Demuxer::open(const std::string& location, const AVInputFormat* format, AVD
   if (ret < 0)
     av::throw_error(network ? ErrorKind::Transient : ErrorKind::Open, ret, "cannot read stream information from",
                     source_.name());
-  probed_ = std::make_shared<const ProbedStreams>(fmt_.get());
+  if (ProbedStreams::copyable(fmt_.get())) probed_ = std::make_shared<const ProbedStreams>(fmt_.get());
   arm_deadline(0);
 }
 

@@ -64,7 +64,8 @@ class Demuxer {
   // Returns false where the input cannot seek there.
   bool seek(int64_t ts);
   bool at_start() const { return at_start_; }
-  // This input's streams as probed (or as copied), for DemuxerOptions::probed.
+  // This input's streams as probed (or as copied), for DemuxerOptions::probed; null where
+  // the container's probe may not be copied.
   const std::shared_ptr<const ProbedStreams>& probed() const { return probed_; }
   // Whether this demuxer copied its streams' parameters instead of probing.
   bool copied_probe() const { return copied_probe_; }

@@ -204,8 +204,9 @@ bool VideoReader::Impl::decode_runs_parallel(const std::vector<std::vector<Targe
   // planned: 14 clip groups planned 355/404 frames gain nothing from more workers and cost 8%
   // more CPU), the fewest workers whose plan, with the cores shared evenly among the
   // unfinished ones, ends within 5% of an even split; else the one that ends first. Each
-  // worker beyond the cores costs ~3% more CPU in cache contention: x264-default every:30, 4
-  // groups planned 272/452, 3 workers 1.11-1.15 s, 4 workers 1.17-1.27 s, 2 workers 1.29-1.34 s.
+  // worker costs CPU (its setup and first pictures, ~20 ms at 1080p, and decoders at once in
+  // one process run a few % slower): x264-default every:30, 4 groups planned 272/452,
+  // 3 workers 1.13 s, 4 workers 1.14 s, 2 workers 1.31 s (medians of 10 runs).
   if (opt.workers <= 0 && runs.size() > workers) {
     const int64_t total = std::accumulate(plan->load.begin(), plan->load.end(), int64_t{0});
     const double even = static_cast<double>(total) / static_cast<double>(cores);

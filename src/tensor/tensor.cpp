@@ -251,8 +251,8 @@ void TensorLoader::produce(Slot& slot, int64_t first_row) {
       return;
     }
     if (ch.capacity < ch.indices.size() * fb) {
-      ch.pixels.reset();
-      ch.pixels.reset(new uint8_t[ch.indices.size() * fb]);
+      ch.pixels.reset();  // the old chunk goes before the new one is taken
+      ch.pixels = std::make_unique_for_overwrite<uint8_t[]>(ch.indices.size() * fb);
       ch.capacity = ch.indices.size() * fb;
     }
     reader_.frames_into(ch.indices, ch.pixels.get(), ch.info.data());
