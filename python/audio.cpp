@@ -50,9 +50,7 @@ void add_alignment(py::class_<AudioReader, std::shared_ptr<AudioReader>>& cls) {
       .def("ranges_for_frames",
            [](const AudioReader& r, PyReader& video, py::object indices) {
              const std::vector<int64_t> idx = to_indices(indices);
-             video.ensure_own_process();
-             std::lock_guard lock(video.mutex());
-             return audio_for_frames(video.reader(), r, idx);
+             return video.locked([&](VideoReader& v) { return audio_for_frames(v, r, idx); });
            },
            py::arg("video"), py::arg("indices"),
            "[(first, end), ...]: the samples that play while each frame of `video` is shown")
@@ -60,12 +58,8 @@ void add_alignment(py::class_<AudioReader, std::shared_ptr<AudioReader>>& cls) {
            [](py::object self, PyReader& video, py::object indices) {
              const auto& r = self.cast<const AudioReader&>();
              const std::vector<int64_t> idx = to_indices(indices);
-             video.ensure_own_process();
-             std::vector<std::pair<int64_t, int64_t>> ranges;
-             {
-               std::lock_guard lock(video.mutex());
-               ranges = audio_for_frames(video.reader(), r, idx);
-             }
+             const std::vector<std::pair<int64_t, int64_t>> ranges =
+                 video.locked([&](VideoReader& v) { return audio_for_frames(v, r, idx); });
              py::list out;
              for (auto [a, b] : ranges) out.append(view(r, a, b, self));
              return out;

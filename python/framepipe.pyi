@@ -2,7 +2,7 @@
 # tests/python/test_module.py checks that every public name and method here exists in the
 # module and that the module has nothing public that is missing here.
 from os import PathLike
-from typing import Any, Callable, Iterator, Mapping, Sequence, Union
+from typing import Any, Callable, Iterator, Literal, Mapping, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -71,7 +71,7 @@ class VideoReader:
     def __init__(self, source: Source, *, width: int = -1, height: int = -1, resize: str = "stretch",
                  pix: str = "rgb", num_threads: int = 0, index: str = "exact", interpolation: str = "bicubic",
                  workers: int = 0, stream: int = -1, input_options: Mapping[str, object] = ...,
-                 autorotate: bool = True, strict: bool = False, max_pixels: int = 67108864,
+                 autorotate: bool = True, strict: bool | Literal["lost"] = False, max_pixels: int = 67108864,
                  device: str = "cpu", batch_bytes: int = 8589934592) -> None: ...
     def __len__(self) -> int: ...
     def __getitem__(self, i: Union[int, slice]) -> npt.NDArray[np.uint8]: ...

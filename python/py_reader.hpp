@@ -29,7 +29,8 @@ struct ReaderKwargs {
   std::string resize = "stretch", pix = "rgb", interpolation = "bicubic", index = "exact";
   int num_threads = 0, workers = 0, stream = -1;
   bool autorotate = true;
-  bool strict = false;  // a corrupt packet is a DecodeError instead of a concealed frame
+  bool strict = false;       // damage in what a request hands out is a DecodeError
+  bool strict_lost = false;  // only a packet the decoder refused is (strict="lost")
   int64_t max_pixels = kDefaultMaxPixels;  // 0: no limit
   int64_t batch_bytes = kDefaultBatchBytes;  // 0: no limit
   std::string device = "cpu";
@@ -60,6 +61,7 @@ struct ReaderKwargs {
     o.device = device;
     o.autorotate = autorotate;
     o.strict = strict;
+    o.strict_lost = strict_lost;
     o.threads = num_threads;
     o.workers = workers;
     o.stream = stream;
@@ -67,6 +69,22 @@ struct ReaderKwargs {
     return o;
   }
 };
+
+// strict=False | True | "lost" (VideoReader's keyword, and its pickle).
+inline void set_strict(ReaderKwargs& a, const py::handle& v) {
+  if (py::isinstance<py::str>(v)) {
+    if (v.cast<std::string>() != "lost")
+      throw ConfigError("VideoReader: strict must be False, True or 'lost', not '" + v.cast<std::string>() + "'");
+    a.strict = false;
+    a.strict_lost = true;
+    return;
+  }
+  a.strict = v.cast<bool>();
+  a.strict_lost = false;
+}
+inline py::object strict_arg(const ReaderKwargs& a) {
+  return a.strict_lost ? py::object(py::str("lost")) : py::object(py::bool_(a.strict));
+}
 
 class PyReader {
  public:
@@ -117,9 +135,20 @@ class PyReader {
     return std::make_unique<PyReader>(source_of(source, "VideoReader"), std::move(args));
   }
 
-  int64_t size() {
+  // f(reader) with the GIL released and this reader's turn taken: what every call that asks the
+  // reader anything goes through, the getters included, so that a thread that waits for its
+  // turn never holds the GIL (another thread's request may need it) and never reads what a
+  // request or the read-ahead thread is changing. f must not touch Python objects.
+  template <class F>
+  auto locked(F&& f) {
     ensure_own_process();
-    return reader_->size();
+    py::gil_scoped_release nogil;
+    const std::lock_guard lock(*mutex_);
+    return f(*reader_);
+  }
+
+  int64_t size() {
+    return locked([](VideoReader& r) { return r.size(); });
   }
 
   // Python's negative indices; anything else out of range is the library's OutOfRangeError.
@@ -241,10 +270,6 @@ class PyReader {
   }
   const Source& source() const { return source_; }
   const ReaderKwargs& args() const { return args_; }
-  std::mutex& mutex() {
-    ensure_own_process();
-    return *mutex_;
-  }
 
  private:
   static void shape_batch(FrameBatch& b, int64_t clip_len) {

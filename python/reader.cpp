@@ -29,8 +29,8 @@ py::array frames_array(std::shared_ptr<FrameBatch> b) {
   return batch_array(*b, owner);
 }
 
-py::dict metadata(const VideoReader& r) {
-  return py::module_::import("json").attr("loads")(media_info_json(r.info())).cast<py::dict>();
+py::dict metadata(const MediaInfo& info) {
+  return py::module_::import("json").attr("loads")(media_info_json(info)).cast<py::dict>();
 }
 
 // (w, h) from size=None | int | (w, h).
@@ -80,7 +80,7 @@ void add_constructor(py::class_<PyReader>& cls) {
   cls
       .def(py::init([](py::object source, int width, int height, std::string resize, std::string pix, int num_threads,
                        std::string index, std::string interpolation, int workers, int stream,
-                       py::dict input_options, bool autorotate, bool strict, int64_t max_pixels,
+                       py::dict input_options, bool autorotate, py::object strict, int64_t max_pixels,
                        std::string device, int64_t batch_bytes) {
              ReaderKwargs a;
              a.width = width;
@@ -94,7 +94,7 @@ void add_constructor(py::class_<PyReader>& cls) {
              a.stream = stream;
              a.input_options = input_options_of(input_options);
              a.autorotate = autorotate;
-             a.strict = strict;
+             set_strict(a, strict);
              a.max_pixels = max_pixels;
              a.device = std::move(device);
              a.batch_bytes = batch_bytes;
@@ -132,32 +132,35 @@ void add_decord_calls(py::class_<PyReader>& cls) {
            [](PyReader& r, py::object indices) {
              const std::vector<int64_t> idx = r.normalize(to_indices(indices));
              py::array_t<double> out({static_cast<py::ssize_t>(idx.size()), py::ssize_t{2}});
-             auto a = out.mutable_unchecked<2>();
-             std::lock_guard lock(r.mutex());
-             const FrameIndex& index = r.reader().index();
-             for (size_t k = 0; k < idx.size(); ++k) {
-               const int64_t i = idx[k];
-               if (i < 0 || i >= index.size())
-                 throw OutOfRangeError(r.source().name() + ": frame " + std::to_string(i) + " is out of range [0, " +
-                                       std::to_string(index.size()) + ")");
-               a(k, 0) = index.time_of(i);
-               a(k, 1) = i + 1 < index.size() ? index.time_of(i + 1) : index.end_seconds();
-             }
+             double* times = out.mutable_data();
+             r.locked([&](VideoReader& reader) {
+               const FrameIndex& index = reader.index();
+               for (size_t k = 0; k < idx.size(); ++k) {
+                 const int64_t i = idx[k];
+                 if (i < 0 || i >= index.size())
+                   throw OutOfRangeError(r.source().name() + ": frame " + std::to_string(i) + " is out of range [0, " +
+                                         std::to_string(index.size()) + ")");
+                 times[2 * k] = index.time_of(i);
+                 times[2 * k + 1] = i + 1 < index.size() ? index.time_of(i + 1) : index.end_seconds();
+               }
+             });
              return out;
            },
            py::arg("indices"),
            "(N, 2) float64: the second each frame is shown at (ffprobe's pts_time) and the second the next one is")
       .def("get_key_indices",
            [](PyReader& r) {
-             std::lock_guard lock(r.mutex());
-             const FrameIndex& index = r.reader().index();
-             std::vector<int64_t> keys;
-             for (int64_t i = 0; i < index.size(); ++i)
-               if (index[i].keyframe) keys.push_back(i);
+             const std::vector<int64_t> keys = r.locked([](VideoReader& reader) {
+               const FrameIndex& index = reader.index();
+               std::vector<int64_t> k;
+               for (int64_t i = 0; i < index.size(); ++i)
+                 if (index[i].keyframe) k.push_back(i);
+               return k;
+             });
              return py::array_t<int64_t>(static_cast<py::ssize_t>(keys.size()), keys.data());
            },
            "indices of the key frames")
-      .def("get_avg_fps", [](PyReader& r) { return r.reader().info().video.fps; },
+      .def("get_avg_fps", [](PyReader& r) { return r.locked([](VideoReader& v) { return v.info().video.fps; }); },
            "average frame rate: frames / measured duration (the header's with index='header')")
       .def("seek", &PyReader::seek, py::arg("i"), "next() returns frame i, then i+1, ... (decoded ahead on a thread)")
       .def("next", [](PyReader& r) { return frames_array(r.next()); },
@@ -181,10 +184,7 @@ void add_frame_calls(py::class_<PyReader>& cls) {
       .def("frames_at", [](PyReader& r, std::vector<double> seconds) { return r.frames_at(seconds); },
            py::arg("seconds"), "the frames on screen at these seconds, as a framepipe.Frames")
       .def("index_at",
-           [](PyReader& r, double t) {
-             std::lock_guard lock(r.mutex());
-             return r.reader().index_at(t);
-           },
+           [](PyReader& r, double t) { return r.locked([t](VideoReader& v) { return v.index_at(t); }); },
            py::arg("seconds"))
       .def("sample", [](PyReader& r, const std::string& spec) { return r.sample(spec, false); }, py::arg("spec"),
            ("the frames a sample spec picks, as a framepipe.Frames ((N, T, H, W, C) for clips):\n" +
@@ -219,7 +219,7 @@ void add_tensor_call(py::class_<PyReader>& cls) {
                py::array shaped = py::module_::import("numpy").attr("asarray")(what);
                if (shaped.ndim() == 2 && shaped.shape(1) > 0) plan.clip_len = shaped.shape(1);
              }
-             ImageOptions image = r.reader().options().image;
+             ImageOptions image = r.locked([](VideoReader& v) { return v.options().image; });
              parse_size(size, image.width, image.height);
              image.resize = parse_resize_mode(resize);
              if (!pix.is_none()) image.pix = parse_pixel_format(pix.cast<std::string>());
@@ -251,35 +251,47 @@ nthwc for clips. Returns a framepipe.Tensor (numpy, buffer protocol and DLPack, 
 // What the reader is and what it has cost.
 void add_properties(py::class_<PyReader>& cls) {
   cls
-      .def_property_readonly("metadata", [](PyReader& r) { return metadata(r.reader()); },
+      .def_property_readonly("metadata",
+                             [](PyReader& r) {
+                               const MediaInfo info = r.locked([](VideoReader& v) { return v.info(); });
+                               return metadata(info);
+                             },
                              "what `framepipe probe --json` says: frames (measured), frames_header, width, height, "
                              "fps, duration, codec, pix_fmt, color_matrix, color_range, rotation, audio, ...")
       .def_property_readonly("shape",
                              [](PyReader& r) {
-                               return py::make_tuple(r.size(), r.reader().out_height(), r.reader().out_width(),
-                                                     r.reader().out_channels());
+                               const auto [n, h, w, c] = r.locked([](VideoReader& v) {
+                                 return std::make_tuple(v.size(), v.out_height(), v.out_width(), v.out_channels());
+                               });
+                               return py::make_tuple(n, h, w, c);
                              },
                              "(frames, height, width, channels) of what the reader returns")
       .def_property_readonly("source", [](PyReader& r) { return r.source().name(); })
-      .def_property_readonly("size_is_exact", [](PyReader& r) { return r.reader().size_is_exact(); })
+      .def_property_readonly("size_is_exact",
+                             [](PyReader& r) { return r.locked([](VideoReader& v) { return v.size_is_exact(); }); })
       .def_property_readonly("stats",
                              [](PyReader& r) {
-                               const ReaderStats s = r.reader().stats();
+                               const auto [s, damage] = r.locked([](VideoReader& v) {
+                                 return std::make_pair(v.stats(), v.damage_reports());
+                               });
                                py::dict d;
                                d["frames_decoded"] = s.frames_decoded;
                                d["frames_returned"] = s.frames_returned;
                                d["seeks"] = s.seeks;
                                d["packets_skipped"] = s.packets_skipped;
                                d["parallel_runs"] = s.parallel_runs;
-                               d["damage_reports"] = r.reader().damage_reports();
+                               d["damage_reports"] = damage;
                                return d;
                              },
                              "what the requests so far cost: frames decoded and returned, seeks, ...; damage_reports: errors FFmpeg "
                              "reported (and concealed) while decoding")
       .def("__repr__",
            [](PyReader& r) {
-             return "<framepipe.VideoReader '" + r.source().name() + "' " + std::to_string(r.size()) + " frames " +
-                    std::to_string(r.reader().out_width()) + "x" + std::to_string(r.reader().out_height()) + ">";
+             const auto [n, w, h] = r.locked([](VideoReader& v) {
+               return std::make_tuple(v.size(), v.out_width(), v.out_height());
+             });
+             return "<framepipe.VideoReader '" + r.source().name() + "' " + std::to_string(n) + " frames " +
+                    std::to_string(w) + "x" + std::to_string(h) + ">";
            });
 }
 
@@ -298,8 +310,10 @@ stretch | letterbox | crop | short. pix: rgb | bgr | gray. index: exact (scan th
 open and check their claims, decoding where they fail: exact counts), decode (decode every
 frame at open: the ground truth, slower) or header (fast open; counts estimated until random
 access needs them). autorotate: frames upright as the display matrix says (as the ffmpeg
-CLI); False: as stored. strict: a corrupt packet is a DecodeError when a request reaches it
-(default: counted, and the frame is what FFmpeg conceals, as the ffmpeg CLI). max_pixels: a
+CLI); False: as stored. strict: damage the decoder met in what a request hands out (or what
+that was decoded from) is a DecodeError (default: counted, and the frame is what FFmpeg
+conceals, as the ffmpeg CLI); "lost": only a packet the decoder refused is (Decord's rule).
+What an open GOP's seek decodes without its references is no damage. max_pixels: a
 video larger than this (width x height, as its header claims or any frame comes) is refused
 before memory is taken (default 8192 x 8192; 0: no limit), as the CLI's --max-pixels.
 batch_bytes: a request (get_batch, a slice, tensor) whose frames would take more than this
@@ -326,7 +340,7 @@ their own without scanning again.)doc");
   m.def("probe",
         [](py::object source) {
           std::unique_ptr<PyReader> r = PyReader::open(std::move(source), ReaderKwargs{});
-          return metadata(r->reader());
+          return metadata(r->locked([](VideoReader& v) { return v.info(); }));
         },
         py::arg("source"), "what `framepipe probe --json` says about a file, URL or bytes, as a dict");
   m.attr("sample_grammar") = sample_grammar();

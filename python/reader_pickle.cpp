@@ -5,19 +5,18 @@
 namespace framepipe::python {
 
 py::tuple reader_state(PyReader& r) {
-  std::lock_guard lock(r.mutex());
   const Source& s = r.source();
   const ReaderKwargs& a = r.args();
   FileStamp stamp;
   if (!s.in_memory())
     if (auto st = FileStamp::of(s.location)) stamp = *st;
-  const std::string index = r.reader().index().to_bytes(stamp);
+  const std::string index = r.locked([&stamp](VideoReader& v) { return v.index().to_bytes(stamp); });
   py::object memory = s.in_memory() ? py::object(py::bytes(reinterpret_cast<const char*>(s.memory->data()),
                                                           s.memory->size()))
                                     : py::object(py::none());
   return py::make_tuple(1, s.location, memory,
                         py::make_tuple(a.width, a.height, a.resize, a.pix, a.num_threads, a.index,
-                                       a.interpolation, a.workers, a.stream, a.input_options, a.autorotate, a.strict,
+                                       a.interpolation, a.workers, a.stream, a.input_options, a.autorotate, strict_arg(a),
                                        a.max_pixels, a.device, a.batch_bytes),
                         py::bytes(index));
 }
@@ -38,7 +37,7 @@ std::unique_ptr<PyReader> reader_from_state(const py::tuple& state) {
   a.stream = o[8].cast<int>();
   if (o.size() > 9) a.input_options = o[9].cast<InputOptions>();
   if (o.size() > 10) a.autorotate = o[10].cast<bool>();
-  if (o.size() > 11) a.strict = o[11].cast<bool>();
+  if (o.size() > 11) set_strict(a, o[11]);
   if (o.size() > 12) a.max_pixels = o[12].cast<int64_t>();
   if (o.size() > 13) a.device = o[13].cast<std::string>();
   if (o.size() > 14) a.batch_bytes = o[14].cast<int64_t>();

@@ -53,6 +53,19 @@ GOP="keyint=12:min-keyint=12:scenecut=0"
 make h264_bframes.mp4 "${FF[@]}" -i "$BASE" "${X264[@]}" -bf 3 -x264-params "$GOP" @TMP@
 # H.264, open GOP, MKV.
 make h264_opengop.mkv "${FF[@]}" -i "$BASE" "${X264[@]}" -bf 3 -x264-params "$GOP:open-gop=1" @TMP@
+# H.264, open GOP with long groups (x264 open_gop, keyint 50: recovery-point keyframes far
+# enough apart that the picture order count wraps between them), over 10 s: MP4, MKV with
+# a B-pyramid, MPEG-TS.
+BASE10="$OUT/base10.nut"
+if [ ! -s "$BASE10" ]; then
+  "${FF[@]}" -f lavfi -i "nullsrc=s=${W}x${H}:r=${RATE}:d=10,format=yuv444p,geq=lum='$LUM':cb='$CB':cr='$CR'" \
+    -c:v ffv1 "$OUT/.tmp.base10.nut"
+  mv "$OUT/.tmp.base10.nut" "$BASE10"
+fi
+LONG_OPEN="keyint=50:min-keyint=50:scenecut=0:open-gop=1"
+make h264_opengop_long.mp4 "${FF[@]}" -i "$BASE10" "${X264[@]}" -x264-params "$LONG_OPEN" @TMP@
+make h264_opengop_long.mkv "${FF[@]}" -i "$BASE10" "${X264[@]}" -x264-params "$LONG_OPEN:bframes=3:b-pyramid=normal" @TMP@
+make h264_opengop_long.ts "${FF[@]}" -i "$BASE10" "${X264[@]}" -x264-params "$LONG_OPEN" @TMP@
 # HEVC 8-bit, B-frames, MP4.
 make hevc.mp4 "${FF[@]}" -i "$BASE" -c:v libx265 -pix_fmt yuv420p -tag:v hvc1 \
   -x265-params "$GOP:bframes=3:log-level=error" @TMP@
@@ -164,6 +177,10 @@ make phone_rotated.mp4 "${FF[@]}" -i "$OUT/.phone_src.mp4" -c copy -metadata:s:v
 make h264_nopicture.mp4 /usr/bin/python3 "$HERE/damage-media.py" nal "$OUT/h264_bframes.mp4" 30 @TMP@
 # A damaged middle: 3000 bytes zeroed at 45 % of the file (inside the media data).
 make h264_damaged.mp4 /usr/bin/python3 "$HERE/damage-media.py" zero "$OUT/h264_faststart.mp4" 45 @TMP@
+# A broken slice in the first IDR (as a phone's clip: FFmpeg logs "A non-intra slice in an
+# IDR NAL unit" once, conceals it and decodes every frame).
+make .h264_slices.mp4 "${FF[@]}" -i "$BASE" "${X264[@]}" -x264-params "$GOP:slices=4" @TMP@
+make h264_broken_idr.mp4 /usr/bin/python3 "$HERE/damage-media.py" idr-slice "$OUT/.h264_slices.mp4" 0 @TMP@
 
 # For the test models (tests/models, trained on pictures drawn by numpy): new pictures drawn
 # here by ffmpeg, which the models never saw.

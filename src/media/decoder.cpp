@@ -164,7 +164,7 @@ Decoder::Decoder(Demuxer& demuxer, const DecoderOptions& options)
     ctx_->get_format = device_format;
     on_device_ = true;
     host_ = av::make_frame();
-  } else if (options.device && options.strict) {
+  } else if (options.device && options.device_only) {
     throw UnsupportedError("'" + demuxer.name() + "': FFmpeg's hwaccel does not decode " + codec->name +
                            " on a CUDA device (strict: no fallback to the CPU)");
   }
@@ -199,7 +199,6 @@ void Decoder::PictureWatch::clear() {
 void Decoder::flush() {
   avcodec_flush_buffers(ctx_.get());
   reported_.clear();
-  damage_seen_ = damage();
   skipped_.clear();
   skipped_any_ = false;
   last_sent_ = true;
@@ -231,9 +230,6 @@ bool Decoder::next(AVFrame* frame) {
       // Output is in pts order: anything skipped before this frame is behind us now.
       if (!skipped_.empty() && frame->pts != AV_NOPTS_VALUE)
         skipped_.erase(skipped_.begin(), skipped_.upper_bound(frame->pts));
-      if (options_.strict && damage() > damage_seen_)
-        throw DecodeError("damaged data near pts " + std::to_string(frame_timestamp(frame)) + " in '" +
-                          demuxer_.name() + "' (strict mode)");
       return true;
     }
     if (ret == AVERROR_EOF) {
@@ -244,7 +240,6 @@ bool Decoder::next(AVFrame* frame) {
       // One frame failed (frame-threaded decoders report a bad packet's error late, even
       // while draining): count it and go on; later frames are still there to receive.
       ++corrupt_packets_;
-      if (options_.strict) av::throw_error(ErrorKind::Decode, ret, "decoding (strict mode)", demuxer_.name());
       if (draining_ && ++drain_errors_ > kMaxDrainErrors) {
         finished_ = true;
         return false;
@@ -288,10 +283,7 @@ bool Decoder::next(AVFrame* frame) {
     skipped_any_ = skipped_any_ || !wanted;
     if (!wanted && !(packet_->flags & AV_PKT_FLAG_KEY)) skipped_.insert(packet_->pts);
     ret = avcodec_send_packet(ctx_.get(), packet_.get());
-    if (ret < 0 && ret != AVERROR_EOF) {
-      ++corrupt_packets_;
-      if (options_.strict) av::throw_error(ErrorKind::Decode, ret, "decoding (strict mode)", demuxer_.name());
-    }
+    if (ret < 0 && ret != AVERROR_EOF) ++corrupt_packets_;
   }
 }
 

@@ -1,6 +1,6 @@
 // Decoder: the send/receive loop, written once. Pulls packets from a Demuxer as it needs
 // them, drains every frame a packet yields (never one frame per packet assumed), flushes at
-// the end, and counts damage instead of stopping (unless strict).
+// the end, and counts damage instead of stopping.
 #pragma once
 
 #include <algorithm>
@@ -17,14 +17,16 @@
 namespace framepipe {
 
 struct DecoderOptions {
-  int threads = 0;      // 0: FFmpeg's choice, as the ffmpeg CLI
-  bool strict = false;  // a corrupt packet or frame is a DecodeError
+  int threads = 0;  // 0: FFmpeg's choice, as the ffmpeg CLI
+  // Where `device` cannot take the codec, an UnsupportedError instead of the CPU. (Damage is
+  // never fatal here: the reader judges which reports concern frames it hands out.)
+  bool device_only = false;
   // A stream larger than this (width x height) is refused at open, and FFmpeg refuses a
   // frame past it mid-stream (AVCodecContext::max_pixels); 0: FFmpeg's own limit only.
   int64_t max_pixels = int64_t{8192} * 8192;
   // A CUDA device (media/hw_device.hpp), borrowed: the stream is decoded there where FFmpeg's
   // hwaccel takes its codec, and frames come back to host memory. Where it does not take the
-  // codec, the CPU decodes, or with `strict` that is an UnsupportedError. nullptr: the CPU.
+  // codec, the CPU decodes, or with `device_only` that is an UnsupportedError. nullptr: the CPU.
   AVBufferRef* device = nullptr;
   // Every picture buffer zeroed, whatever the codec (a file known to be damaged): see
   // zeroed_after_damage in decoder.cpp.
@@ -78,6 +80,8 @@ class Decoder {
   // Damage met so far: packets the decoder rejected, frames flagged corrupt, and errors the
   // decoder reported while concealing them.
   int64_t damage() const { return corrupt_packets_.load() + corrupt_frames_.load() + reported_.count(); }
+  // Of those, packets (or frames) the decoder refused with an error: pictures lost, not concealed.
+  int64_t refused() const { return corrupt_packets_.load(); }
 
  private:
   Demuxer& demuxer_;
@@ -120,7 +124,6 @@ class Decoder {
   static constexpr int kMaxDrainErrors = 64;  // a decoder failing every frame at the end
   bool draining_ = false;
   int drain_errors_ = 0;
-  int64_t damage_seen_ = 0;  // for strict mode: damage already accounted for
   bool finished_ = false;
   std::atomic<int64_t> corrupt_packets_{0};  // atomic: read while a read-ahead thread decodes
   std::atomic<int64_t> corrupt_frames_{0};

@@ -294,7 +294,13 @@ bool Demuxer::read_any(AVPacket* packet) {
 bool Demuxer::read_video(AVPacket* packet) {
   for (;;) {
     if (!read_any(packet)) return false;
-    if (packet->stream_index == video_index_) return true;
+    if (packet->stream_index == video_index_) {
+      if (landing_) {
+        landing_ = false;
+        landing_pts_ = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
+      }
+      return true;
+    }
     if (other_packets_) other_packets_(packet);
     av_packet_unref(packet);
   }
@@ -304,6 +310,8 @@ bool Demuxer::seek(int64_t ts) {
   int ret = av_seek_frame(fmt_.get(), video_index_, ts, AVSEEK_FLAG_BACKWARD);
   if (ret < 0) return false;
   at_start_ = false;
+  landing_pts_ = AV_NOPTS_VALUE;
+  landing_ = true;
   return true;
 }
 

@@ -64,6 +64,10 @@ class Demuxer {
   // Returns false where the input cannot seek there.
   bool seek(int64_t ts);
   bool at_start() const { return at_start_; }
+  // The pts of the first video packet read since the last seek (AV_NOPTS_VALUE before one is
+  // read): where the container's seek really landed, which can be past the keyframe asked for
+  // (MPEG-TS searches timestamps, not keyframes).
+  int64_t landing_pts() const { return landing_pts_; }
   // This input's streams as probed (or as copied), for DemuxerOptions::probed; null where
   // the container's probe may not be copied.
   const std::shared_ptr<const ProbedStreams>& probed() const { return probed_; }
@@ -100,6 +104,8 @@ class Demuxer {
   int video_index_ = -1;
   std::function<void(AVPacket*)> other_packets_;
   bool at_start_ = true;
+  int64_t landing_pts_ = AV_NOPTS_VALUE;
+  bool landing_ = false;  // the next video packet read is where a seek landed
   bool copied_probe_ = false;
   std::shared_ptr<const ProbedStreams> probed_;
 };

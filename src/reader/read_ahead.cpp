@@ -16,6 +16,7 @@ void VideoReader::Impl::produce() {
     while (!stopped && decode_next()) {
       const bool known = index && cursor_known && cursor < index->size();
       if (known && !matches_index(cursor)) throw differs_from_index(cursor);
+      account_damage(cursor);
       Decoded d;
       d.info = current_info();
       if (known) d.hash = (*index)[cursor].hash;

@@ -37,6 +37,11 @@ void fill_color_used(VideoStreamInfo& v, AVColorSpace space, AVColorRange range,
                      const ImageOptions& opt);
 
 struct VideoReader::Impl {
+  // Taken by every public method (recursive: frame_at calls index_at and frame).
+  mutable std::recursive_mutex api_mu;
+  // Between the read-ahead thread, which may replace the decoder and accounts for damage as
+  // it hands frames on, and stats() / damage(), which read them meanwhile.
+  mutable std::mutex dec_mu;
   Source source;
   ReaderOptions opt;
   std::unique_ptr<Demuxer> demux;
@@ -50,7 +55,7 @@ struct VideoReader::Impl {
   Geometry geom;
   PixelConverter conv;
   int64_t stream_pos = 0;     // next frame next() returns
-  int64_t damage_before_reopen = 0;
+  int64_t damage_before_reopen = 0, refused_before_reopen = 0;
   // Counters (frames_decoded is written by the read-ahead thread too).
   std::atomic<int64_t> frames_decoded{0}, frames_returned{0}, seeks{0};
   static constexpr int64_t kRunFromStart = -2;
@@ -62,8 +67,19 @@ struct VideoReader::Impl {
   // cover those its scan saw): their frames are read from the start.
   std::set<int64_t> damaged_keys;
   int64_t frame_damage = 0;  // decoder damage count at the last frame decode_next placed
-  int64_t run_damage = 0;   // decoder damage count when the current seeked run reached its group
-  bool run_landed = false;  // and whether it has
+  // --- damage counted where it is (see "Damage accounting" in reader_seek.cpp) ------------
+  int64_t run_home = kRunFromStart;  // the group a seeked run is for (run_key: where it began)
+  bool run_landed = false;           // the run has put out its home group's first frame
+  bool run_excuses = false;          // it began without some references (an open GOP's keyframe)
+  int64_t run_mark = 0;              // decoder_reports() when damage was last accounted for
+  int64_t run_refused_mark = 0;      // and decoder_refusals()
+  std::atomic<int64_t> counted_damage{0};  // damage found in what was handed out, or from the start
+  int64_t decoder_reports() const { return damage_before_reopen + dec->damage(); }
+  int64_t decoder_refusals() const { return refused_before_reopen + dec->refused(); }
+  void mark_run();                // what the decoders reported so far is accounted for
+  void close_run();               // accounts for the current run's damage not yet accounted for
+  void land_run();                // the home group's first frame is out: the warm-up is behind
+  void account_damage(int64_t t); // frame t is handed out: what was reported before it counts
   bool in_pool = false;    // a worker of another reader's pool (single-threaded decoder)
   struct DamagedRun {};    // a worker met damage: the owner reads those frames itself
   std::shared_ptr<AVBufferRef> device;           // ReaderOptions::device (nullptr: the CPU)
@@ -78,7 +94,8 @@ struct VideoReader::Impl {
   std::shared_ptr<const ProbedStreams> probed;
   Impl(const Source& s, const ReaderOptions& o, std::shared_ptr<const ProbedStreams> probed_by = nullptr);
   void open_stream();
-  void new_decoder();  // a fresh decoder on the current demuxer (its damage counted first)
+  void new_decoder();   // a fresh decoder on the current demuxer (its damage counted first)
+  void drop_decoder();  // the decoder closed, its damage kept in *_before_reopen
   void note_damage();  // after decode_next placed a frame: damage since the last one marks its group
   void ensure_index();
   void refresh_info();
@@ -90,8 +107,19 @@ struct VideoReader::Impl {
 
   bool fresh() const { return demux->at_start() && !have_cur && !cursor_known; }
 
-  // Positions the demuxer so that decoding reaches frame `key` (a keyframe index; -1: start).
-  void seek_to_group(int64_t key);
+  // Positions the demuxer so that decoding reaches frame `key` (a keyframe index; -1: start),
+  // for a run whose targets are in the group of `home` (key itself, or a group later).
+  void seek_to_group(int64_t key, int64_t home);
+
+  // The seek-or-decode-forward rule: whether frame t (in the group of `group`) is reached by
+  // decoding on from where the decoder is, rather than by a seek.
+  bool decodes_forward_to(int64_t t, int64_t group) const;
+  // Where a seek for a run in the group of `group` begins: a group earlier where that group
+  // opens with an open GOP's keyframe whose leading pictures will be decoded.
+  int64_t seek_start(int64_t group) const;
+  // The damage fallback, one policy: frame t's group is marked damaged and t is read as a
+  // stream reads it, from the start (a pool worker hands the run back to its owner for that).
+  void read_as_streamed(int64_t t, int64_t group);
 
   // Leaves frame t in `cur`. Decodes forward from where the decoder is unless t's keyframe
   // lies further ahead than the frames the decoder holds in flight; then seeks to it.

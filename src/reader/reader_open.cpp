@@ -57,8 +57,8 @@ VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o, std::shared_ptr
 }
 
 void VideoReader::Impl::open_stream() {
-  if (dec) damage_before_reopen += dec->damage();
-  dec.reset();
+  close_run();
+  drop_decoder();
   DemuxerOptions dopt{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true, opt.live, opt.rtsp_transport,
                       opt.input_options};
   dopt.max_pixels = opt.max_pixels;
@@ -68,15 +68,29 @@ void VideoReader::Impl::open_stream() {
   new_decoder();
   have_cur = cursor_known = false;
   cursor = -1;
-  run_key = kRunFromStart;
+  run_key = run_home = kRunFromStart;
+  const std::lock_guard lock(dec_mu);
+  run_landed = run_excuses = false;
+  mark_run();
+}
+
+void VideoReader::Impl::drop_decoder() {
+  const std::lock_guard lock(dec_mu);
+  if (!dec) return;
+  damage_before_reopen += dec->damage();
+  refused_before_reopen += dec->refused();
+  dec.reset();
 }
 
 void VideoReader::Impl::new_decoder() {
-  if (dec) damage_before_reopen += dec->damage();
-  dec.reset();
-  DecoderOptions d{opt.threads, opt.strict, opt.max_pixels, device.get()};
+  drop_decoder();
+  DecoderOptions d{opt.threads, opt.strict, opt.max_pixels, device.get()};  // strict: no CPU fallback
   d.zero_buffers = index && index->any_damaged();
-  dec = std::make_unique<Decoder>(*demux, d);
+  auto fresh_decoder = std::make_unique<Decoder>(*demux, d);
+  {
+    const std::lock_guard lock(dec_mu);
+    dec = std::move(fresh_decoder);
+  }
   dec->set_wanted(wanted_pts);
   dec->set_key_only(key_only);
   dec->set_frame_pts(frame_pts);
@@ -123,8 +137,11 @@ void VideoReader::Impl::check_index(int64_t i) {
 }
 
 ReaderStats VideoReader::Impl::stats() const {
-  ReaderStats st{frames_decoded.load(), frames_returned.load(), seeks.load(), dec->packets_skipped(),
-                 parallel_runs.load()};
+  ReaderStats st{frames_decoded.load(), frames_returned.load(), seeks.load(), 0, parallel_runs.load()};
+  {
+    const std::lock_guard lock(dec_mu);
+    if (dec) st.packets_skipped = dec->packets_skipped();
+  }
   for (const auto& w : pool) {
     if (!w) continue;  // a member whose worker failed to open it
     const ReaderStats ws = w->stats();
@@ -137,7 +154,14 @@ ReaderStats VideoReader::Impl::stats() const {
 }
 
 int64_t VideoReader::Impl::damage() const {
-  int64_t d = damage_before_reopen + dec->damage();
+  // What was counted, and what the current run has reported since, unless the run may excuse
+  // it (see "Damage accounting" in reader_seek.cpp).
+  int64_t d = 0;
+  {
+    const std::lock_guard lock(dec_mu);
+    d = counted_damage.load(std::memory_order_relaxed);
+    if (!run_excuses && dec) d += std::max<int64_t>(decoder_reports() - run_mark, 0);
+  }
   for (const auto& w : pool)
     if (w) d += w->damage();
   return d;

@@ -17,7 +17,7 @@ void VideoReader::Impl::note_damage() {
   // one way after the frame before it and another, without a word, after a seek:
   // fuzz/regressions/fuzz_access).
   // Only in a run from the start: after a seek, leading pictures of an open GOP report errors
-  // that are no damage, and the seeked run's own check (run_damage) judges its target.
+  // that are no damage, and the seeked run is judged by its own accounting (close_run).
   const int64_t d = dec->damage();
   if (d == frame_damage) return;
   frame_damage = d;
@@ -103,12 +103,72 @@ bool VideoReader::Impl::redecode_on_one_thread(bool by_pts) {
                     " came from a multi-threaded decode of damaged data but not from a decode on one thread");
 }
 
-void VideoReader::Impl::seek_to_group(int64_t key) {
+// Damage accounting. The decoder reports damage as it meets it (VideoReader::damage_reports,
+// --strict); the reader decides which reports are damage:
+// - from the start of the stream, every report is;
+// - after a seek to a closed group, every report since the seek is;
+// - after a seek that begins at an open GOP's keyframe (a recovery point, or an HEVC CRA),
+//   the pictures decoded before the run's home group comes out refer to frames the decoder
+//   never saw, and FFmpeg says so ("mmco: unref short failure", missing references): those
+//   reports are not damage. From the home group's first frame on, reports count where a frame
+//   is handed out after them; what a run reports after its last handed-out frame concerns
+//   frames nobody took (read ahead past the target, skipped keyframe groups) and is dropped
+//   with the run.
+// A clean open-GOP file thus reports no damage by any route, and --strict fails only where
+// damage lies in what is handed out or what it was decoded from.
+void VideoReader::Impl::mark_run() {
+  run_mark = decoder_reports();
+  run_refused_mark = decoder_refusals();
+}
+
+void VideoReader::Impl::close_run() {
+  const std::lock_guard lock(dec_mu);
+  if (!dec) return;
+  const int64_t now = decoder_reports();
+  if (!run_excuses && now > run_mark) counted_damage.fetch_add(now - run_mark, std::memory_order_relaxed);
+  mark_run();
+}
+
+void VideoReader::Impl::land_run() {
+  const std::lock_guard lock(dec_mu);
+  run_landed = true;
+  // The seek's landing is a claim too: MPEG-TS searches timestamps and can land elsewhere than
+  // on the keyframe asked for (h264_opengop_long.ts: inside a group, or on another open GOP's
+  // keyframe), and what it decodes before the home group then misses references as after
+  // any such seek. Landing on the keyframe asked for, or on a clean one, excuses nothing.
+  if (const int64_t pts = demux->landing_pts(); !run_excuses && pts != AV_NOPTS_VALUE) {
+    const int64_t at = index->locate_source_pts(pts);
+    run_excuses = at != std::max<int64_t>(run_key, 0) && (at < 0 || !(*index)[at].keyframe || (*index)[at].open_gop);
+  }
+  if (run_excuses) mark_run();
+}
+
+void VideoReader::Impl::account_damage(int64_t t) {
+  bool lost = false;
+  {
+    const std::lock_guard lock(dec_mu);
+    const int64_t now = decoder_reports();
+    if (now <= run_mark) return;
+    lost = decoder_refusals() > run_refused_mark;
+    counted_damage.fetch_add(now - run_mark, std::memory_order_relaxed);
+    mark_run();
+  }
+  if (opt.strict || (opt.strict_lost && lost)) {
+    const int64_t pts = index && t >= 0 && t < index->size() ? (*index)[t].pts : frame_timestamp(cur.get());
+    throw DecodeError(std::string("damaged data") + (lost ? " (a packet the decoder refused: its picture is lost)" : "") +
+                      " before frame " + std::to_string(t) + " (pts " + std::to_string(pts) + ") of '" +
+                      source.name() + "' (strict mode)");
+  }
+}
+
+void VideoReader::Impl::seek_to_group(int64_t key, int64_t home) {
   seeks.fetch_add(1, std::memory_order_relaxed);
+  close_run();
   run_key = key;
+  run_home = std::max(home, key);
   if (!index || !index->timestamps_reliable()) {
     if (!fresh()) open_stream();  // exact restart for streams that must be counted
-    run_key = kRunFromStart;
+    run_key = run_home = kRunFromStart;
     return;
   }
   // By pts first: Matroska seeks by pts and MP4 by edit-list-shifted dts, and both land on
@@ -119,7 +179,6 @@ void VideoReader::Impl::seek_to_group(int64_t key) {
   const int64_t ts = seek_by_dts && e.dts != INT64_MIN ? e.dts : e.source_pts;
   if (!demux->seek(ts)) {
     open_stream();
-    run_key = kRunFromStart;
     return;
   }
   if (dec->damage() > 0 || dec->flush_keeps_state()) {
@@ -131,86 +190,93 @@ void VideoReader::Impl::seek_to_group(int64_t key) {
   } else {
     dec->flush();
   }
-  run_landed = false;
-  run_damage = dec->damage();
+  {
+    const std::lock_guard lock(dec_mu);
+    run_landed = false;
+    run_excuses = key > 0 && (*index)[key].open_gop;
+    mark_run();
+  }
   have_cur = cursor_known = false;
   cursor = -1;
+}
+
+bool VideoReader::Impl::decodes_forward_to(int64_t t, int64_t group) const {
+  if (!(have_cur && cursor_known && cursor < t) || dec->may_have_skipped((*index)[t].source_pts))
+    return fresh() && group <= 0;  // a fresh decoder reaches the first group without a seek
+  if (!index->timestamps_reliable()) return true;  // frames are counted: never skipped over
+  if (key_only) {
+    // Key frames only: reading forward costs packets, not decoding, so it seeks only past
+    // keyframes nobody asked for. But the packets between are not sent, and an open GOP's
+    // keyframe decoded after references were left out gets its picture order from a stale
+    // count: FFmpeg's H.264 decoder then puts it out of order or drops it (x264 open_gop
+    // with keyint=50, keyframes 0 and 50 fed alone came out reversed, 50 lost). A seek's
+    // flush starts it afresh.
+    if (index->keyframe_at_or_before(t - 1) > cursor) return false;
+    return !((*index)[t].open_gop && cursor + 1 < t);
+  }
+  // Decoding forward over fewer frames than the decoder holds in flight costs less than a
+  // seek, which throws them away.
+  return group - (cursor + 1) <= dec->in_flight_depth();
+}
+
+int64_t VideoReader::Impl::seek_start(int64_t group) const {
+  // An open GOP's leading pictures refer to the group before: starting there gives them their
+  // references, so that they decode as in a stream. Key frames only decode no leading picture.
+  if (group > 0 && !key_only && (*index)[group].open_gop)
+    return std::max<int64_t>(index->keyframe_at_or_before(group - 1), 0);
+  return group;
+}
+
+void VideoReader::Impl::read_as_streamed(int64_t t, int64_t group) {
+  damaged_keys.insert(group);
+  if (in_pool) throw DamagedRun{};
+  goto_frame_from_start(t);
 }
 
 void VideoReader::Impl::goto_frame(int64_t t) {
   if (have_cur && cursor_known && cursor == t) return;
   const bool by_pts = index->timestamps_reliable();
-  int64_t key = by_pts ? index->keyframe_at_or_before(t) : -1;
-  const int64_t group = key;  // t's own keyframe group (key may move a group earlier below)
+  const int64_t group = by_pts ? index->keyframe_at_or_before(t) : -1;  // t's own keyframe group
   if ((*index)[t].damaged || damaged_keys.count(group)) return goto_frame_from_start(t);
-  bool seek;
-  if (have_cur && cursor_known && cursor < t && !dec->may_have_skipped((*index)[t].source_pts))
-    // Key frames only: reading forward costs packets, not decoding; seek only past key
-    // frames nobody asked for.
-    seek = by_pts && (key_only ? index->keyframe_at_or_before(t - 1) > cursor
-                               : key - (cursor + 1) > dec->in_flight_depth());
-  else
-    seek = !fresh() || (by_pts && key > 0);
-  // An H.264 recovery point: its leading pictures report errors when decoding starts on
-  // it. Starting a group earlier gives them their references, so that every error after
-  // that group's first frame is damage (see run_landed).
-  if (seek && key > 0 && (*index)[key].open_gop) key = std::max<int64_t>(index->keyframe_at_or_before(key - 1), 0);
-  if (seek) seek_to_group(key);
+  if (!decodes_forward_to(t, group)) seek_to_group(seek_start(group), group);
   for (int retries = 0;;) {
     const int64_t before = cursor_known ? cursor : -1;
     const bool got = decode_next();
-    if (got && run_key != kRunFromStart && !run_landed && cursor >= std::max<int64_t>(run_key, 0)) {
-      // Open GOP: errors before the group's first frame comes out belong to its leading
-      // pictures, which refer to the group before, and are not damage. Elsewhere every
-      // error since the seek counts.
-      run_landed = true;
-      if ((*index)[std::max<int64_t>(run_key, 0)].open_gop) run_damage = dec->damage();
-    }
-    if (got && cursor == t && run_key != kRunFromStart && run_landed && dec->damage() > run_damage) {
-      // Damage met on the way from the keyframe: concealment depends on what came before,
-      // so this frame may differ from the stream's. The group is read from the start now,
-      // as a stream would read it.
-      damaged_keys.insert(group);
-      if (in_pool) throw DamagedRun{};
-      return goto_frame_from_start(t);
-    }
-    if (got && cursor == t && run_key == kRunFromStart && dec->skipped_any() && dec->damage() > 0) {
-      // From the start, but with frames skipped (a sparse or key-frame request) and damage met
-      // on the way: a damaged picture decodes otherwise when frames around it were not
-      // decoded (a flipped bit in a slice header turns a reference frame into one a skip
-      // drops). Read it again from the start skipping nothing, as a stream reads it
-      // (test_damage found a frame 38 that differed so).
-      damaged_keys.insert(group);
-      if (in_pool) throw DamagedRun{};
-      return goto_frame_from_start(t);
-    }
-    if (got && cursor == t && run_key != kRunFromStart && !at_indexed_position(t)) {
+    if (got && run_key != kRunFromStart && !run_landed && cursor >= std::max<int64_t>(run_home, 0)) land_run();
+    if (got && cursor == t) {
+      const bool seeked = run_key != kRunFromStart;
+      // Damage met on the way from the keyframe (after a seek), or met while frames around
+      // it were skipped (a flipped bit in a slice header turns a reference frame into one a
+      // skip drops: test_damage found a frame 38 that differed so): concealment depends on
+      // what came before, so this frame may differ from the stream's.
+      if (decoder_reports() > run_mark && (seeked || dec->skipped_any())) return read_as_streamed(t, group);
       // After the seek the container put another packet at this frame's timestamp than a
       // read from the start does (an AVI whose damaged idx1 numbers chunks otherwise than
-      // the chunks themselves: fuzz/regressions/fuzz_access): the stream's frame is read.
-      damaged_keys.insert(group);
-      if (in_pool) throw DamagedRun{};
-      return goto_frame_from_start(t);
-    }
-    if (got && cursor == t) {
-      if (matches_index(t)) return;
+      // the chunks themselves: fuzz/regressions/fuzz_access).
+      if (seeked && !at_indexed_position(t)) return read_as_streamed(t, group);
       // A decode scan saw this frame otherwise: the data decodes differently after a seek
       // or a skip (silent damage that refers across groups or to skipped frames).
-      damaged_keys.insert(group);
-      if (in_pool) throw DamagedRun{};
-      return goto_frame_from_start(t);
+      if (!matches_index(t)) return read_as_streamed(t, group);
+      account_damage(t);
+      return;
     }
     if (got && cursor < t) continue;
-    if (run_key != kRunFromStart && retries < kMaxRetries) {
+    // The run did not deliver t. A plan's skipping and seeking are claims about how the
+    // decoder behaves; where one fails, the run is tried again with less of them: a group
+    // earlier with nothing skipped, then from the start.
+    const bool skipping = wanted_pts || key_only;
+    if ((run_key != kRunFromStart || skipping) && retries < kMaxRetries) {
       ++retries;
-      seek_by_dts = true;
-      if (retries == kMaxRetries) {
+      seek_by_dts = seek_by_dts || run_key != kRunFromStart;
+      set_wanted(nullptr, false);  // nothing skipped from here on (a batch's scope ends later)
+      if (retries == kMaxRetries || run_key == kRunFromStart) {
+        close_run();
         open_stream();
-        run_key = kRunFromStart;
         seeks.fetch_add(1, std::memory_order_relaxed);
+        retries = kMaxRetries;
       } else {
         const int64_t from = run_key > 0 ? index->keyframe_at_or_before(run_key - 1) : -1;
-        seek_to_group(from);
+        seek_to_group(from, group);
       }
       continue;
     }
@@ -231,6 +297,7 @@ void VideoReader::Impl::goto_frame_from_start(int64_t t) {
     const bool got = decode_next();
     if (got && cursor == t) {
       if (!matches_index(t)) throw differs_from_index(t);
+      account_damage(t);
       return;
     }
     if (got && cursor < t) continue;

@@ -16,6 +16,8 @@ namespace framepipe {
 
 namespace {
 
+using Lock = std::lock_guard<std::recursive_mutex>;
+
 std::string fmt_seconds(double t) {
   std::ostringstream os;
   os.precision(6);
@@ -38,65 +40,110 @@ VideoReader::VideoReader(VideoReader&&) noexcept = default;
 VideoReader& VideoReader::operator=(VideoReader&&) noexcept = default;
 
 void ReaderInternals::tap_other_packets(VideoReader& reader, std::function<void(AVPacket*)> tap) {
+  const Lock lock(reader.impl_->api_mu);
   reader.impl_->other_packets = tap;
   reader.impl_->demux->set_other_packets(std::move(tap));
 }
 
-const AVFormatContext* ReaderInternals::format(const VideoReader& reader) { return reader.impl_->demux->format(); }
+const AVFormatContext* ReaderInternals::format(const VideoReader& reader) {
+  const Lock lock(reader.impl_->api_mu);
+  return reader.impl_->demux->format();
+}
 
-const MediaInfo& VideoReader::info() const { return impl_->info; }
-int64_t VideoReader::size() const { return impl_->size(); }
-bool VideoReader::size_is_exact() const { return impl_->index.has_value(); }
+const MediaInfo& VideoReader::info() const {
+  const Lock lock(impl_->api_mu);
+  return impl_->info;
+}
+int64_t VideoReader::size() const {
+  const Lock lock(impl_->api_mu);
+  return impl_->size();
+}
+bool VideoReader::size_is_exact() const {
+  const Lock lock(impl_->api_mu);
+  return impl_->index.has_value();
+}
 const FrameIndex& VideoReader::index() {
+  const Lock lock(impl_->api_mu);
   impl_->stop_read_ahead();
   impl_->ensure_index();
   return *impl_->index;
 }
-ReaderStats VideoReader::stats() const { return impl_->stats(); }
-const Source& VideoReader::source() const { return impl_->source; }
-const ReaderOptions& VideoReader::options() const { return impl_->opt; }
-const Geometry& VideoReader::geometry() const { return impl_->geom; }
-int VideoReader::out_width() const { return impl_->geom.out_width; }
-int VideoReader::out_height() const { return impl_->geom.out_height; }
-int VideoReader::out_channels() const { return channels(impl_->opt.image.pix); }
-int64_t VideoReader::damage_reports() const { return impl_->damage(); }
+ReaderStats VideoReader::stats() const {
+  const Lock lock(impl_->api_mu);
+  return impl_->stats();
+}
+const Source& VideoReader::source() const {
+  const Lock lock(impl_->api_mu);
+  return impl_->source;
+}
+const ReaderOptions& VideoReader::options() const {
+  const Lock lock(impl_->api_mu);
+  return impl_->opt;
+}
+const Geometry& VideoReader::geometry() const {
+  const Lock lock(impl_->api_mu);
+  return impl_->geom;
+}
+int VideoReader::out_width() const {
+  const Lock lock(impl_->api_mu);
+  return impl_->geom.out_width;
+}
+int VideoReader::out_height() const {
+  const Lock lock(impl_->api_mu);
+  return impl_->geom.out_height;
+}
+int VideoReader::out_channels() const {
+  const Lock lock(impl_->api_mu);
+  return channels(impl_->opt.image.pix);
+}
+int64_t VideoReader::damage_reports() const {
+  const Lock lock(impl_->api_mu);
+  return impl_->damage();
+}
 
 Frame VideoReader::frame(int64_t i) {
+  const Lock lock(impl_->api_mu);
   Frame f;
   frame(i, f);
   return f;
 }
 
 void VideoReader::frame(int64_t i, Frame& out) {
+  const Lock lock(impl_->api_mu);
   impl_->stop_read_ahead();
   impl_->shape(out);
   impl_->frames_into({i}, out.data(), &out.info);
 }
 
 Batch VideoReader::frames(const std::vector<int64_t>& indices) {
+  const Lock lock(impl_->api_mu);
   Batch b;
   frames(indices, b);
   return b;
 }
 
 void VideoReader::frames(const std::vector<int64_t>& indices, Batch& out) {
+  const Lock lock(impl_->api_mu);
   impl_->stop_read_ahead();
   impl_->shape(out, indices.size());
   impl_->frames_into(indices, out.pixels.data(), out.info.data());
 }
 
 void VideoReader::frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out) {
+  const Lock lock(impl_->api_mu);
   impl_->stop_read_ahead();
   impl_->frames_into(indices, out, info_out);
 }
 
 void VideoReader::for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn,
                            Calls calls) {
+  const Lock lock(impl_->api_mu);
   impl_->stop_read_ahead();
   impl_->for_each(indices, fn, calls == Calls::Concurrent);
 }
 
 int64_t VideoReader::index_at(double seconds) {
+  const Lock lock(impl_->api_mu);
   impl_->stop_read_ahead();
   impl_->ensure_index();
   const FrameIndex& idx = *impl_->index;
@@ -110,9 +157,13 @@ int64_t VideoReader::index_at(double seconds) {
   return i < 0 ? 0 : i;
 }
 
-Frame VideoReader::frame_at(double seconds) { return frame(index_at(seconds)); }
+Frame VideoReader::frame_at(double seconds) {
+  const Lock lock(impl_->api_mu);
+  return frame(index_at(seconds));
+}
 
 Batch VideoReader::frames_at(const std::vector<double>& seconds) {
+  const Lock lock(impl_->api_mu);
   std::vector<int64_t> idx;
   idx.reserve(seconds.size());
   for (double t : seconds) idx.push_back(index_at(t));
@@ -120,6 +171,7 @@ Batch VideoReader::frames_at(const std::vector<double>& seconds) {
 }
 
 Batch VideoReader::range(int64_t start, int64_t stop, int64_t step) {
+  const Lock lock(impl_->api_mu);
   if (step <= 0) throw ConfigError("range step must be positive, got " + std::to_string(step));
   if (start < stop) {  // the bounds before a list of them is made: range(0, 10**18) is refused, not allocated
     impl_->check_index(start);
@@ -131,12 +183,14 @@ Batch VideoReader::range(int64_t start, int64_t stop, int64_t step) {
 }
 
 void VideoReader::seek(int64_t i) {
+  const Lock lock(impl_->api_mu);
   impl_->stop_read_ahead();
   if (i != 0) impl_->check_index(i);
   impl_->stream_pos = i;
 }
 
 bool VideoReader::next(Frame& out) {
+  const Lock lock(impl_->api_mu);
   Impl& m = *impl_;
   if (!m.reading_ahead()) {
     if (m.index && m.stream_pos >= m.index->size()) return false;

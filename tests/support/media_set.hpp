@@ -27,6 +27,9 @@ inline const std::vector<MediaCase>& conformance_set() {
   static const std::vector<MediaCase> set = {
       {"h264_bframes.mp4", L::Index, "B-pyramid, closed GOP, edit list of the B delay"},
       {"h264_opengop.mkv", L::Index, "open GOP"},
+      {"h264_opengop_long.mp4", L::Index, "open GOP, groups of 50 (x264 open_gop)"},
+      {"h264_opengop_long.mkv", L::Index, "open GOP, groups of 50, B-pyramid"},
+      {"h264_opengop_long.ts", L::Index, "open GOP, groups of 50, MPEG-TS"},
       {"hevc.mp4", L::Index, "B-frames, CRA keyframes"},
       {"hevc_10bit.mkv", L::Index, "10-bit"},
       {"hevc_10bit_opengop.mkv", L::Index, "10-bit, open GOP, leading pictures, 4 B-frames"},
@@ -66,6 +69,7 @@ inline const std::vector<MediaCase>& conformance_set() {
       {"h264_audio.mp4", L::Index, "with AAC audio"},
       {"h264_nopicture.mp4", L::Selected, "a packet that decodes to nothing"},
       {"h264_damaged.mp4", L::None, "3000 bytes zeroed mid-file"},
+      {"h264_broken_idr.mp4", L::None, "a broken slice in the first IDR, concealed"},
       {"truncated.mp4", L::Selected, "truncated tail (index promises more)"},
       {"truncated.ts", L::Selected, "truncated tail"},
       {"midgop.ts", L::Selected, "starts mid-GOP"},

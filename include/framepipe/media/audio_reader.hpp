@@ -8,6 +8,9 @@
 // the same resampler with its defaults, flushed at the end); it plays at start() + k / rate,
 // start() being the first decoded frame's pts. The whole stream is decoded at open and kept
 // in memory (planar, channels x size() floats), up to max_samples per channel.
+//
+// Threads: every method is const and reads what the constructor decoded, so any thread may
+// call any of them at once, without a lock (moving or destroying the reader excepted).
 #pragma once
 
 #include <cstdint>

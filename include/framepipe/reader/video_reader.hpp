@@ -5,8 +5,14 @@
 //   framepipe::Frame g = reader.frame_at(12.5);       // the frame on screen at 12.5 s
 //   framepipe::Batch b = reader.frames({40, 3, 40});  // returned in the order asked
 //
-// Frame i is the i-th frame `ffmpeg -i X -vsync passthrough` decodes. One reader is not
-// shared between threads; open one per thread (they share nothing).
+// Frame i is the i-th frame `ffmpeg -i X -vsync passthrough` decodes.
+//
+// Threads: every method may be called from any thread. One reader serves one call at a time
+// (each takes the reader's lock, the getters included; stats() and damage_reports() also
+// while next() decodes ahead on its own thread), so threads that share a reader take turns;
+// readers opened one per thread decode at once and share nothing. The references info(),
+// source(), options(), index() and geometry() return stay valid while the reader lives. A
+// for_each `fn` must not call the reader it runs under (it holds the reader's lock).
 #pragma once
 
 #include <cstdint>
@@ -71,7 +77,12 @@ struct ReaderOptions {
   // Given as the ffmpeg CLI's `-KEY VALUE` before -i (see InputOptions); they come after
   // framepipe's own, so they can override them. A sidecar index is not used with them.
   InputOptions input_options;
-  bool strict = false;        // corrupt packets are fatal instead of counted
+  // Damage in what a request hands out (reported before a frame, in the run that decoded it:
+  // see "Damage accounting" in src/reader/reader_seek.cpp) is a DecodeError instead of counted.
+  bool strict = false;
+  // Only a packet the decoder refused (its picture lost) is: concealed damage is not. Decord's
+  // rule, which its drop-in keeps.
+  bool strict_lost = false;
   // Batches whose frames lie in separate keyframe groups are decoded by this many workers at
   // once, each with its own demuxer and single-threaded decoder. 0: one per core; 1: off.
   int workers = 0;

@@ -46,8 +46,12 @@ class VideoReader:
         self._fault_tol = float(fault_tol)
         if width == 0 or height == 0:
             raise ValueError("width and height must be -1 (from the source) or positive")
+        # Decord raises where FFmpeg's decoder refuses a packet (a frame it cannot give), and
+        # returns what the decoder concealed otherwise; fault_tol >= 0 instead limits the damage
+        # concealed, checked after each request (_check_faults). strict="lost" is that rule.
         self._reader = framepipe.VideoReader(_source(uri), width=int(width), height=int(height),
-                                             num_threads=int(num_threads), strict=self._fault_tol < 0)
+                                             num_threads=int(num_threads),
+                                             strict="lost" if self._fault_tol < 0 else False)
         self._pos = 0
         meta = self._reader.metadata
         self._start = meta.get("start_time") or 0.0
