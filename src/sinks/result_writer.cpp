@@ -130,6 +130,7 @@ void ResultWriter::line(const ResultLine& j) {
       o << text << '\n';
     }
     if (!o) throw IoError("cannot write results to '" + file_.part() + "': " + std::strerror(errno ? errno : EIO), errno);
+    ++lines_;
   }
   if (callback_) callback_(text);
   mark.done = true;
@@ -147,13 +148,18 @@ void ResultWriter::close(bool complete) {
   }
   closed_ = true;
   stream_.close();
-  if (!complete) return;
+  if (!complete) {
+    // Nothing to keep: a run that wrote no result (it failed to open its input, say) leaves no
+    // empty part file behind, and says nothing was kept.
+    if (lines_ == 0 && !file_.direct()) file_.discard();
+    return;
+  }
   file_.commit();
   committed_ = true;
 }
 
 std::string ResultWriter::kept_part() const {
-  return is_file(path_) && !file_.direct() && closed_ && !committed_ ? file_.part() : std::string();
+  return is_file(path_) && !file_.direct() && closed_ && !committed_ && lines_ > 0 ? file_.part() : std::string();
 }
 
 std::ostream& ResultWriter::out() { return path_ == "-" ? std::cout : stream_; }

@@ -33,7 +33,8 @@ class ResultWriter {
   void flush();
   // Complete: the part file becomes the file. Not: it stays, whole lines only.
   void close(bool complete);
-  // The part file a run that did not complete leaves ("" for stdout or no file).
+  // The part file a run that did not complete leaves ("" for stdout, no file, or no line
+  // written: then no part file is left).
   std::string kept_part() const;
   // A line could not be written (or the callback threw): what follows would not reach it.
   bool broken() const { return broken_; }
@@ -45,6 +46,7 @@ class ResultWriter {
   std::function<void(const std::string&)> callback_;
   std::ofstream stream_;
   bool csv_ = false, closed_ = false, committed_ = false, broken_ = false;
+  int64_t lines_ = 0;  // results written to the file
 };
 
 }  // namespace framepipe
