@@ -2,10 +2,11 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
+BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test demo test-asan fuzz test-damage conformance install-python bench bench-index bench-infer bench-pipeline bench-python models clean
+.PHONY: all deps build test demo test-asan test-tsan test-access fuzz test-damage conformance install-python bench bench-index bench-infer bench-pipeline bench-python models clean
 
 all: build
 
@@ -35,6 +36,27 @@ fuzz:
 test-damage: build
 	@bash scripts/make-test-media.sh $(BUILD)/media >/dev/null
 	@FRAMEPIPE_MEDIA=$(BUILD)/media FRAMEPIPE_DAMAGE_CASES=$${FRAMEPIPE_DAMAGE_CASES:-400} $(BUILD)/tests/test_damage
+
+# The access property test with many more seeded requests per file than make test runs
+# (FRAMEPIPE_ACCESS_REQUESTS, default 300; FRAMEPIPE_ACCESS_SEED picks the first seed).
+test-access: build
+	@bash scripts/make-test-media.sh $(BUILD)/media >/dev/null
+	@FRAMEPIPE_MEDIA=$(BUILD)/media FRAMEPIPE_ACCESS_REQUESTS=$${FRAMEPIPE_ACCESS_REQUESTS:-300} \
+	  $(BUILD)/tests/test_access --gtest_filter='Media/AccessProperty.*' | grep -E '^\[ access|FAILED|PASSED|Failure|seed'
+
+# The threaded tests under ThreadSanitizer: the stress test of a shared reader, the reader's
+# and the sampler's tests (worker pools, read-ahead). tests/tsan.supp names only FFmpeg's own
+# frame-thread internals, each with its reason; a report in framepipe's code fails.
+TSAN_TESTS = test_access test_reader test_sample test_errors test_transform
+test-tsan: deps
+	@cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFRAMEPIPE_SANITIZE=thread -DFRAMEPIPE_PYTHON=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_TSAN) -j$(JOBS) --target $(TSAN_TESTS) framepipe_cli
+	@bash scripts/make-test-media.sh $(BUILD)/media >/dev/null
+	@for t in $(TSAN_TESTS); do \
+	  echo "test-tsan: $$t"; \
+	  FRAMEPIPE_MEDIA=$(BUILD)/media FRAMEPIPE_ACCESS_REQUESTS=4 FRAMEPIPE_THREADS_SECONDS=20 \
+	  TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+	  $(BUILD_TSAN)/tests/$$t --gtest_brief=1 || exit 1; done
 
 # The conformance matrix: every file of the media set by every route, as a table.
 conformance: build
