@@ -264,7 +264,13 @@ bool Decoder::next(AVFrame* frame) {
                                     packet_->pts < wanted_->back();
     const bool continues = frame_pts_ && packet_->pts != AV_NOPTS_VALUE &&
                            !std::binary_search(frame_pts_->begin(), frame_pts_->end(), packet_->pts);
-    if (continues ? !last_sent_ : key_only_ && before_last_wanted && !(packet_->flags & AV_PKT_FLAG_KEY)) {
+    // Key frames only: before the last wanted, only the wanted keyframes go in. An unwanted
+    // one would be decoded for nothing, and where a seek landed a group early (MPEG-TS, by
+    // dts) an open GOP's keyframe fed after it puts the wanted one out of order.
+    const bool unwanted_key = key_only_ && before_last_wanted &&
+                              (!(packet_->flags & AV_PKT_FLAG_KEY) ||
+                               !std::binary_search(wanted_->begin(), wanted_->end(), packet_->pts));
+    if (continues ? !last_sent_ : unwanted_key) {
       if (packet_->pts != AV_NOPTS_VALUE) skipped_.insert(packet_->pts);
       skipped_any_ = true;
       packets_skipped_.fetch_add(1, std::memory_order_relaxed);

@@ -48,8 +48,8 @@ class Decoder {
   // with skip_frame = NONREF: frames nothing references are skipped, the frames produced are
   // exact, but not all frames are produced. nullptr: decode everything.
   void set_wanted(const std::vector<int64_t>* pts) { wanted_ = pts; }
-  // While set, packets before the last wanted one that are not key frames are never sent to
-  // the decoder (a request for key frames only): they are recorded as skipped, as above.
+  // While set, packets before the last wanted one other than the wanted key frames are never
+  // sent to the decoder (a request for key frames only): they are recorded as skipped, as above.
   void set_key_only(bool on) { key_only_ = on; }
   // The source pts of every frame (sorted), from the index: a packet whose pts is none of them
   // yields no frame of its own (the second field of a field-coded picture, PAFF) and

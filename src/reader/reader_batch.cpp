@@ -42,7 +42,7 @@ void VideoReader::Impl::for_each(const std::vector<int64_t>& indices, const std:
   std::vector<Target> targets;
   targets.reserve(sorted.size());
   for (int64_t i : sorted) targets.push_back(Target{i, nullptr, nullptr});
-  Sink sink{fn, concurrent, {}, {}, nullptr};
+  Sink sink{fn, concurrent, this, {}, {}, nullptr};
   try {
     decode_targets(targets, &sink);
   } catch (...) {
@@ -56,6 +56,11 @@ void VideoReader::Impl::Sink::hand_over(const Frame& f) {
   if (error) throw Stopped{};
   if (!done.insert(f.info.index).second) return;
   if (concurrent) lock.unlock();
+  struct Serving {
+    const void* before = serving_fn;
+    explicit Serving(const void* r) { serving_fn = r; }
+    ~Serving() { serving_fn = before; }
+  } serving(reader);
   try {
     fn(f);
   } catch (...) {
@@ -70,7 +75,12 @@ void VideoReader::Impl::decode_targets(const std::vector<Target>& targets, Sink*
   const bool keys = index->timestamps_reliable() && index->source_pts_rise() &&
                     std::all_of(targets.begin(), targets.end(), [&](const Target& t) { return (*index)[t.index].keyframe; });
   if (pool_allowed()) {
-    std::vector<std::vector<Target>> runs = split_runs(targets, keys);
+    std::vector<int64_t> wanted(targets.size());
+    std::transform(targets.begin(), targets.end(), wanted.begin(), [](const Target& t) { return t.index; });
+    std::vector<std::vector<Target>> runs;
+    for (auto [begin, end] : plan::split_runs(*index, wanted, keys))
+      runs.emplace_back(targets.begin() + static_cast<std::ptrdiff_t>(begin),
+                        targets.begin() + static_cast<std::ptrdiff_t>(end));
     try {
       if (runs.size() >= 2 && decode_runs_parallel(runs, sink)) return;
     } catch (const DamagedRun&) {
@@ -82,28 +92,37 @@ void VideoReader::Impl::decode_targets(const std::vector<Target>& targets, Sink*
 }
 
 void VideoReader::Impl::decode_serial(const std::vector<Target>& targets, bool keys, Sink* sink) {
-  std::vector<int64_t> wanted;
   const bool damaged = std::any_of(targets.begin(), targets.end(), [&](const Target& t) {
     return (*index)[t.index].damaged || damaged_keys.count(index->keyframe_at_or_before(t.index));
   });
-  if (index->timestamps_reliable() && index->source_pts_rise() && !damaged) {
-    for (const Target& t : targets) wanted.push_back((*index)[t.index].source_pts);
-    std::sort(wanted.begin(), wanted.end());
-  }
-  std::optional<WantedScope> scope;
-  if (!wanted.empty()) scope.emplace(*this, &wanted, keys);
+  const bool skip = index->timestamps_reliable() && index->source_pts_rise() && !damaged;
   if (sink) shape(handed);
-  for (const Target& t : targets) {
-    if (sink && sink->handed_out(t.index)) continue;
-    goto_frame(t.index);
-    if (!sink) {
-      convert_current(t.pixels);
-      if (t.info) *t.info = current_info();
-      continue;
+  // Key frames only: each open GOP's keyframe starts a stretch of its own, reached by a seek
+  // (plan::decodes_forward): were it wanted with the keyframes before it, the decoder would be
+  // fed it right after them, skipping the references between, and put it out of order
+  // (x264 open_gop, keyframes 0 and 50: 50 came out first).
+  std::vector<int64_t> indices(targets.size());
+  std::transform(targets.begin(), targets.end(), indices.begin(), [](const Target& t) { return t.index; });
+  for (auto [begin, end] : plan::key_segments(*index, indices, keys)) {
+    std::vector<int64_t> wanted;
+    if (skip)
+      for (size_t k = begin; k < end; ++k) wanted.push_back((*index)[targets[k].index].source_pts);
+    std::sort(wanted.begin(), wanted.end());
+    std::optional<WantedScope> scope;
+    if (!wanted.empty()) scope.emplace(*this, &wanted, keys);
+    for (size_t k = begin; k < end; ++k) {
+      const Target& t = targets[k];
+      if (sink && sink->handed_out(t.index)) continue;
+      goto_frame(t.index);
+      if (!sink) {
+        convert_current(t.pixels);
+        if (t.info) *t.info = current_info();
+        continue;
+      }
+      convert_current(handed.data());
+      handed.info = current_info();
+      sink->hand_over(handed);
     }
-    convert_current(handed.data());
-    handed.info = current_info();
-    sink->hand_over(handed);
   }
 }
 
@@ -117,61 +136,19 @@ bool VideoReader::Impl::pool_allowed() const {
          !demux->live();
 }
 
-auto VideoReader::Impl::split_runs(const std::vector<Target>& targets, bool keys) const -> std::vector<std::vector<Target>> {
-  std::vector<std::vector<Target>> runs;
-  const int64_t depth = kWorkerDepth;
-  for (const Target& t : targets) {
-    bool fresh_run = runs.empty();
-    if (!fresh_run) {
-      const int64_t prev = runs.back().back().index;
-      const int64_t key = index->keyframe_at_or_before(t.index);
-      // A closed group's keyframe starts a run even right after the last target: a worker
-      // that starts there decodes nothing more than one going on forward would, and dense
-      // requests (clips) get their groups spread over the workers. An open GOP's keyframe
-      // does not: a seek there starts a group earlier (goto_frame).
-      fresh_run = keys ? index->keyframe_at_or_before(t.index - 1) > prev
-                       : key > prev && (key - (prev + 1) > depth || !(*index)[key].open_gop);
-    }
-    if (fresh_run) runs.emplace_back();
-    runs.back().push_back(t);
-  }
-  return runs;
-}
-
 auto VideoReader::Impl::assign_runs(const std::vector<std::vector<Target>>& runs, size_t workers) const
     -> std::optional<RunPlan> {
-  const int64_t depth = kWorkerDepth;
-  RunPlan plan{std::vector<std::vector<size_t>>(workers), {}, std::vector<int64_t>(workers, 0)};
-  std::vector<int64_t> pos(workers, -1);
+  std::vector<int64_t> targets;
+  std::vector<plan::Range> ranges;
+  for (const auto& run : runs) {
+    ranges.emplace_back(targets.size(), targets.size() + run.size());
+    for (const Target& t : run) targets.push_back(t.index);
+  }
+  std::vector<int64_t> positions(workers, -1);
   for (size_t w = 0; w < workers; ++w)
-    if (const Impl* m = member(w); m && m->have_cur && m->cursor_known && !m->dec->skipped_pending()) pos[w] = m->cursor;
-  std::vector<int64_t> cost(runs.size(), 0);
-  for (size_t r = 0; r < runs.size(); ++r) {
-    const int64_t first = runs[r].front().index, last = runs[r].back().index;
-    const int64_t key = std::max<int64_t>(index->keyframe_at_or_before(first), 0);
-    size_t pick = workers;
-    for (size_t w = 0; w < workers; ++w)
-      if (pos[w] >= 0 && pos[w] < first && (key <= pos[w] || key - (pos[w] + 1) <= depth)) pick = w;
-    if (pick < workers) {
-      plan.pinned[pick].push_back(r);
-      plan.load[pick] += last - pos[pick];
-      pos[pick] = last;
-    } else {
-      cost[r] = last - key + 1;
-      plan.shared.push_back(r);
-    }
-  }
-  std::stable_sort(plan.shared.begin(), plan.shared.end(), [&](size_t a, size_t b) { return cost[a] > cost[b]; });
-  std::vector<int64_t> load = plan.load;  // as the free workers will take them, by estimate
-  for (size_t r : plan.shared) *std::min_element(load.begin(), load.end()) += cost[r];
-  int64_t total = 0, most = 0;
-  for (int64_t l : load) {
-    total += l;
-    most = std::max(most, l);
-  }
-  if (most * 5 > total * 4) return std::nullopt;
-  plan.load = std::move(load);
-  return plan;
+    if (const Impl* m = member(w); m && m->have_cur && m->cursor_known && !m->dec->skipped_pending())
+      positions[w] = m->cursor;
+  return plan::assign_runs(*index, targets, ranges, positions);
 }
 
 namespace {

@@ -26,6 +26,7 @@
 #include "media/decoder.hpp"
 #include "media/demuxer.hpp"
 #include "media/hw_device.hpp"
+#include "reader/read_plan.hpp"
 #include "reader/worker_pool.hpp"
 
 namespace framepipe {
@@ -35,6 +36,10 @@ namespace framepipe {
 void fill_upright(VideoStreamInfo& v, const AVStream* stream, bool autorotate);
 void fill_color_used(VideoStreamInfo& v, AVColorSpace space, AVColorRange range, AVPixelFormat fmt,
                      const ImageOptions& opt);
+
+// The reader whose for_each `fn` this thread is running, if any: a call from `fn` on that
+// reader would wait for the for_each it runs under for ever, and is refused instead.
+inline thread_local const void* serving_fn = nullptr;
 
 struct VideoReader::Impl {
   // Taken by every public method (recursive: frame_at calls index_at and frame).
@@ -53,6 +58,7 @@ struct VideoReader::Impl {
   std::optional<FrameIndex> index;
   MediaInfo info;
   Geometry geom;
+  int out_w = 0, out_h = 0;  // the output size, fixed at open (geom follows the stream's size)
   PixelConverter conv;
   int64_t stream_pos = 0;     // next frame next() returns
   int64_t damage_before_reopen = 0, refused_before_reopen = 0;
@@ -78,6 +84,7 @@ struct VideoReader::Impl {
   int64_t decoder_refusals() const { return refused_before_reopen + dec->refused(); }
   void mark_run();                // what the decoders reported so far is accounted for
   void close_run();               // accounts for the current run's damage not yet accounted for
+  void abandon_run();             // drops it: the run did not decode as the stream does
   void land_run();                // the home group's first frame is out: the warm-up is behind
   void account_damage(int64_t t); // frame t is handed out: what was reported before it counts
   bool in_pool = false;    // a worker of another reader's pool (single-threaded decoder)
@@ -111,12 +118,9 @@ struct VideoReader::Impl {
   // for a run whose targets are in the group of `home` (key itself, or a group later).
   void seek_to_group(int64_t key, int64_t home);
 
-  // The seek-or-decode-forward rule: whether frame t (in the group of `group`) is reached by
-  // decoding on from where the decoder is, rather than by a seek.
-  bool decodes_forward_to(int64_t t, int64_t group) const;
-  // Where a seek for a run in the group of `group` begins: a group earlier where that group
-  // opens with an open GOP's keyframe whose leading pictures will be decoded.
-  int64_t seek_start(int64_t group) const;
+  // Where the decoder stands, for the plan's seek-or-decode-forward rule toward frame t
+  // (plan::decodes_forward; plan::seek_start says where a seek begins).
+  plan::Position position(int64_t t) const;
   // The damage fallback, one policy: frame t's group is marked damaged and t is read as a
   // stream reads it, from the start (a pool worker hands the run back to its owner for that).
   void read_as_streamed(int64_t t, int64_t group);
@@ -183,6 +187,7 @@ struct VideoReader::Impl {
   struct Sink {
     const std::function<void(const Frame&)>& fn;
     bool concurrent;
+    const Impl* reader;  // whose for_each this is (see serving_fn)
     std::mutex mu;
     std::unordered_set<int64_t> done;
     std::exception_ptr error;
@@ -205,16 +210,9 @@ struct VideoReader::Impl {
   // this reader's index; a run is a stretch of targets that one decoder reads forward.
   std::vector<std::unique_ptr<Impl>> pool;
   std::unique_ptr<WorkerPool> threads;  // started with the first parallel batch, kept
-  // Frames a single-threaded worker decoder holds in flight (reordering), about: reaching a
-  // target fewer than these past a keyframe costs less decoding forward than a seek.
-  static constexpr int64_t kWorkerDepth = 4;
   std::atomic<int64_t> parallel_runs{0};
   int pool_size() const;
   bool pool_allowed() const;
-
-  // Splits sorted targets where the next one is better reached by a seek than by decoding
-  // forward: in another keyframe group, more than a decoder's in-flight depth past the last.
-  std::vector<std::vector<Target>> split_runs(const std::vector<Target>& targets, bool keys) const;
 
   // Worker 0 is this reader where its decoder runs on one thread; the pool adds the others.
   // A reader with frame threads leaves parallel runs to single-threaded pool members, one a
@@ -226,16 +224,8 @@ struct VideoReader::Impl {
     const size_t k = pool_only() ? w + 1 : w;
     return k == 0 ? const_cast<Impl*>(this) : k - 1 < pool.size() ? pool[k - 1].get() : nullptr;
   }
-  struct RunPlan {
-    std::vector<std::vector<size_t>> pinned;  // worker -> runs it reaches by decoding forward
-    std::vector<size_t> shared;               // the other runs, costliest first, to whoever is free
-    std::vector<int64_t> load;                // worker -> frames to decode, as planned
-  };
-  // Plans the runs: a worker that can reach a run by decoding forward from where it stopped
-  // takes it (a sorted request split into chunks keeps each group on one decoder); the rest
-  // are taken, costliest first, by whichever worker is free (cost: frames to decode, which
-  // says too little to split by ahead: an I-frame costs more than a skipped B). None where one
-  // worker would carry nearly all of it even so: one multi-threaded decoder then does better.
+  // The plan of the runs over `workers` workers (plan::assign_runs), from where they stand.
+  using RunPlan = plan::RunPlan;
   std::optional<RunPlan> assign_runs(const std::vector<std::vector<Target>>& runs, size_t workers) const;
   // The runs on the worker pool; false where assign_runs() said no.
   bool decode_runs_parallel(const std::vector<std::vector<Target>>& runs, Sink* sink);

@@ -41,7 +41,10 @@ bool VideoReader::Impl::decode_next() {
     }
     have_cur = true;
     frames_decoded.fetch_add(1, std::memory_order_relaxed);
-    if (run_key == kRunFromStart && dec->damage() > 0 && dec->frame_threaded() && !demux->live())
+    // (Not where packets were skipped: a frame out of place there is the skip's doing, and
+    // goto_frame reads such a run again skipping nothing.)
+    if (run_key == kRunFromStart && dec->damage() > 0 && dec->frame_threaded() && !demux->live() &&
+        !dec->skipped_any())
       return redecode_on_one_thread(by_pts);
     if (!by_pts) {
       cursor = cursor_known ? cursor + 1 : 0;  // counting from a fresh start
@@ -82,6 +85,7 @@ bool VideoReader::Impl::decode_next() {
 // way. (The decoder reports damage while decoding the damaged packet, before any frame that
 // depends on it comes out.)
 bool VideoReader::Impl::redecode_on_one_thread(bool by_pts) {
+ 
   int64_t target = -1;
   if (!by_pts) {
     target = cursor_known ? cursor + 1 : 0;
@@ -129,6 +133,11 @@ void VideoReader::Impl::close_run() {
   mark_run();
 }
 
+void VideoReader::Impl::abandon_run() {
+  const std::lock_guard lock(dec_mu);
+  mark_run();
+}
+
 void VideoReader::Impl::land_run() {
   const std::lock_guard lock(dec_mu);
   run_landed = true;
@@ -162,6 +171,7 @@ void VideoReader::Impl::account_damage(int64_t t) {
 }
 
 void VideoReader::Impl::seek_to_group(int64_t key, int64_t home) {
+ 
   seeks.fetch_add(1, std::memory_order_relaxed);
   close_run();
   run_key = key;
@@ -193,38 +203,23 @@ void VideoReader::Impl::seek_to_group(int64_t key, int64_t home) {
   {
     const std::lock_guard lock(dec_mu);
     run_landed = false;
-    run_excuses = key > 0 && (*index)[key].open_gop;
+    // Key frames only send no packet before the wanted keyframe (Decoder::set_key_only):
+    // decoding begins there, wherever the seek landed.
+    const int64_t begins = key_only ? run_home : key;
+    run_excuses = begins > 0 && (*index)[begins].open_gop;
     mark_run();
   }
   have_cur = cursor_known = false;
   cursor = -1;
 }
 
-bool VideoReader::Impl::decodes_forward_to(int64_t t, int64_t group) const {
-  if (!(have_cur && cursor_known && cursor < t) || dec->may_have_skipped((*index)[t].source_pts))
-    return fresh() && group <= 0;  // a fresh decoder reaches the first group without a seek
-  if (!index->timestamps_reliable()) return true;  // frames are counted: never skipped over
-  if (key_only) {
-    // Key frames only: reading forward costs packets, not decoding, so it seeks only past
-    // keyframes nobody asked for. But the packets between are not sent, and an open GOP's
-    // keyframe decoded after references were left out gets its picture order from a stale
-    // count: FFmpeg's H.264 decoder then puts it out of order or drops it (x264 open_gop
-    // with keyint=50, keyframes 0 and 50 fed alone came out reversed, 50 lost). A seek's
-    // flush starts it afresh.
-    if (index->keyframe_at_or_before(t - 1) > cursor) return false;
-    return !((*index)[t].open_gop && cursor + 1 < t);
-  }
-  // Decoding forward over fewer frames than the decoder holds in flight costs less than a
-  // seek, which throws them away.
-  return group - (cursor + 1) <= dec->in_flight_depth();
-}
-
-int64_t VideoReader::Impl::seek_start(int64_t group) const {
-  // An open GOP's leading pictures refer to the group before: starting there gives them their
-  // references, so that they decode as in a stream. Key frames only decode no leading picture.
-  if (group > 0 && !key_only && (*index)[group].open_gop)
-    return std::max<int64_t>(index->keyframe_at_or_before(group - 1), 0);
-  return group;
+plan::Position VideoReader::Impl::position(int64_t t) const {
+  plan::Position at;
+  at.fresh = fresh();
+  at.cursor = have_cur && cursor_known ? cursor : -1;
+  at.in_flight = dec->in_flight_depth();
+  at.skipped_pts = dec->may_have_skipped((*index)[t].source_pts);
+  return at;
 }
 
 void VideoReader::Impl::read_as_streamed(int64_t t, int64_t group) {
@@ -238,7 +233,8 @@ void VideoReader::Impl::goto_frame(int64_t t) {
   const bool by_pts = index->timestamps_reliable();
   const int64_t group = by_pts ? index->keyframe_at_or_before(t) : -1;  // t's own keyframe group
   if ((*index)[t].damaged || damaged_keys.count(group)) return goto_frame_from_start(t);
-  if (!decodes_forward_to(t, group)) seek_to_group(seek_start(group), group);
+  if (!plan::decodes_forward(*index, position(t), t, key_only))
+    seek_to_group(plan::seek_start(*index, group, key_only), group);
   for (int retries = 0;;) {
     const int64_t before = cursor_known ? cursor : -1;
     const bool got = decode_next();
@@ -260,17 +256,19 @@ void VideoReader::Impl::goto_frame(int64_t t) {
       account_damage(t);
       return;
     }
+   
     if (got && cursor < t) continue;
-    // The run did not deliver t. A plan's skipping and seeking are claims about how the
-    // decoder behaves; where one fails, the run is tried again with less of them: a group
-    // earlier with nothing skipped, then from the start.
+    // The run did not deliver t. Where it landed and what it skipped are claims about the
+    // container and the decoder; where they fail, the run is tried again with less of them:
+    // a seek lands a group earlier, by dts (MPEG-TS lands past a keyframe sought by pts),
+    // twice; then from the start with nothing skipped, as a stream is read.
     const bool skipping = wanted_pts || key_only;
     if ((run_key != kRunFromStart || skipping) && retries < kMaxRetries) {
       ++retries;
       seek_by_dts = seek_by_dts || run_key != kRunFromStart;
-      set_wanted(nullptr, false);  // nothing skipped from here on (a batch's scope ends later)
+      abandon_run();  // what it reported came of a decode unlike the stream's
       if (retries == kMaxRetries || run_key == kRunFromStart) {
-        close_run();
+        set_wanted(nullptr, false);  // nothing skipped from here on (a batch's scope ends later)
         open_stream();
         seeks.fetch_add(1, std::memory_order_relaxed);
         retries = kMaxRetries;
@@ -300,6 +298,7 @@ void VideoReader::Impl::goto_frame_from_start(int64_t t) {
       account_damage(t);
       return;
     }
+   
     if (got && cursor < t) continue;
     missed(t, before, got);
   }

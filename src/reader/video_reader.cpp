@@ -16,7 +16,20 @@ namespace framepipe {
 
 namespace {
 
-using Lock = std::lock_guard<std::recursive_mutex>;
+// A public method's turn on its reader (every method but the few fixed at open).
+class Lock {
+ public:
+  template <class ImplPtr>  // VideoReader::Impl, private to the class
+  explicit Lock(const ImplPtr& impl) : lock_(impl->api_mu, std::defer_lock) {
+    if (serving_fn == impl.get())
+      throw ConfigError("'" + impl->source.name() + "': a for_each callback called its own reader, which is busy " +
+                        "with that for_each (only source(), out_width(), out_height() and out_channels() may be)");
+    lock_.lock();
+  }
+
+ private:
+  std::unique_lock<std::recursive_mutex> lock_;
+};
 
 std::string fmt_seconds(double t) {
   std::ostringstream os;
@@ -40,110 +53,98 @@ VideoReader::VideoReader(VideoReader&&) noexcept = default;
 VideoReader& VideoReader::operator=(VideoReader&&) noexcept = default;
 
 void ReaderInternals::tap_other_packets(VideoReader& reader, std::function<void(AVPacket*)> tap) {
-  const Lock lock(reader.impl_->api_mu);
+  const Lock lock(reader.impl_);
   reader.impl_->other_packets = tap;
   reader.impl_->demux->set_other_packets(std::move(tap));
 }
 
 const AVFormatContext* ReaderInternals::format(const VideoReader& reader) {
-  const Lock lock(reader.impl_->api_mu);
+  const Lock lock(reader.impl_);
   return reader.impl_->demux->format();
 }
 
 const MediaInfo& VideoReader::info() const {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   return impl_->info;
 }
 int64_t VideoReader::size() const {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   return impl_->size();
 }
 bool VideoReader::size_is_exact() const {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   return impl_->index.has_value();
 }
 const FrameIndex& VideoReader::index() {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   impl_->stop_read_ahead();
   impl_->ensure_index();
   return *impl_->index;
 }
 ReaderStats VideoReader::stats() const {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   return impl_->stats();
 }
-const Source& VideoReader::source() const {
-  const Lock lock(impl_->api_mu);
-  return impl_->source;
-}
+const Source& VideoReader::source() const { return impl_->source; }  // fixed at open: no lock
 const ReaderOptions& VideoReader::options() const {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   return impl_->opt;
 }
 const Geometry& VideoReader::geometry() const {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   return impl_->geom;
 }
-int VideoReader::out_width() const {
-  const Lock lock(impl_->api_mu);
-  return impl_->geom.out_width;
-}
-int VideoReader::out_height() const {
-  const Lock lock(impl_->api_mu);
-  return impl_->geom.out_height;
-}
-int VideoReader::out_channels() const {
-  const Lock lock(impl_->api_mu);
-  return channels(impl_->opt.image.pix);
-}
+int VideoReader::out_width() const { return impl_->out_w; }  // fixed at open: no lock
+int VideoReader::out_height() const { return impl_->out_h; }  // fixed at open: no lock
+int VideoReader::out_channels() const { return channels(impl_->opt.image.pix); }  // fixed at open: no lock
 int64_t VideoReader::damage_reports() const {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   return impl_->damage();
 }
 
 Frame VideoReader::frame(int64_t i) {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   Frame f;
   frame(i, f);
   return f;
 }
 
 void VideoReader::frame(int64_t i, Frame& out) {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   impl_->stop_read_ahead();
   impl_->shape(out);
   impl_->frames_into({i}, out.data(), &out.info);
 }
 
 Batch VideoReader::frames(const std::vector<int64_t>& indices) {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   Batch b;
   frames(indices, b);
   return b;
 }
 
 void VideoReader::frames(const std::vector<int64_t>& indices, Batch& out) {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   impl_->stop_read_ahead();
   impl_->shape(out, indices.size());
   impl_->frames_into(indices, out.pixels.data(), out.info.data());
 }
 
 void VideoReader::frames_into(const std::vector<int64_t>& indices, uint8_t* out, FrameInfo* info_out) {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   impl_->stop_read_ahead();
   impl_->frames_into(indices, out, info_out);
 }
 
 void VideoReader::for_each(const std::vector<int64_t>& indices, const std::function<void(const Frame&)>& fn,
                            Calls calls) {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   impl_->stop_read_ahead();
   impl_->for_each(indices, fn, calls == Calls::Concurrent);
 }
 
 int64_t VideoReader::index_at(double seconds) {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   impl_->stop_read_ahead();
   impl_->ensure_index();
   const FrameIndex& idx = *impl_->index;
@@ -158,12 +159,12 @@ int64_t VideoReader::index_at(double seconds) {
 }
 
 Frame VideoReader::frame_at(double seconds) {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   return frame(index_at(seconds));
 }
 
 Batch VideoReader::frames_at(const std::vector<double>& seconds) {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   std::vector<int64_t> idx;
   idx.reserve(seconds.size());
   for (double t : seconds) idx.push_back(index_at(t));
@@ -171,7 +172,7 @@ Batch VideoReader::frames_at(const std::vector<double>& seconds) {
 }
 
 Batch VideoReader::range(int64_t start, int64_t stop, int64_t step) {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   if (step <= 0) throw ConfigError("range step must be positive, got " + std::to_string(step));
   if (start < stop) {  // the bounds before a list of them is made: range(0, 10**18) is refused, not allocated
     impl_->check_index(start);
@@ -183,14 +184,14 @@ Batch VideoReader::range(int64_t start, int64_t stop, int64_t step) {
 }
 
 void VideoReader::seek(int64_t i) {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   impl_->stop_read_ahead();
   if (i != 0) impl_->check_index(i);
   impl_->stream_pos = i;
 }
 
 bool VideoReader::next(Frame& out) {
-  const Lock lock(impl_->api_mu);
+  const Lock lock(impl_);
   Impl& m = *impl_;
   if (!m.reading_ahead()) {
     if (m.index && m.stream_pos >= m.index->size()) return false;

@@ -10,9 +10,11 @@
 // Threads: every method may be called from any thread. One reader serves one call at a time
 // (each takes the reader's lock, the getters included; stats() and damage_reports() also
 // while next() decodes ahead on its own thread), so threads that share a reader take turns;
-// readers opened one per thread decode at once and share nothing. The references info(),
-// source(), options(), index() and geometry() return stay valid while the reader lives. A
-// for_each `fn` must not call the reader it runs under (it holds the reader's lock).
+// readers opened one per thread decode at once and share nothing. source(), out_width(),
+// out_height() and out_channels() are fixed at open and take no lock, so a for_each `fn`
+// may call them; any other call from `fn` on its own reader waits for the for_each it runs
+// under, for ever (its workers are other threads). The references info(), source(),
+// options(), index() and geometry() return stay valid while the reader lives.
 #pragma once
 
 #include <cstdint>
