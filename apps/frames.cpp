@@ -20,6 +20,9 @@
 namespace framepipe::cli {
 
 void report_damage(const VideoReader& reader, const std::string& file) {
+  if (const std::string& cut = reader.info().video.truncated; !cut.empty())
+    std::fprintf(stderr, "framepipe: %s: the file is truncated (%s); the frames before the cut are all there is\n",
+                 file.c_str(), cut.c_str());
   if (reader.damage_reports() > 0)
     std::fprintf(stderr, "framepipe: %s: the decoder met damaged data %lld times (concealed or skipped; --strict makes it fatal)\n",
                  file.c_str(), static_cast<long long>(reader.damage_reports()));

@@ -22,6 +22,7 @@ void print_human(const MediaInfo& m) {
                   static_cast<long long>(v.frames), v.index_method.c_str(), static_cast<long long>(v.frames_header),
                   static_cast<long long>(v.keyframes));
       if (!v.index_provenance.empty()) std::printf("    index: %s\n", v.index_provenance.c_str());
+      if (!v.truncated.empty()) std::printf("    truncated: %s\n", v.truncated.c_str());
     } else {
       std::printf("    frames: not measured, %lld in header\n", static_cast<long long>(v.frames_header));
     }

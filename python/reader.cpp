@@ -271,8 +271,8 @@ void add_properties(py::class_<PyReader>& cls) {
                              [](PyReader& r) { return r.locked([](VideoReader& v) { return v.size_is_exact(); }); })
       .def_property_readonly("stats",
                              [](PyReader& r) {
-                               const auto [s, damage] = r.locked([](VideoReader& v) {
-                                 return std::make_pair(v.stats(), v.damage_reports());
+                               const auto [s, damage, cut] = r.locked([](VideoReader& v) {
+                                 return std::make_tuple(v.stats(), v.damage_reports(), v.info().video.truncated);
                                });
                                py::dict d;
                                d["frames_decoded"] = s.frames_decoded;
@@ -281,10 +281,11 @@ void add_properties(py::class_<PyReader>& cls) {
                                d["packets_skipped"] = s.packets_skipped;
                                d["parallel_runs"] = s.parallel_runs;
                                d["damage_reports"] = damage;
+                               d["truncated"] = cut.empty() ? py::object(py::none()) : py::object(py::str(cut));
                                return d;
                              },
                              "what the requests so far cost: frames decoded and returned, seeks, ...; damage_reports: errors FFmpeg "
-                             "reported (and concealed) while decoding")
+                             "reported (and concealed) while decoding; truncated: why the file looks cut short, or None")
       .def("__repr__",
            [](PyReader& r) {
              const auto [n, w, h] = r.locked([](VideoReader& v) {

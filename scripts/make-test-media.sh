@@ -109,6 +109,7 @@ trunc() {  # trunc SRC PERCENT DEST
 make h264_faststart.mp4 "${FF[@]}" -i "$BASE" "${X264[@]}" -bf 2 -x264-params "$GOP" -movflags +faststart @TMP@
 make truncated.mp4 trunc h264_faststart.mp4 60 @TMP@
 make truncated.ts trunc h264.ts 70 @TMP@
+make truncated.mkv trunc h264_opengop.mkv 60 @TMP@
 # Cuts between unrelated sources at known frames (25 fps): 0-39 testsrc2, 40-94 SMPTE bars,
 # 95-134 a Mandelbrot zoom, 135-179 rotating gradients. Each shot is steady on its own.
 SHOT=(-f lavfi -i)

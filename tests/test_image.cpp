@@ -53,6 +53,26 @@ TEST(PixelFormats, GrayIsFullRangeLuma) {
 TEST(PixelFormats, TenBitToRgb) { expect_all_frames(fpt::media("hevc_10bit.mkv"), {}, "rgb24", ""); }
 
 TEST(PixelFormats, HdStreamWithoutTagsUsesBt709) {
+  // A 720-line stream whose header names no colour matrix is converted as BT.709 (the
+  // contract's rule for HD), pixel for pixel as the CLI converts it with in_color_matrix=bt709,
+  // and that is not what BT.601 gives on this picture.
+  const std::string hd = fpt::temp_dir("hd_untagged") + "/hd.mp4";
+  fpt::run("ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=1280x720:rate=25:duration=0.12 -c:v libx264 "
+           "-preset ultrafast -pix_fmt yuv420p " + fpt::shell_quote(hd));
+  VideoReader r(hd);
+  EXPECT_EQ(r.info().video.color_matrix, "unknown");
+  EXPECT_EQ(r.info().video.color_matrix_used, "bt709");
+  const framepipe::Frame f = r.frame(0);
+  auto cli_md5 = [&](const std::string& matrix) {
+    return fpt::run("ffmpeg -nostdin -v error -i " + fpt::shell_quote(hd) + " -vf scale=in_color_matrix=" + matrix +
+                    ":in_range=tv -frames:v 1 -pix_fmt rgb24 -f md5 -");
+  };
+  const std::string bt709 = cli_md5("bt709"), bt601 = cli_md5("bt601");
+  ASSERT_NE(bt709, bt601) << "the picture must tell the two matrices apart";
+  EXPECT_EQ("MD5=" + fpt::md5(f.data(), f.size_bytes()) + "\n", bt709);
+}
+
+TEST(PixelFormats, SdStreamUsesBt601AndFullRangeMjpegPc) {
   // vtest.avi is 576 lines (BT.601); make sure the rule is applied per stream height.
   VideoReader sd(fpt::media("real/vtest.avi"), {});
   EXPECT_EQ(sd.info().video.color_matrix_used, "bt601");

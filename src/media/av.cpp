@@ -7,6 +7,7 @@ extern "C" {
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -112,6 +113,10 @@ std::unordered_set<const void*>& live_counters() {
   static std::unordered_set<const void*> s;
   return s;
 }
+std::unordered_set<const void*>& live_container_logs() {
+  static std::unordered_set<const void*> s;
+  return s;
+}
 bool g_print_log = false;
 
 // A decoder's report of damage: an error, or the error concealment's account of what it hid
@@ -128,6 +133,18 @@ void log_callback(void* avcl, int level, const char* fmt, va_list vl) {
     std::lock_guard<std::mutex> lock(counters_mutex());
     if (opaque && live_counters().count(opaque)) static_cast<DamageCounter*>(opaque)->add();
   }
+  if (level <= AV_LOG_WARNING && fmt && avcl && *static_cast<const AVClass**>(avcl) == avformat_get_class()) {
+    void* opaque = static_cast<AVFormatContext*>(avcl)->opaque;
+    std::lock_guard<std::mutex> lock(counters_mutex());
+    if (opaque && live_container_logs().count(opaque)) {
+      char text[256];
+      va_list copy;
+      va_copy(copy, vl);
+      std::vsnprintf(text, sizeof text, fmt, copy);
+      va_end(copy);
+      static_cast<ContainerLog*>(opaque)->note(level, text);
+    }
+  }
   if (g_print_log) av_log_default_callback(avcl, level, fmt, vl);
 }
 
@@ -142,6 +159,33 @@ DamageCounter::DamageCounter() {
 DamageCounter::~DamageCounter() {
   std::lock_guard<std::mutex> lock(counters_mutex());
   live_counters().erase(this);
+}
+
+ContainerLog::ContainerLog() {
+  init_logging();
+  std::lock_guard<std::mutex> lock(counters_mutex());
+  live_container_logs().insert(this);
+}
+
+ContainerLog::~ContainerLog() {
+  std::lock_guard<std::mutex> lock(counters_mutex());
+  live_container_logs().erase(this);
+}
+
+// The demuxers' own words for a file cut short (FFmpeg 5.1): Matroska's "File ended
+// prematurely". Other warnings are no claim about the file's end.
+void ContainerLog::note(int, const char* text) {
+  if (!std::strstr(text, "ended prematurely")) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (said_.empty()) {
+    said_ = text;
+    while (!said_.empty() && (said_.back() == '\n' || said_.back() == ' ')) said_.pop_back();
+  }
+}
+
+std::string ContainerLog::cut_short() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return said_;
 }
 
 // FFmpeg has one log callback per process, and another library may set its own after ours:

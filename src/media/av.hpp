@@ -15,6 +15,7 @@ extern "C" {
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "framepipe/error.hpp"
@@ -154,6 +155,24 @@ class DamageCounter {
 
  private:
   std::atomic<int64_t> count_{0};
+};
+
+// What a demuxer says in its log about the file ending early, which it does not say otherwise:
+// FFmpeg's Matroska demuxer logs "File ended prematurely" and returns the end of the stream,
+// as at a clean end. Attached to a format context through its opaque field.
+class ContainerLog {
+ public:
+  ContainerLog();
+  ~ContainerLog();
+  ContainerLog(const ContainerLog&) = delete;
+  ContainerLog& operator=(const ContainerLog&) = delete;
+  void attach(AVFormatContext* ctx) { ctx->opaque = this; }
+  std::string cut_short() const;  // the demuxer's words, "" if it said nothing of the kind
+  void note(int level, const char* text);
+
+ private:
+  mutable std::mutex mu_;
+  std::string said_;
 };
 
 }  // namespace framepipe::av

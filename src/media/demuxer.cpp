@@ -207,6 +207,7 @@ void Demuxer::open(const std::string& location, const AVInputFormat* format, AVD
   if (!ctx) throw Error(ErrorKind::Internal, "out of memory opening '" + source_.name() + "'");
   ctx->interrupt_callback.callback = &Demuxer::interrupt;
   ctx->interrupt_callback.opaque = this;
+  log_.attach(ctx.get());
   if (source_.in_memory()) {
     if (source_.memory->empty()) throw OpenError("cannot open '" + source_.name() + "': the buffer is empty");
     memory_ = std::make_unique<MemoryInput>(MemoryInput{source_.memory, 0});
@@ -282,10 +283,19 @@ bool Demuxer::read_any(AVPacket* packet) {
   const bool network = network_;
   arm_deadline(network ? options_.read_timeout_ms : 0);
   const int ret = av_read_frame(fmt_.get(), packet);
-  if (ret == AVERROR_EOF) return false;
+  if (ret == AVERROR_EOF) {
+    at_end_ = true;
+    return false;
+  }
   if (ret < 0) {
     if (network) av::throw_error(ErrorKind::Transient, ret, "reading from", source_.name());
-    return false;  // a damaged or truncated file ends where it can no longer be read
+    // A damaged or truncated file ends where it can no longer be read; said, not hidden.
+    if (cut_short_.empty()) {
+      const int64_t at = fmt_->pb ? avio_tell(fmt_->pb) : -1, size = fmt_->pb ? avio_size(fmt_->pb) : -1;
+      cut_short_ = "reading stopped at byte " + std::to_string(at) + " of " + std::to_string(size) + " (" +
+                   av::error_text(ret) + ")";
+    }
+    return false;
   }
   at_start_ = false;
   return true;
@@ -295,6 +305,7 @@ bool Demuxer::read_video(AVPacket* packet) {
   for (;;) {
     if (!read_any(packet)) return false;
     if (packet->stream_index == video_index_) {
+      if (video_read_ >= 0) ++video_read_;
       if (landing_) {
         landing_ = false;
         landing_pts_ = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
@@ -310,9 +321,22 @@ bool Demuxer::seek(int64_t ts) {
   int ret = av_seek_frame(fmt_.get(), video_index_, ts, AVSEEK_FLAG_BACKWARD);
   if (ret < 0) return false;
   at_start_ = false;
+  at_end_ = false;
+  video_read_ = -1;
   landing_pts_ = AV_NOPTS_VALUE;
   landing_ = true;
   return true;
+}
+
+std::string Demuxer::cut_short() const {
+  if (!cut_short_.empty()) return cut_short_;
+  if (std::string said = log_.cut_short(); !said.empty()) return said;
+  const AVStream* st = video_stream();
+  const bool sample_table = fmt_->iformat && std::strstr(fmt_->iformat->name, "mov") != nullptr;
+  if (at_end_ && sample_table && st && video_read_ >= 0 && st->nb_frames > video_read_)
+    return "its sample table lists " + std::to_string(st->nb_frames) + " video samples, the file holds " +
+           std::to_string(video_read_);
+  return {};
 }
 
 }  // namespace framepipe

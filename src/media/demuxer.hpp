@@ -68,6 +68,11 @@ class Demuxer {
   // read): where the container's seek really landed, which can be past the keyframe asked for
   // (MPEG-TS searches timestamps, not keyframes).
   int64_t landing_pts() const { return landing_pts_; }
+  // Why the file ended before its data did, as far as reading it showed: a read that failed,
+  // the demuxer's own words (Matroska: "File ended prematurely"), or, read from the start to
+  // the end, fewer video packets than an MP4/MOV sample table lists (a cut file keeps its
+  // table at the front). "" where reading ended cleanly, or has not ended.
+  std::string cut_short() const;
   // This input's streams as probed (or as copied), for DemuxerOptions::probed; null where
   // the container's probe may not be copied.
   const std::shared_ptr<const ProbedStreams>& probed() const { return probed_; }
@@ -100,7 +105,11 @@ class Demuxer {
   // custom IO context it read from, then the memory behind that.
   std::unique_ptr<MemoryInput> memory_;
   av::IOContext io_;
+  av::ContainerLog log_;  // what the demuxer logs about the file's end (before fmt_: outlives it)
   av::FormatInput fmt_;
+  std::string cut_short_;  // why reading stopped before the end, where it was not the end
+  int64_t video_read_ = 0;  // video packets read since the open (-1 after a seek: not from the start)
+  bool at_end_ = false;     // reading met the end of the file
   int video_index_ = -1;
   std::function<void(AVPacket*)> other_packets_;
   bool at_start_ = true;

@@ -47,6 +47,7 @@ VideoStreamInfo describe_video(const AVStream* st, const AVFormatContext* fmt, c
     v.keyframes = index->keyframe_count();
     v.index_method = index->method() == FrameIndex::Method::Packets ? "packets" : "decode";
     v.index_provenance = index->provenance();
+    v.truncated = index->truncated();
   } else {
     v.fps = st->avg_frame_rate.num > 0 ? av_q2d(st->avg_frame_rate) : av_q2d(st->r_frame_rate);
     v.duration = st->duration != AV_NOPTS_VALUE ? seconds(st->duration, st->time_base)

@@ -22,9 +22,9 @@ std::optional<FileStamp> FileStamp::of(const std::string& path) {
 }
 
 FrameIndex::FrameIndex(int stream_index, Rational time_base, Method method, bool seekable,
-                       std::vector<FrameEntry> frames, std::string provenance)
+                       std::vector<FrameEntry> frames, std::string provenance, std::string truncated)
     : stream_index_(stream_index), time_base_(time_base), method_(method), seekable_(seekable),
-      provenance_(std::move(provenance)), frames_(std::move(frames)) {
+      provenance_(std::move(provenance)), truncated_(std::move(truncated)), frames_(std::move(frames)) {
   build_lookups();
 }
 
@@ -97,12 +97,12 @@ std::string FrameIndex::sidecar_path(const std::string& video_path) { return vid
 // --- sidecar file ------------------------------------------------------------------------
 // Layout (little endian): "FPIDX\0\0\0", u32 version, then the body: u64 video size, i64 video
 // mtime (ns), i32 stream, i32 tb.num, i32 tb.den, u8 method, u8 seekable, u32 provenance
-// length, provenance bytes, u64 count, count x {i64 pts, dts, pos, duration, source_pts; u64 hash;
+// length, provenance bytes, u32 truncated length, its bytes, u64 count, count x {i64 pts, dts, pos, duration, source_pts; u64 hash;
 // u8 flags (1 keyframe, 2 damaged, 4 open GOP)}; then u64 FNV-1a of the body. A sidecar is input like any other: every field
 // is bounds-checked and the checksum must match, or the index is rebuilt.
 namespace {
 constexpr char kMagic[8] = {'F', 'P', 'I', 'D', 'X', 0, 0, 0};
-constexpr uint32_t kVersion = 3;  // 3: picture hashes cover size, format and colour too
+constexpr uint32_t kVersion = 4;  // 3: picture hashes cover size, format and colour too; 4: truncated
 constexpr size_t kEntryBytes = 6 * 8 + 1;
 constexpr uint32_t kMaxProvenance = 1 << 16;
 
@@ -154,6 +154,9 @@ void FrameIndex::write(std::ostream& os, const FileStamp& stamp) const {
   const std::string note = provenance_.substr(0, kMaxProvenance);
   put(body, static_cast<uint32_t>(note.size()));
   body += note;
+  const std::string cut = truncated_.substr(0, kMaxProvenance);
+  put(body, static_cast<uint32_t>(cut.size()));
+  body += cut;
   put(body, static_cast<uint64_t>(frames_.size()));
   for (const FrameEntry& e : frames_) {
     put(body, e.pts);
@@ -190,13 +193,15 @@ std::optional<FrameIndex> FrameIndex::read(std::istream& is, const std::optional
   FileStamp stamp;
   int32_t stream = 0, num = 0, den = 0;
   uint8_t method = 0, seekable = 0;
-  uint32_t note_size = 0;
-  std::string note;
+  uint32_t note_size = 0, cut_size = 0;
+  std::string note, cut;
   uint64_t count = 0;
   if (!c.get(stamp.size) || !c.get(stamp.mtime_ns) || (expected && !(stamp == *expected))) return std::nullopt;
   if (!c.get(stream) || !c.get(num) || !c.get(den) || !c.get(method) || !c.get(seekable) || !c.get(note_size))
     return std::nullopt;
-  if (note_size > kMaxProvenance || !c.get_string(note, note_size) || !c.get(count)) return std::nullopt;
+  if (note_size > kMaxProvenance || !c.get_string(note, note_size) || !c.get(cut_size) || cut_size > kMaxProvenance ||
+      !c.get_string(cut, cut_size) || !c.get(count))
+    return std::nullopt;
   if (stream < 0 || num <= 0 || den <= 0 || (method != 1 && method != 2) || seekable > 1) return std::nullopt;
   if (count != c.left() / kEntryBytes || c.left() % kEntryBytes != 0) return std::nullopt;
   std::vector<FrameEntry> frames(count);
@@ -210,7 +215,7 @@ std::optional<FrameIndex> FrameIndex::read(std::istream& is, const std::optional
     e.open_gop = (key & 4) != 0;
   }
   return FrameIndex(stream, Rational{num, den}, static_cast<Method>(method), seekable != 0, std::move(frames),
-                    std::move(note));
+                    std::move(note), std::move(cut));
 }
 
 void FrameIndex::save(const std::string& path, const FileStamp& stamp) const {

@@ -127,7 +127,7 @@ FrameIndex scan_by_decoding(const Source& source, const ScanOptions& options, co
   std::string note = "decode: " + why;
   if (!placeable) note += "; frames have no distinct packet pts, so they are counted from the start";
   return FrameIndex(demuxer.video_index(), rational(demuxer.video_stream()->time_base), FrameIndex::Method::Decode,
-                    placeable, std::move(frames), std::move(note));
+                    placeable, std::move(frames), std::move(note), demuxer.cut_short());
 }
 
 // Check 3, its decoding half: the first frames (up to kVerifyFrames) a decoder outputs, as
@@ -301,7 +301,7 @@ FrameIndex scan_frame_index(const Source& source, const ScanOptions& options) {
           " frames decoded and matched";
   if (scan.demoted_keys) note += "; " + std::to_string(scan.demoted_keys) + " false keyframe flags dropped";
   return FrameIndex(demuxer.video_index(), rational(demuxer.video_stream()->time_base), FrameIndex::Method::Packets,
-                    true, std::move(scan.frames), std::move(note));
+                    true, std::move(scan.frames), std::move(note), demuxer.cut_short());
 }
 
 }  // namespace framepipe

@@ -42,6 +42,7 @@ nlohmann::ordered_json video_json(const VideoStreamInfo& v) {
   if (!v.upright.empty()) j["upright"] = v.upright;
   j["index_method"] = v.index_method;
   if (!v.index_provenance.empty()) j["index_provenance"] = v.index_provenance;
+  if (!v.truncated.empty()) j["truncated"] = v.truncated;
   return j;
 }
 

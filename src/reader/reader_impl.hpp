@@ -48,7 +48,8 @@ struct VideoReader::Impl {
   // it hands frames on, and stats() / damage(), which read them meanwhile.
   mutable std::mutex dec_mu;
   Source source;
-  ReaderOptions opt;
+  ReaderOptions opt;  // as given (options() returns it)
+  int decoder_threads = opt.threads;  // 1 from the first damage a stream meets (redecode_on_one_thread)
   std::unique_ptr<Demuxer> demux;
   std::unique_ptr<Decoder> dec;
   av::FramePtr cur = av::make_frame();

@@ -54,6 +54,8 @@ VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o, std::shared_ptr
     std::swap(ax, ay);
   }
   geom = make_geometry(w, h, opt.image, ax, ay);
+  out_w = geom.out_width;
+  out_h = geom.out_height;
 }
 
 void VideoReader::Impl::open_stream() {
@@ -84,7 +86,7 @@ void VideoReader::Impl::drop_decoder() {
 
 void VideoReader::Impl::new_decoder() {
   drop_decoder();
-  DecoderOptions d{opt.threads, opt.strict, opt.max_pixels, device.get()};  // strict: no CPU fallback
+  DecoderOptions d{decoder_threads, opt.strict, opt.max_pixels, device.get()};  // strict: no CPU fallback
   d.zero_buffers = index && index->any_damaged();
   auto fresh_decoder = std::make_unique<Decoder>(*demux, d);
   {
@@ -111,6 +113,8 @@ void VideoReader::Impl::ensure_index() {
   }
   if (index->any_damaged() && fresh()) new_decoder();  // one that zeroes its buffers
   if (!info.source.empty()) refresh_info();
+  if (opt.strict && !index->truncated().empty())
+    throw DecodeError("'" + source.name() + "' is truncated: " + index->truncated() + " (strict mode)");
 }
 
 void VideoReader::Impl::refresh_info() {

@@ -85,7 +85,6 @@ bool VideoReader::Impl::decode_next() {
 // way. (The decoder reports damage while decoding the damaged packet, before any frame that
 // depends on it comes out.)
 bool VideoReader::Impl::redecode_on_one_thread(bool by_pts) {
- 
   int64_t target = -1;
   if (!by_pts) {
     target = cursor_known ? cursor + 1 : 0;
@@ -93,7 +92,7 @@ bool VideoReader::Impl::redecode_on_one_thread(bool by_pts) {
     const int64_t ts = cur->pts != AV_NOPTS_VALUE ? cur->pts : frame_timestamp(cur.get());
     target = ts == AV_NOPTS_VALUE ? -1 : index->locate_source_pts(ts);
   }
-  opt.threads = 1;
+  decoder_threads = 1;
   set_wanted(nullptr, false);  // nothing skipped from here on (a batch's scope ends later)
   open_stream();
   seeks.fetch_add(1, std::memory_order_relaxed);

@@ -92,3 +92,32 @@ def test_the_decord_drop_in_gives_ffmpegs_frames_of_a_broken_first_idr(media, fp
     # strict=True still fails there: the damage lies in what frame 5 was decoded from
     with pytest.raises(fp.DecodeError, match="strict"):
         fp.VideoReader(str(path), strict=True).get_batch([5])
+
+
+@pytest.mark.parametrize("name", ["truncated.mkv", "truncated.mp4"])
+def test_a_truncated_file_says_so_and_strict_fails(media, cli, fp, name):
+    path = str(media / name)
+    warn = subprocess.run(["ffmpeg", "-nostdin", "-v", "warning", "-i", path, "-f", "null", "-"],
+                          capture_output=True, text=True).stderr
+    assert "prematurely" in warn or "partial file" in warn, warn  # the CLI says it is cut too
+    p = subprocess.run([cli, "frames", path, "--all", "--format", "null"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "truncated" in p.stderr, p.stderr
+    assert fp.VideoReader(path).stats["truncated"]
+    strict = subprocess.run([cli, "frames", path, "--all", "--strict", "--format", "null"],
+                            capture_output=True, text=True)
+    assert strict.returncode == 3 and "truncated" in strict.stderr, strict.stderr
+
+
+def test_a_clean_file_is_not_truncated(media, fp):
+    for name in ("h264_opengop_long.mkv", "h264_bframes.mp4", "h264.ts"):
+        assert fp.VideoReader(str(media / name)).stats["truncated"] is None, name
+
+
+def test_a_run_that_cannot_open_its_input_leaves_no_part_file(cli, tmp_path):
+    out = tmp_path / "results.jsonl"
+    p = subprocess.run([cli, "run", "builtin:motion", "udp://127.0.0.1:9?timeout=300000", "--live", "--timeout", "1",
+                        "--reconnects", "0", "--out", str(out)], capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0
+    assert "kept" not in p.stderr, p.stderr
+    assert not list(tmp_path.iterdir()), list(tmp_path.iterdir())

@@ -72,6 +72,7 @@ inline const std::vector<MediaCase>& conformance_set() {
       {"h264_broken_idr.mp4", L::None, "a broken slice in the first IDR, concealed"},
       {"truncated.mp4", L::Selected, "truncated tail (index promises more)"},
       {"truncated.ts", L::Selected, "truncated tail"},
+      {"truncated.mkv", L::Selected, "truncated tail (Matroska: the demuxer only logs it)"},
       {"midgop.ts", L::Selected, "starts mid-GOP"},
       {"real/vtest.avi", L::None, "real footage, msmpeg4v3"},
       {"real/Megamind.avi", L::None, "real footage, MPEG-4"},

@@ -59,8 +59,9 @@ class FrameIndex {
   // seekable: every frame has a source pts of its own (not guessed) and no two share one, so
   // a frame decoded after a seek can be placed by it. provenance: how the index was made
   // and what was checked ("packets: ..." or "decode: <why the packets were not trusted>").
+  // truncated: why the scan found the file cut short ("" where it ended cleanly).
   FrameIndex(int stream_index, Rational time_base, Method method, bool seekable, std::vector<FrameEntry> frames,
-             std::string provenance = {});
+             std::string provenance = {}, std::string truncated = {});
 
   int64_t size() const { return static_cast<int64_t>(frames_.size()); }
   bool empty() const { return frames_.empty(); }
@@ -70,6 +71,9 @@ class FrameIndex {
   Rational time_base() const { return time_base_; }
   Method method() const { return method_; }
   const std::string& provenance() const { return provenance_; }
+  // Why the file looked cut short when the index was made (Demuxer::cut_short: a read that
+  // failed before the end, or the demuxer's own words); "" where it ended cleanly.
+  const std::string& truncated() const { return truncated_; }
   // Seekable indexes map decoded frames back to their index by pts, and seek. Others (frames
   // without a pts of their own) are read by counting frames from the start.
   bool timestamps_reliable() const { return seekable_; }
@@ -115,6 +119,7 @@ class FrameIndex {
   bool source_rise_ = true;
   bool any_damaged_ = false;
   std::string provenance_;
+  std::string truncated_;
   std::vector<FrameEntry> frames_;          // presentation order
   std::vector<int64_t> keyframes_;          // indices of keyframes, ascending
   std::vector<std::pair<int64_t, int64_t>> by_pts_;     // (pts, index) sorted by pts

@@ -42,6 +42,7 @@ struct VideoStreamInfo {
                               // empty: nothing (none needed, or autorotate off)
   std::string index_method;   // "packets", "decode" or "header" (not measured)
   std::string index_provenance;  // how the index was made and what was checked (FrameIndex::provenance)
+  std::string truncated;         // why the file looks cut short (FrameIndex::truncated); "" if it does not
 };
 
 struct AudioStreamInfo {
