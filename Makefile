@@ -17,13 +17,14 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-# On CI (CI=true) the AddressSanitizer + UndefinedBehaviorSanitizer suite runs too, and a
-# short libFuzzer pass (FUZZ_RUNS=300 inputs per target from a fixed seed, after the
+# On CI (CI=true) the AddressSanitizer + UndefinedBehaviorSanitizer suite runs too, the
+# threaded tests under ThreadSanitizer (make test-tsan, ~7 min built), and a short libFuzzer pass (FUZZ_RUNS=300 inputs per target from a fixed seed, after the
 # committed seeds and regressions) so that the targets keep building with Clang and their
 # committed inputs keep passing under libFuzzer.
 test: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 	@if [ "$$CI" = true ]; then $(MAKE) --no-print-directory test-asan && \
+	  $(MAKE) --no-print-directory test-tsan && \
 	  $(MAKE) --no-print-directory fuzz FUZZ_RUNS=$${FUZZ_RUNS:-300}; fi
 
 # Every libFuzzer target for FUZZ_SECONDS (default 60) each, with ASan + UBSan (clang-14):
