@@ -126,13 +126,12 @@ struct VideoReader::Impl {
   // stream reads it, from the start (a pool worker hands the run back to its owner for that).
   void read_as_streamed(int64_t t, int64_t group);
 
-  // Leaves frame t in `cur`. Decodes forward from where the decoder is unless t's keyframe
-  // lies further ahead than the frames the decoder holds in flight; then seeks to it.
-  //
-  // A run of decoding that began with a seek is trusted only as far as it delivers: if it
-  // skips the target or ends before it, the run restarts a group earlier (an open-GOP
-  // keyframe can lose later frames when decoding starts on it, as FFmpeg's H.264 decoder
-  // does), and finally from the start of the file.
+  // Leaves frame t in `cur`: decodes on, or seeks, as the plan says (plan::decodes_forward,
+  // plan::seek_start), then checks what arrives. A run is trusted only as far as it
+  // delivers: where it skips the target or ends before it, the seek is tried a group earlier
+  // by dts (twice), then the frame is read from the start with nothing skipped; where the
+  // target arrives after damage, from another packet than the index's, or unlike the index's
+  // picture, it is read as a stream reads it (read_as_streamed).
   void goto_frame(int64_t t);
 
   // Frame t the way streaming reaches it: one decoder from the start, nothing skipped, with
