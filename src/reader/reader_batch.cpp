@@ -51,7 +51,7 @@ void VideoReader::Impl::for_each(const std::vector<int64_t>& indices, const std:
   }
 }
 
-void VideoReader::Impl::Sink::hand_over(const Frame& f) {
+void FrameCursor::Sink::hand_over(const Frame& f) {
   std::unique_lock lock(mu);
   if (error) throw Stopped{};
   if (!done.insert(f.info.index).second) return;
@@ -91,7 +91,7 @@ void VideoReader::Impl::decode_targets(const std::vector<Target>& targets, Sink*
   decode_serial(targets, keys, sink);
 }
 
-void VideoReader::Impl::decode_serial(const std::vector<Target>& targets, bool keys, Sink* sink) {
+void FrameCursor::decode_serial(const std::vector<Target>& targets, bool keys, Sink* sink) {
   const bool damaged = std::any_of(targets.begin(), targets.end(), [&](const Target& t) {
     return (*index)[t.index].damaged || damaged_keys.count(index->keyframe_at_or_before(t.index));
   });
@@ -146,7 +146,7 @@ auto VideoReader::Impl::assign_runs(const std::vector<std::vector<Target>>& runs
   }
   std::vector<int64_t> positions(workers, -1);
   for (size_t w = 0; w < workers; ++w)
-    if (const Impl* m = member(w); m && m->have_cur && m->cursor_known && !m->dec->skipped_pending())
+    if (const FrameCursor* m = member(w); m && m->have_cur && m->cursor_known && !m->dec->skipped_pending())
       positions[w] = m->cursor;
   return plan::assign_runs(*index, targets, ranges, positions);
 }
@@ -206,7 +206,7 @@ bool VideoReader::Impl::decode_runs_parallel(const std::vector<std::vector<Targe
   if (pool.size() + first_member < workers) pool.resize(workers - first_member);
   std::shared_ptr<const FrameIndex> known;  // one copy of the index for every member to open
   std::shared_ptr<const ProbedStreams> probe;  // and what they need not probe again
-  if (std::any_of(pool.begin(), pool.end(), [](const std::unique_ptr<Impl>& m) { return !m; })) {
+  if (std::any_of(pool.begin(), pool.end(), [](const std::unique_ptr<FrameCursor>& m) { return !m; })) {
     known = std::make_shared<const FrameIndex>(*index);
     probe = demux->probed();
   }
@@ -222,7 +222,7 @@ bool VideoReader::Impl::decode_runs_parallel(const std::vector<std::vector<Targe
         o.workers = 1;
         o.index = IndexMode::Exact;
         o.known_index = known;
-        auto m = std::make_unique<Impl>(source, o, probe);
+        auto m = std::make_unique<FrameCursor>(source, o, probe);
         m->in_pool = true;
         pool[w - first_member] = std::move(m);
       }
@@ -230,7 +230,7 @@ bool VideoReader::Impl::decode_runs_parallel(const std::vector<std::vector<Targe
         const bool keys = std::all_of(runs[r].begin(), runs[r].end(),
                                       [&](const Target& t) { return (*index)[t.index].keyframe; });
         // Not member(w): that asks this reader's decoder, which worker 0 may be replacing.
-        Impl* self = w < first_member ? this : pool[w - first_member].get();
+        FrameCursor* self = w < first_member ? this : pool[w - first_member].get();
         self->decode_serial(runs[r], keys, sink);
       };
       try {

@@ -25,7 +25,7 @@ void fill_upright(VideoStreamInfo& v, const AVStream* stream, bool autorotate) {
   if (stream) v.upright = autorotate ? upright_of(av::display_matrix(stream)).filters() : "";
 }
 
-VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o, std::shared_ptr<const ProbedStreams> probed_by)
+FrameCursor::FrameCursor(const Source& s, const ReaderOptions& o, std::shared_ptr<const ProbedStreams> probed_by)
     : source(s), opt(o), probed(std::move(probed_by)) {
   if (!opt.input_options.empty()) opt.use_sidecar = false;  // an index made without them would not fit
   if (opt.threads < 0) throw ConfigError("threads must be >= 0, got " + std::to_string(opt.threads));
@@ -58,7 +58,7 @@ VideoReader::Impl::Impl(const Source& s, const ReaderOptions& o, std::shared_ptr
   out_h = geom.out_height;
 }
 
-void VideoReader::Impl::open_stream() {
+void FrameCursor::open_stream() {
   close_run();
   drop_decoder();
   DemuxerOptions dopt{opt.stream, opt.open_timeout_ms, opt.read_timeout_ms, true, opt.live, opt.rtsp_transport,
@@ -76,7 +76,7 @@ void VideoReader::Impl::open_stream() {
   mark_run();
 }
 
-void VideoReader::Impl::drop_decoder() {
+void FrameCursor::drop_decoder() {
   const std::lock_guard lock(dec_mu);
   if (!dec) return;
   damage_before_reopen += dec->damage();
@@ -84,7 +84,7 @@ void VideoReader::Impl::drop_decoder() {
   dec.reset();
 }
 
-void VideoReader::Impl::new_decoder() {
+void FrameCursor::new_decoder() {
   drop_decoder();
   DecoderOptions d{decoder_threads, opt.strict, opt.max_pixels, device.get()};  // strict: no CPU fallback
   d.zero_buffers = index && index->any_damaged();
@@ -98,7 +98,7 @@ void VideoReader::Impl::new_decoder() {
   dec->set_frame_pts(frame_pts);
 }
 
-void VideoReader::Impl::ensure_index() {
+void FrameCursor::ensure_index() {
   if (index) return;
   if (demux->live())
     throw ConfigError("'" + source.name() + "' is a live stream: it has no end to index to, so frames are read as " +
@@ -117,7 +117,7 @@ void VideoReader::Impl::ensure_index() {
     throw DecodeError("'" + source.name() + "' is truncated: " + index->truncated() + " (strict mode)");
 }
 
-void VideoReader::Impl::refresh_info() {
+void FrameCursor::refresh_info() {
   info = describe(*demux, index ? &*index : nullptr);
   const AVCodecParameters* par = demux->video_stream()->codecpar;
   fill_color_used(info.video, par->color_space, par->color_range, static_cast<AVPixelFormat>(par->format),
@@ -125,14 +125,14 @@ void VideoReader::Impl::refresh_info() {
   fill_upright(info.video, demux->video_stream(), opt.autorotate);
 }
 
-int64_t VideoReader::Impl::size() const {
+int64_t FrameCursor::size() const {
   if (index) return index->size();
   const VideoStreamInfo& v = info.video;
   if (v.frames_header > 0) return v.frames_header;
   return static_cast<int64_t>(std::llround(v.duration * v.fps));
 }
 
-void VideoReader::Impl::check_index(int64_t i) {
+void FrameCursor::check_index(int64_t i) {
   ensure_index();
   if (i < 0 || i >= index->size())
     throw OutOfRangeError("frame " + std::to_string(i) + " is out of range for '" + source.name() +
@@ -140,12 +140,16 @@ void VideoReader::Impl::check_index(int64_t i) {
                           std::to_string(index->size()) + " frames)");
 }
 
+ReaderStats FrameCursor::stats() const {
+  ReaderStats st{frames_decoded.load(), frames_returned.load(), seeks.load(), 0, 0};
+  const std::lock_guard lock(dec_mu);
+  if (dec) st.packets_skipped = dec->packets_skipped();
+  return st;
+}
+
 ReaderStats VideoReader::Impl::stats() const {
-  ReaderStats st{frames_decoded.load(), frames_returned.load(), seeks.load(), 0, parallel_runs.load()};
-  {
-    const std::lock_guard lock(dec_mu);
-    if (dec) st.packets_skipped = dec->packets_skipped();
-  }
+  ReaderStats st = FrameCursor::stats();
+  st.parallel_runs = parallel_runs.load();
   for (const auto& w : pool) {
     if (!w) continue;  // a member whose worker failed to open it
     const ReaderStats ws = w->stats();
@@ -157,21 +161,23 @@ ReaderStats VideoReader::Impl::stats() const {
   return st;
 }
 
-int64_t VideoReader::Impl::damage() const {
+int64_t FrameCursor::damage() const {
   // What was counted, and what the current run has reported since, unless the run may excuse
   // it (see "Damage accounting" in reader_seek.cpp).
-  int64_t d = 0;
-  {
-    const std::lock_guard lock(dec_mu);
-    d = counted_damage.load(std::memory_order_relaxed);
-    if (!run_excuses && dec) d += std::max<int64_t>(decoder_reports() - run_mark, 0);
-  }
+  const std::lock_guard lock(dec_mu);
+  int64_t d = counted_damage.load(std::memory_order_relaxed);
+  if (!run_excuses && dec) d += std::max<int64_t>(decoder_reports() - run_mark, 0);
+  return d;
+}
+
+int64_t VideoReader::Impl::damage() const {
+  int64_t d = FrameCursor::damage();
   for (const auto& w : pool)
     if (w) d += w->damage();
   return d;
 }
 
-void VideoReader::Impl::shape(Frame& f) const {
+void FrameCursor::shape(Frame& f) const {
   f.width = geom.out_width;
   f.height = geom.out_height;
   f.channels = channels(opt.image.pix);

@@ -1,6 +1,6 @@
 // Positioning: which frame the decoder holds, reaching a frame by seeking or decoding forward,
 // and checking that the frame reached is the one the index promised.
-#include "reader/reader_impl.hpp"
+#include "reader/frame_cursor.hpp"
 
 #include "image/rotate.hpp"
 
@@ -10,7 +10,7 @@ extern "C" {
 
 namespace framepipe {
 
-void VideoReader::Impl::note_damage() {
+void FrameCursor::note_damage() {
   // Damage reported while decoding a frame taints its keyframe group and the next (as the
   // index scan marks them): a later request there is read from the start, as a stream read
   // it, because a damaged picture decodes from what the decoder saw before (MJPEG's decodes
@@ -31,7 +31,7 @@ void VideoReader::Impl::note_damage() {
     }
 }
 
-bool VideoReader::Impl::decode_next() {
+bool FrameCursor::decode_next() {
   const bool by_pts = index && index->timestamps_reliable();
   frame_damage = std::min(frame_damage, dec->damage());  // a fresh decoder counts from 0
   for (;;) {
@@ -84,7 +84,7 @@ bool VideoReader::Impl::decode_next() {
 // the frame at hand is decoded again that way. Frames before the damage are the same either
 // way. (The decoder reports damage while decoding the damaged packet, before any frame that
 // depends on it comes out.)
-bool VideoReader::Impl::redecode_on_one_thread(bool by_pts) {
+bool FrameCursor::redecode_on_one_thread(bool by_pts) {
   int64_t target = -1;
   if (!by_pts) {
     target = cursor_known ? cursor + 1 : 0;
@@ -119,12 +119,12 @@ bool VideoReader::Impl::redecode_on_one_thread(bool by_pts) {
 //   with the run.
 // A clean open-GOP file thus reports no damage by any route, and --strict fails only where
 // damage lies in what is handed out or what it was decoded from.
-void VideoReader::Impl::mark_run() {
+void FrameCursor::mark_run() {
   run_mark = decoder_reports();
   run_refused_mark = decoder_refusals();
 }
 
-void VideoReader::Impl::close_run() {
+void FrameCursor::close_run() {
   const std::lock_guard lock(dec_mu);
   if (!dec) return;
   const int64_t now = decoder_reports();
@@ -132,12 +132,12 @@ void VideoReader::Impl::close_run() {
   mark_run();
 }
 
-void VideoReader::Impl::abandon_run() {
+void FrameCursor::abandon_run() {
   const std::lock_guard lock(dec_mu);
   mark_run();
 }
 
-void VideoReader::Impl::land_run() {
+void FrameCursor::land_run() {
   const std::lock_guard lock(dec_mu);
   run_landed = true;
   // The seek's landing is a claim too: MPEG-TS searches timestamps and can land elsewhere than
@@ -151,7 +151,7 @@ void VideoReader::Impl::land_run() {
   if (run_excuses) mark_run();
 }
 
-void VideoReader::Impl::account_damage(int64_t t) {
+void FrameCursor::account_damage(int64_t t) {
   bool lost = false;
   {
     const std::lock_guard lock(dec_mu);
@@ -169,7 +169,7 @@ void VideoReader::Impl::account_damage(int64_t t) {
   }
 }
 
-void VideoReader::Impl::seek_to_group(int64_t key, int64_t home) {
+void FrameCursor::seek_to_group(int64_t key, int64_t home) {
  
   seeks.fetch_add(1, std::memory_order_relaxed);
   close_run();
@@ -212,7 +212,7 @@ void VideoReader::Impl::seek_to_group(int64_t key, int64_t home) {
   cursor = -1;
 }
 
-plan::Position VideoReader::Impl::position(int64_t t) const {
+plan::Position FrameCursor::position(int64_t t) const {
   plan::Position at;
   at.fresh = fresh();
   at.cursor = have_cur && cursor_known ? cursor : -1;
@@ -221,13 +221,13 @@ plan::Position VideoReader::Impl::position(int64_t t) const {
   return at;
 }
 
-void VideoReader::Impl::read_as_streamed(int64_t t, int64_t group) {
+void FrameCursor::read_as_streamed(int64_t t, int64_t group) {
   damaged_keys.insert(group);
   if (in_pool) throw DamagedRun{};
   goto_frame_from_start(t);
 }
 
-void VideoReader::Impl::goto_frame(int64_t t) {
+void FrameCursor::goto_frame(int64_t t) {
   if (have_cur && cursor_known && cursor == t) return;
   const bool by_pts = index->timestamps_reliable();
   const int64_t group = by_pts ? index->keyframe_at_or_before(t) : -1;  // t's own keyframe group
@@ -281,7 +281,7 @@ void VideoReader::Impl::goto_frame(int64_t t) {
   }
 }
 
-void VideoReader::Impl::goto_frame_from_start(int64_t t) {
+void FrameCursor::goto_frame_from_start(int64_t t) {
   if (in_pool) throw DamagedRun{};
   set_wanted(nullptr, false);  // nothing skipped from here on (a batch's scope ends later)
   const bool continuing = have_cur && cursor_known && cursor < t && run_key == kRunFromStart && !dec->skipped_any();
@@ -303,7 +303,7 @@ void VideoReader::Impl::goto_frame_from_start(int64_t t) {
   }
 }
 
-void VideoReader::Impl::missed(int64_t t, int64_t before, bool got) const {
+void FrameCursor::missed(int64_t t, int64_t before, bool got) const {
   if (!got)
     throw DecodeError("frame " + std::to_string(t) + " of '" + source.name() +
                       "' could not be decoded: the stream ended after frame " + std::to_string(before));
@@ -312,23 +312,23 @@ void VideoReader::Impl::missed(int64_t t, int64_t before, bool got) const {
                     std::to_string(cursor) + "); the file may be damaged");
 }
 
-DecodeError VideoReader::Impl::differs_from_index(int64_t t) const {
+DecodeError FrameCursor::differs_from_index(int64_t t) const {
   return DecodeError("frame " + std::to_string(t) + " of '" + source.name() +
                      "' decodes otherwise than when the index was made (damaged data concealed differently, as "
                      "frame threads do): open it with num_threads=1 for reproducible frames");
 }
 
-bool VideoReader::Impl::at_indexed_position(int64_t t) const {
+bool FrameCursor::at_indexed_position(int64_t t) const {
   const int64_t want = (*index)[t].pos, got = frame_packet_pos(cur.get());
   return want < 0 || got < 0 || want == got;
 }
 
-bool VideoReader::Impl::matches_index(int64_t t) const {
+bool FrameCursor::matches_index(int64_t t) const {
   const uint64_t h = (*index)[t].hash;
   return h == 0 || frame_hash(cur.get()) == h;
 }
 
-FrameInfo VideoReader::Impl::current_info() const {
+FrameInfo FrameCursor::current_info() const {
   FrameInfo fi;
   fi.index = cursor;
   if (index && cursor >= 0 && cursor < index->size()) {
@@ -345,7 +345,7 @@ FrameInfo VideoReader::Impl::current_info() const {
   return fi;
 }
 
-void VideoReader::Impl::convert_frame(const AVFrame* frame, uint8_t* dst) {
+void FrameCursor::convert_frame(const AVFrame* frame, uint8_t* dst) {
   frames_returned.fetch_add(1, std::memory_order_relaxed);
   if (rotator) {
     frame = rotator->apply(frame);
@@ -370,7 +370,7 @@ void VideoReader::Impl::convert_frame(const AVFrame* frame, uint8_t* dst) {
 // What the CLI's transpose cannot take (4:2:2 turned a quarter), libavfilter converts first to
 // the format it picks among those transpose takes (yuv444p for yuv422p), by a swscale pass of
 // its defaults (bicubic); so does this, then turns that.
-const AVFrame* VideoReader::Impl::convert_then_turn(const AVFrame* frame) {
+const AVFrame* FrameCursor::convert_then_turn(const AVFrame* frame) {
   const int fmt = transpose_input_format(frame->format);
   if (fmt < 0)
     throw UnsupportedError("'" + source.name() + "': no pixel format to turn its frames in; open it with autorotate off");
@@ -386,11 +386,11 @@ const AVFrame* VideoReader::Impl::convert_then_turn(const AVFrame* frame) {
   return turned.get();
 }
 
-size_t VideoReader::Impl::frame_bytes() const {
+size_t FrameCursor::frame_bytes() const {
   return static_cast<size_t>(geom.out_width) * geom.out_height * channels(opt.image.pix);
 }
 
-void VideoReader::Impl::set_wanted(const std::vector<int64_t>* pts, bool keys) {
+void FrameCursor::set_wanted(const std::vector<int64_t>* pts, bool keys) {
   wanted_pts = pts;
   key_only = keys;
   if (index && !frame_pts) {  // see Decoder::set_frame_pts
