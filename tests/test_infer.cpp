@@ -7,6 +7,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <cstdlib>
+#include <unistd.h>
 
 #include "framepipe/error.hpp"
 #include "framepipe/infer/backend.hpp"
@@ -66,9 +68,10 @@ std::array<double, 4> drawn_box(const std::vector<uint8_t>& rgb, int w, int h, i
 // The largest difference between the backend's output and PyTorch's on the input PyTorch
 // saved when it exported the model (STEM.input.npy, STEM.output.npy); infinity where the
 // outputs do not even have PyTorch's shape.
-double worst_against_pytorch(Backend& backend, const std::string& stem) {
+// `want`: another file of PyTorch's output on that input (default: the saved one).
+double worst_against_pytorch(Backend& backend, const std::string& stem, const std::string& want_file = "") {
   Tensor input = read_npy(model(stem + ".input.npy"));
-  Tensor want = read_npy(model(stem + ".output.npy"));
+  Tensor want = read_npy(want_file.empty() ? model(stem + ".output.npy") : want_file);
   auto out = backend.run(input);
   EXPECT_EQ(out.size(), 1u);
   if (out.size() != 1 || out[0].tensor.shape() != want.shape()) {
@@ -104,8 +107,21 @@ INSTANTIATE_TEST_SUITE_P(Models, EngineVsPyTorch,
 TEST(Int8, QuantizedModelEqualsPyTorchAndAgreesWithItsFloatTwin) {
   if (!torchscript_available()) GTEST_SKIP() << "built without LibTorch";
   auto q = open_backend(model("shapes2d_int8.pt"));
-  const double worst = worst_against_pytorch(*q, "shapes2d_int8");
-  EXPECT_LE(worst, 1e-4);
+  // PyTorch's output on this machine: quantized kernels (onednn) compute otherwise by the
+  // CPU's instructions, and PyTorch itself differs from the output saved on an AVX-512 machine
+  // by 0.55 on one with AVX2 only. Where /usr/bin/python3 has no torch, the saved output.
+  const std::string here = (std::filesystem::temp_directory_path() /
+                            ("framepipe_int8_" + std::to_string(::getpid()) + ".npy")).string();
+  const std::string script =
+      "import sys, numpy as np, torch\n"
+      "m = torch.jit.load(sys.argv[1]); x = torch.from_numpy(np.load(sys.argv[2]))\n"
+      "with torch.no_grad(): np.save(sys.argv[3], m(x).numpy())\n";
+  const std::string cmd = "/usr/bin/python3 -c '" + script + "' " + model("shapes2d_int8.pt") + " " +
+                          model("shapes2d_int8.input.npy") + " " + here + " 2>/dev/null";
+  const bool ran = std::system(cmd.c_str()) == 0 && std::filesystem::exists(here);
+  const double worst = worst_against_pytorch(*q, "shapes2d_int8", ran ? here : "");
+  std::filesystem::remove(here);
+  EXPECT_LE(worst, 1e-4) << (ran ? "against PyTorch on this machine" : "against PyTorch's saved output");
 
   auto f = open_backend(model("shapes2d.pt"));
   VideoReader reader(fpt::media("shapes.mp4"), reader_options_for(q->spec()));
