@@ -6,7 +6,7 @@ BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test demo test-asan test-tsan test-access fuzz test-damage conformance install-python bench bench-index bench-infer bench-pipeline bench-python models clean
+.PHONY: all deps build test demo test-asan test-tsan test-access fuzz test-damage conformance install package wheel bench bench-index bench-infer bench-pipeline bench-python models clean
 
 all: build
 
@@ -73,11 +73,20 @@ test-asan: deps
 	@ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(JOBS)
 
 # The Python module into Debian's interpreter (/usr/local/lib/python3.X/dist-packages).
-install-python: build
-	@dest=$$(/usr/bin/python3 -c "import sysconfig; print(sysconfig.get_path('platlib'))"); \
-	  mkdir -p "$$dest" && install -m 0644 $(BUILD)/python/framepipe*.so $(BUILD)/python/framepipe.pyi $(BUILD)/lib/framepipe_engines.so $(BUILD)/lib/framepipe_images.so "$$dest"/ && \
-	  rm -rf "$$dest/framepipe" && cp -r $(BUILD)/python/framepipe "$$dest"/framepipe && \
-	  cd / && /usr/bin/python3 -c "import framepipe; print('framepipe', framepipe.__version__, 'installed in', framepipe.__file__)"
+# Installing (README "Install"): the CLI, libraries, modules, headers, CMake and pkg-config
+# files and the Python module into PREFIX (default /usr/local; DESTDIR for staging).
+PREFIX ?= /usr/local
+install: build
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The Debian package, framepipe_<version>_amd64.deb in $(BUILD)/package (CPack, dpkg-shlibdeps).
+package: build
+	@cd $(BUILD) && cpack -B $(CURDIR)/$(BUILD)/package >/dev/null && ls $(CURDIR)/$(BUILD)/package/*.deb
+
+# A wheel for Debian 12's python3 in dist/ (pip install dist/framepipe-*.whl, in a venv made
+# with --system-site-packages); builds in build-pip/ with Debian's setuptools and wheel.
+wheel: deps
+	@/usr/bin/python3 -m build --wheel --no-isolation --outdir dist . >/dev/null && ls dist/*.whl
 
 bench: build
 	@bash scripts/install-deps.sh bench

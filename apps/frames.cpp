@@ -10,7 +10,7 @@
 #include "commands.hpp"
 #include "framepipe/error.hpp"
 #include "framepipe/media/source.hpp"
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 #include "framepipe/reader/video_reader.hpp"
 #include "framepipe/sample/sampling.hpp"
 #include "framepipe/sinks/frame_writer.hpp"

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "framepipe/words.hpp"
+#include "common/words.hpp"
 
 namespace framepipe::cli {
 

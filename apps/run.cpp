@@ -13,11 +13,11 @@
 #include "framepipe/error.hpp"
 #include "framepipe/infer/model_spec.hpp"
 #include "framepipe/corpus/corpus.hpp"
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 #include "framepipe/pipeline/run.hpp"
 #include "framepipe/sample/sampling.hpp"
 #include "framepipe/sinks/result_path.hpp"
-#include "framepipe/words.hpp"
+#include "common/words.hpp"
 
 namespace framepipe::cli {
 

@@ -9,7 +9,7 @@
 #include "common/json_text.hpp"
 #include "commands.hpp"
 #include "framepipe/error.hpp"
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 #include "framepipe/media/audio_reader.hpp"
 #include "framepipe/reader/audio_for_frames.hpp"
 #include "framepipe/reader/video_reader.hpp"

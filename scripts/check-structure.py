@@ -20,6 +20,7 @@ LAYERS = ["common", "media", "image", "reader", "sample", "tensor", "infer", "po
 MAX_FILE_LINES = 450
 MAX_FUNCTION_LINES = 80
 ROOT_FILES = {".ci", ".gitignore", "CMakeLists.txt", "Makefile", "README.md", "apps", "bench", "cmake", "fuzz",
+              "pyproject.toml", "setup.py",
               "include", "python", "scripts", "src", "tests"}
 SOURCE = (".cpp", ".hpp", ".cu", ".h")
 CONTROL = ("if", "for", "while", "switch", "catch")

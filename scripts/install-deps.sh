@@ -24,6 +24,9 @@ build_pkgs=(
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   # corpus runs: a real single-node Slurm (scripts/slurm-local.sh), Dask, the Kubernetes manifest's parser
   slurmctld slurmd slurm-client munge python3-distributed python3-yaml
+  # installing: pip into a venv with Debian's setuptools and wheel (no package index here), the
+  # wheel by `python3 -m build`, the .deb by CPack (dpkg-shlibdeps), its manual page by help2man
+  python3-venv python3-pip python3-setuptools python3-wheel python3-build dpkg-dev help2man
 )
 models_pkgs=(python3-onnx)
 fuzz_pkgs=(clang-14 libfuzzer-14-dev)

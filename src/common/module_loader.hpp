@@ -1,8 +1,9 @@
 // framepipe's own modules: shared objects built beside the core and loaded only when needed
 // (the model engines, the image encoders), so that a command pays for LibTorch or OpenCV's
-// codecs only if it uses them. A module is looked for, in order, in $FRAMEPIPE_MODULES (a
-// folder), beside the binary that holds the core (the CLI, the Python module), and in the
-// build's lib folder. Modules are never unloaded.
+// codecs only if it uses them. A module is looked for in $FRAMEPIPE_MODULES (a folder) where
+// that is set, else relative to the binary that holds the core (the CLI, the Python module,
+// libframepipe.so): beside it, in its framepipe/, and in <libdir>/framepipe of its prefix
+// (module_loader.cpp). Modules are never unloaded.
 #pragma once
 
 #include <string>

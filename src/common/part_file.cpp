@@ -1,4 +1,4 @@
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

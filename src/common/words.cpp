@@ -1,4 +1,4 @@
-#include "framepipe/words.hpp"
+#include "common/words.hpp"
 
 #include <algorithm>
 #include <cstdlib>

@@ -6,7 +6,7 @@
 #include "corpus/run_dir.hpp"
 #include "corpus/unit_rows.hpp"
 #include "framepipe/corpus/corpus.hpp"
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 #include "pipeline/run_context.hpp"
 
 namespace framepipe {

@@ -11,7 +11,7 @@
 #include "corpus/run_dir.hpp"
 #include "framepipe/corpus/corpus.hpp"
 #include "framepipe/media/source.hpp"
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 #include "framepipe/pipeline/inputs.hpp"
 #include "framepipe/sample/sampling.hpp"
 #include "framepipe/version.hpp"

@@ -12,7 +12,7 @@
 
 #include "framepipe/error.hpp"
 #include "framepipe/infer/model_spec.hpp"
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 #include "framepipe/version.hpp"
 #include "common/json_text.hpp"
 

@@ -11,7 +11,7 @@
 #include "corpus/run_dir.hpp"
 #include "corpus/unit_rows.hpp"
 #include "framepipe/corpus/corpus.hpp"
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 #include "framepipe/version.hpp"
 #include "pipeline/run_context.hpp"
 

@@ -10,7 +10,7 @@
 
 #include "common/named_enum.hpp"
 #include "framepipe/error.hpp"
-#include "framepipe/words.hpp"
+#include "common/words.hpp"
 
 namespace framepipe {
 

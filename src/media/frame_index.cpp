@@ -10,7 +10,7 @@
 #include <limits>
 
 #include "framepipe/error.hpp"
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 
 namespace framepipe {
 

@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "framepipe/error.hpp"
-#include "framepipe/words.hpp"
+#include "common/words.hpp"
 
 namespace framepipe {
 

@@ -8,7 +8,7 @@
 
 #include "common/named_enum.hpp"
 #include "framepipe/error.hpp"
-#include "framepipe/words.hpp"
+#include "common/words.hpp"
 #include "framepipe/reader/video_reader.hpp"
 
 namespace framepipe {

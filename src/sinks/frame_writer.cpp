@@ -10,7 +10,7 @@
 
 #include "common/named_enum.hpp"
 #include "framepipe/error.hpp"
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 #include "sinks/image_codec.hpp"
 #include "common/json_text.hpp"
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "framepipe/error.hpp"
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 #include "framepipe/tensor/tensor.hpp"
 
 namespace framepipe {

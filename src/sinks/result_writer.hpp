@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 #include "framepipe/sinks/result_path.hpp"
 
 namespace framepipe {

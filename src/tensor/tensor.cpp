@@ -12,7 +12,7 @@
 
 #include "common/named_enum.hpp"
 #include "framepipe/error.hpp"
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 #include "framepipe/reader/video_reader.hpp"
 
 namespace framepipe {
