@@ -1,5 +1,5 @@
-// framepipe transform INPUT OUTPUT --ops "...": every frame through OpenCV operations,
-// encoded with the source's timing and audio.
+// framepipe transform INPUT OUTPUT [--ops "..."]: every frame through OpenCV operations (or
+// none: a re-encode), encoded with the source's timing and audio.
 #include <cstdio>
 
 #include "commands.hpp"
@@ -24,7 +24,7 @@ Command add_transform(CLI::App& app) {
   cmd->add_option("INPUT", a->input, "video file")->required();
   cmd->add_option("OUTPUT", a->output, "output video (.mp4, .mkv, .mov, ...), written as NAME.part.EXT, renamed when done")
       ->required();
-  cmd->add_option("--ops", a->ops, FrameOps::grammar())->required();
+  cmd->add_option("--ops", a->ops, std::string(FrameOps::grammar()) + " (none: re-encode, timing and audio kept)");
   cmd->add_option("--codec", a->codec, "video encoder (libx264, libx265, libvpx-vp9, mpeg4, ...)")->capture_default_str();
   cmd->add_option("--crf", a->crf, "x264/x265 quality, lower is better")->capture_default_str();
   cmd->add_option("--preset", a->preset, "x264/x265 speed preset")->capture_default_str();
@@ -36,7 +36,7 @@ Command add_transform(CLI::App& app) {
   add_input_options(cmd, a->input_options);
 
   return [a] {
-    const FrameOps ops = FrameOps::parse(a->ops);
+    const FrameOps ops = a->ops.empty() ? FrameOps{} : FrameOps::parse(a->ops);  // none: a re-encode
     TransformOptions o;
     o.reader.threads = a->threads;
     o.reader.strict = a->strict;

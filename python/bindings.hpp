@@ -60,6 +60,7 @@ void bind_batches(py::module_& m);
 void bind_reader(py::module_& m);
 void bind_audio(py::module_& m);
 void bind_transform(py::module_& m);
+void bind_writer(py::module_& m);
 void bind_run(py::module_& m);
 void bind_corpus(py::module_& m);
 

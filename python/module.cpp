@@ -38,6 +38,7 @@ PYBIND11_MODULE(framepipe, m) {
   framepipe::python::bind_reader(m);
   framepipe::python::bind_audio(m);
   framepipe::python::bind_transform(m);
+  framepipe::python::bind_writer(m);
   framepipe::python::bind_run(m);
   framepipe::python::bind_corpus(m);
 }

@@ -48,8 +48,8 @@ void bind_transform(py::module_& m) {
          std::string preset, bool keep_audio, py::object progress) {
         const std::string input = py::str(py::module_::import("os").attr("fspath")(src)).cast<std::string>();
         const std::string output = py::str(py::module_::import("os").attr("fspath")(dst)).cast<std::string>();
-        if (fn.is_none() == ops.empty())
-          throw ConfigError("transform: give a function or ops (framepipe's operations, as the CLI's --ops), one of them");
+        if (!fn.is_none() && !ops.empty())
+          throw ConfigError("transform: give a function or ops (framepipe's operations, as the CLI's --ops), not both");
         if (!fn.is_none() && !PyCallable_Check(fn.ptr())) throw ConfigError("transform: fn must be callable");
         TransformOptions o;
         o.reader.image.pix = parse_pixel_format(pix);
@@ -85,7 +85,8 @@ void bind_transform(py::module_& m) {
 
 fn gets each frame as an (H, W, 3) uint8 array (RGB, or BGR with pix="bgr") and either edits
 it in place and returns None, or returns a new (H', W', 3) uint8 array, the same size for
-every frame. Or ops="gray,canny=50:150": framepipe's operations, as the CLI's --ops. Every
+every frame. Or ops="gray,canny=50:150": framepipe's operations, as the CLI's --ops; neither:
+the frames re-encoded as they are (codec, crf, preset). Every
 frame keeps its pts; audio is copied packet for packet (re-encoded where dst's container
 cannot hold it). Returns {"frames", "audio_packets", ...}. progress(done, total) after each
 frame when given. An exception in fn ends the run with it, and dst is not left behind.)doc");

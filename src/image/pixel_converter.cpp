@@ -176,14 +176,14 @@ void PixelConverter::pack(const uint8_t* src, PixelFormat order, ColorMatrix mat
   Key key;
   key.src_w = dst->width;
   key.src_h = dst->height;
-  key.src_fmt = order == PixelFormat::Bgr ? AV_PIX_FMT_BGR24 : AV_PIX_FMT_RGB24;
+  key.src_fmt = order == PixelFormat::Bgr ? AV_PIX_FMT_BGR24 : order == PixelFormat::Gray ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24;
   key.dst_fmt = dst->format;
   key.flags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
   key.matrix = matrix;
   key.range = ColorRange::Limited;
   if (!sws_ || !(key == key_)) rebuild_pack(key);
   const uint8_t* planes[1] = {src};
-  const int stride[1] = {dst->width * 3};
+  const int stride[1] = {dst->width * (order == PixelFormat::Gray ? 1 : 3)};
   sws_scale(sws_.get(), planes, stride, 0, dst->height, dst->data, dst->linesize);
 }
 

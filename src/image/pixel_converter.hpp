@@ -23,7 +23,8 @@ class PixelConverter {
  public:
   // Writes g.out_height rows of g.out_width * channels(opt.pix) bytes, dst_stride apart.
   void convert(const AVFrame* src, const Geometry& g, const ImageOptions& opt, uint8_t* dst, size_t dst_stride);
-  // The other way, for an encoder: packed RGB or BGR rows of dst->width * 3 bytes into `dst`
+  // The other way, for an encoder: packed RGB or BGR rows of dst->width * 3 bytes (gray:
+  // dst->width) into `dst`
   // (its format, size and buffers set), full range to limited with `matrix`'s coefficients.
   void pack(const uint8_t* src, PixelFormat order, ColorMatrix matrix, AVFrame* dst);
   int rebuilds() const { return rebuilds_; }  // how often the swscale context was (re)made

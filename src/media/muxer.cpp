@@ -2,12 +2,15 @@
 
 namespace framepipe {
 
-Muxer::Muxer(const std::string& path) : file_(path) {
+Muxer::Muxer(const std::string& path, const std::string& format) : file_(path) {
   av::init_logging();
   AVFormatContext* raw = nullptr;
-  if (int r = avformat_alloc_output_context2(&raw, nullptr, nullptr, file_.part().c_str()); r < 0 || !raw)
-    throw ConfigError("video writer " + path + ": no container for this file name (" + av::error_text(r) +
-                      "); use .mp4, .mkv, .mov, ...");
+  const char* name = format.empty() ? nullptr : format.c_str();
+  if (int r = avformat_alloc_output_context2(&raw, nullptr, name, file_.part().c_str()); r < 0 || !raw)
+    throw ConfigError("video writer " + path + ": " +
+                      (name ? "no container named '" + format + "' in this FFmpeg (" + av::error_text(r) +
+                                  "); try mp4, matroska, mov, mpegts, webm, nut"
+                            : "no container for this file name (" + av::error_text(r) + "); use .mp4, .mkv, .mov, .ts, ..."));
   out_.reset(raw);
 }
 
@@ -18,7 +21,7 @@ Muxer::~Muxer() {
 }
 
 bool Muxer::holds(AVCodecID codec) const {
-  return avformat_query_codec(out_->oformat, codec, FF_COMPLIANCE_NORMAL) == 1;
+  return avformat_query_codec(out_->oformat, codec, FF_COMPLIANCE_NORMAL) != 0;
 }
 
 AVStream* Muxer::add_stream() {

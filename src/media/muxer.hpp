@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "framepipe/part_file.hpp"
+#include "common/part_file.hpp"
 #include "media/av.hpp"
 
 namespace framepipe {
@@ -13,7 +13,9 @@ namespace framepipe {
 class Muxer {
  public:
   // The container comes from the file name (.mp4, .mkv, ...): a ConfigError where none fits.
-  explicit Muxer(const std::string& path);
+  // `format`: the container by its FFmpeg name (mp4, matroska, mpegts, ...); empty: by the
+  // file name.
+  explicit Muxer(const std::string& path, const std::string& format = "");
   ~Muxer();  // a muxer never finished removes its part file
   Muxer(const Muxer&) = delete;
   Muxer& operator=(const Muxer&) = delete;
@@ -21,7 +23,8 @@ class Muxer {
   AVFormatContext* format() const { return out_.get(); }
   const std::string& path() const { return file_.path(); }
   bool global_header() const { return (out_->oformat->flags & AVFMT_GLOBALHEADER) != 0; }
-  // Whether the container holds `codec` as it is.
+  // Whether the container holds `codec` as it is: false only where FFmpeg knows it does not
+  // (a container that keeps no list, as MPEG-TS, is asked when its header is written).
   bool holds(AVCodecID codec) const;
   AVStream* add_stream();
   void start();  // creates the file, writes the header

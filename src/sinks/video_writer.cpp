@@ -8,6 +8,7 @@
 
 extern "C" {
 #include <libavutil/display.h>
+#include <libavutil/pixdesc.h>
 }
 
 #include "framepipe/error.hpp"
@@ -21,7 +22,14 @@ namespace framepipe {
 namespace {
 
 // The colour contract: BT.709 above 576 lines, BT.601 otherwise; limited range; tagged.
+// RGB formats (a lossless codec's gbrp) are tagged as RGB, full range.
 void set_colour(AVCodecContext* c) {
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(c->pix_fmt);
+  if (d && (d->flags & AV_PIX_FMT_FLAG_RGB)) {
+    c->colorspace = AVCOL_SPC_RGB;
+    c->color_range = AVCOL_RANGE_JPEG;
+    return;
+  }
   const bool hd = c->height > 576;
   c->colorspace = hd ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
   c->color_primaries = hd ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M;
@@ -31,12 +39,43 @@ void set_colour(AVCodecContext* c) {
 
 av::Dictionary encoder_options(const VideoWriterOptions& o) {
   AVDictionary* d = nullptr;
-  if (o.codec == "libx264" || o.codec == "libx265") {
-    av_dict_set(&d, "crf", std::to_string(o.crf).c_str(), 0);
+  if (o.codec == "libx264" || o.codec == "libx265" || o.codec == "libx264rgb") {
+    if (o.bitrate <= 0) av_dict_set(&d, "crf", std::to_string(o.crf).c_str(), 0);
     av_dict_set(&d, "preset", o.preset.c_str(), 0);
     if (!o.tune.empty()) av_dict_set(&d, "tune", o.tune.c_str(), 0);
   }
   return av::Dictionary(d);
+}
+
+bool takes(const AVCodec* codec, AVPixelFormat fmt) {
+  if (!codec->pix_fmts) return true;  // the encoder keeps no list
+  for (const AVPixelFormat* p = codec->pix_fmts; *p != AV_PIX_FMT_NONE; ++p)
+    if (*p == fmt) return true;
+  return false;
+}
+
+// What the encoder is given: the format asked for, else the lossless codecs' RGB, else 4:2:0
+// (4:4:4 at odd sizes, which 4:2:0 cannot hold), else the encoder's first.
+AVPixelFormat encoded_format(const AVCodec* codec, const VideoWriterOptions& o, int width, int height,
+                             const std::string& path) {
+  if (!o.pix_fmt.empty()) {
+    const AVPixelFormat f = av_get_pix_fmt(o.pix_fmt.c_str());
+    if (f == AV_PIX_FMT_NONE) throw ConfigError("video writer " + path + ": no pixel format '" + o.pix_fmt + "'");
+    if (!takes(codec, f)) {
+      std::string list;
+      for (const AVPixelFormat* p = codec->pix_fmts; *p != AV_PIX_FMT_NONE; ++p)
+        list += std::string(list.empty() ? "" : ", ") + av_get_pix_fmt_name(*p);
+      throw ConfigError("video writer " + path + ": " + o.codec + " does not take " + o.pix_fmt + " (it takes " + list + ")");
+    }
+    return f;
+  }
+  for (const char* lossless : {"ffv1", "ffvhuff", "huffyuv", "utvideo", "libx264rgb"})
+    if (o.codec == lossless)
+      for (AVPixelFormat f : {AV_PIX_FMT_GBRP, AV_PIX_FMT_BGR0, AV_PIX_FMT_RGB24, AV_PIX_FMT_BGR24})
+        if (takes(codec, f)) return f;
+  const AVPixelFormat f = (width % 2 || height % 2) ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P;
+  if (takes(codec, f) || !codec->pix_fmts) return f;
+  return codec->pix_fmts[0];
 }
 
 }  // namespace
@@ -65,8 +104,7 @@ void VideoWriter::Impl::open(int width, int height, Rational time_base) {
   if (width <= 0 || height <= 0)
     throw ConfigError("video writer " + path + ": bad size " + std::to_string(width) + "x" + std::to_string(height));
   if (time_base.num <= 0 || time_base.den <= 0) throw ConfigError("video writer " + path + ": bad time base");
-  if (opt.input == PixelFormat::Gray) throw ConfigError("video writer " + path + ": input must be rgb or bgr");
-  mux = std::make_unique<Muxer>(path);
+  mux = std::make_unique<Muxer>(path, opt.format);
   open_encoder(width, height, time_base);
   add_video_stream();
   if (!opt.audio_from.empty() && opt.audio_relay)
@@ -87,17 +125,18 @@ void VideoWriter::Impl::open_encoder(int width, int height, Rational time_base) 
   if (!codec) throw UnsupportedError("video writer " + path + ": this FFmpeg has no encoder '" + opt.codec + "'");
   if (!mux->holds(codec->id))
     throw ConfigError("video writer " + path + ": a " + mux->format()->oformat->name + " file cannot hold " +
-                      avcodec_get_name(codec->id) + " video (" + opt.codec + "); write .mp4, .mkv or .mov, or choose an " +
+                      avcodec_get_name(codec->id) + " video (" + opt.codec + "); write .mp4, .mkv, .mov or .ts, or choose an " +
                       "encoder it holds (WebM: libvpx-vp9)");
   av::CodecContext ctx(avcodec_alloc_context3(codec));
   AVCodecContext* c = ctx.get();
   c->width = width;
   c->height = height;
   c->time_base = AVRational{time_base.num, time_base.den};
-  // 4:2:0 needs even sizes; odd ones keep full chroma (4:4:4) rather than lose a row.
-  c->pix_fmt = (width % 2 || height % 2) ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P;
+  c->pix_fmt = encoded_format(codec, opt, width, height, path);
   set_colour(c);
   c->thread_count = opt.threads;
+  if (opt.bitrate > 0) c->bit_rate = opt.bitrate;
+  if (opt.gop > 0) c->gop_size = opt.gop;
   if (mux->global_header()) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   av::Dictionary options = encoder_options(opt);
   enc = std::make_unique<Encoder>(std::move(ctx), codec, options, path);

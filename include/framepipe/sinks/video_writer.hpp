@@ -29,12 +29,19 @@ class AudioRelay;  // a live stream's audio (see live_source.hpp)
 
 struct VideoWriterOptions {
   std::string codec = "libx264";
-  int crf = 20;                     // x264/x265 quality (lower is better)
+  int crf = 20;                     // x264/x265 quality (lower is better); not with a bitrate
+  int64_t bitrate = 0;              // a target in bits per second instead of crf (0: crf)
   std::string preset = "veryfast";
+  // The encoded pixel format (yuv420p, yuv444p, gbrp, gray, ...), one the encoder takes.
+  // Empty: yuv420p (yuv444p at an odd size), or gbrp for the lossless codecs (ffv1, ffvhuff,
+  // utvideo, libx264rgb: bgr0), so that they give back the RGB written, exactly.
+  std::string pix_fmt;
+  int gop = 0;                      // frames from one keyframe to the next (0: the encoder's)
+  std::string format;               // the container (mp4, matroska, mpegts, ...); empty: by name
   std::string tune;                 // x264/x265 tune; "zerolatency": each frame is in the file at
                                     // once (no look-ahead), as a live recording wants
   int threads = 0;                  // encoder threads; 0: FFmpeg's choice
-  PixelFormat input = PixelFormat::Rgb;  // what write() is given: rgb or bgr, H x W x 3
+  PixelFormat input = PixelFormat::Rgb;  // what write() is given: rgb or bgr H x W x 3, or gray H x W
   std::string audio_from;           // copy this file's audio streams (empty: no audio)
   // Or copy a live stream's audio as it arrives (LiveSource::audio(), on the clock of the
   // frames' recording_offset); the writer takes what has come at each frame, the rest at close.
@@ -67,7 +74,7 @@ class VideoWriter {
   VideoWriter(const VideoWriter&) = delete;
   VideoWriter& operator=(const VideoWriter&) = delete;
 
-  // One frame, H x W x 3 in options.input order, rows packed. pts must increase.
+  // One frame, H x W x 3 in options.input order (H x W for gray), rows packed. pts must increase.
   void write(const uint8_t* pixels, int64_t pts);
   // Flushes the encoder, copies the rest of the audio, finishes the file and renames it; not
   // `complete` (a run stopped early): the finished file keeps its part name.
