@@ -1,7 +1,12 @@
 // framepipe.VideoWriter: frames made in Python encoded into a video, at a frame rate or with
 // pts of their own, with the audio of a file copied in sync (the C++ VideoWriter).
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <vector>
 
 #include "bindings.hpp"
 #include "framepipe/error.hpp"
@@ -26,12 +31,45 @@ Rational rational_of(py::handle o, const char* what) {
   return Rational{static_cast<int>(num), static_cast<int>(den)};
 }
 
+// `samples` (channels x n, float32, planar) as a WAV file of IEEE floats, interleaved: the
+// writer's audio_from then copies it (MKV, NUT, MOV hold it as it is) or encodes it to what
+// the container holds (AAC in MP4), in sync with the frames from time 0.
+void write_float_wav(const std::string& path, const float* samples, int channels, int64_t n, int rate) {
+  std::ofstream f(path, std::ios::binary);
+  auto u32 = [&](uint32_t v) { f.write(reinterpret_cast<const char*>(&v), 4); };
+  auto u16 = [&](uint16_t v) { f.write(reinterpret_cast<const char*>(&v), 2); };
+  const uint64_t bytes = static_cast<uint64_t>(n) * static_cast<uint64_t>(channels) * 4;
+  if (bytes > 0xFFFFFFFFull - 64) throw ConfigError("VideoWriter: the audio is over 4 GiB as float32");
+  f.write("RIFF", 4);
+  u32(static_cast<uint32_t>(4 + 24 + 12 + 8 + bytes));
+  f.write("WAVEfmt ", 8);
+  u32(16);
+  u16(3);  // IEEE float
+  u16(static_cast<uint16_t>(channels));
+  u32(static_cast<uint32_t>(rate));
+  u32(static_cast<uint32_t>(rate) * static_cast<uint32_t>(channels) * 4);
+  u16(static_cast<uint16_t>(channels * 4));
+  u16(32);
+  f.write("fact", 4);
+  u32(4);
+  u32(static_cast<uint32_t>(n));
+  f.write("data", 4);
+  u32(static_cast<uint32_t>(bytes));
+  std::vector<float> row(static_cast<size_t>(channels));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int c = 0; c < channels; ++c) row[static_cast<size_t>(c)] = samples[c * n + i];
+    f.write(reinterpret_cast<const char*>(row.data()), static_cast<std::streamsize>(row.size() * 4));
+  }
+  if (!f.flush()) throw IoError("VideoWriter: cannot write the audio to " + path);
+}
+
 class PyVideoWriter {
  public:
   PyVideoWriter(py::object path, py::object fps, py::object time_base, std::optional<int> width,
                 std::optional<int> height, std::string codec, std::optional<int> crf, std::optional<int64_t> bitrate,
                 std::optional<std::string> preset, std::optional<std::string> pix_fmt, std::optional<int> gop,
-                py::object audio_from, std::optional<std::string> format, std::optional<std::string> pix) {
+                py::object audio_from, py::object audio, std::optional<int> audio_rate, std::optional<std::string> format,
+                std::optional<std::string> pix) {
     path_ = text_of(py::module_::import("os").attr("fspath")(path));
     opt_.codec = std::move(codec);
     if (crf) opt_.crf = *crf;
@@ -41,6 +79,7 @@ class PyVideoWriter {
     if (gop) opt_.gop = *gop;
     if (format) opt_.format = *format;
     if (!audio_from.is_none()) opt_.audio_from = text_of(py::module_::import("os").attr("fspath")(audio_from));
+    if (!audio.is_none()) take_audio(audio, audio_rate);
     if (pix) opt_.input = parse_pixel_format(*pix);
     pix_given_ = pix.has_value();
     if (width) width_ = *width;
@@ -113,8 +152,16 @@ class PyVideoWriter {
   void close(bool complete = true) {
     if (closed_) return;
     closed_ = true;
-    py::gil_scoped_release nogil;
-    if (writer_) writer_->close(complete);
+    {
+      py::gil_scoped_release nogil;
+      if (writer_) writer_->close(complete);
+    }
+    drop_audio_file();
+  }
+
+  ~PyVideoWriter() {
+    writer_.reset();  // finishes the file (it reads the audio file to its end)
+    drop_audio_file();
   }
 
   int64_t written() const { return written_; }
@@ -124,7 +171,31 @@ class PyVideoWriter {
   int height() const { return height_; }
 
  private:
-  std::string path_;
+  // audio: (channels, samples) or (samples,) float32 at audio_rate, into a WAV beside the output.
+  void take_audio(py::object audio, std::optional<int> rate) {
+    if (!opt_.audio_from.empty()) throw ConfigError("VideoWriter " + path_ + ": audio from a file or an array, not both");
+    if (!rate || *rate <= 0) throw ConfigError("VideoWriter " + path_ + ": audio needs audio_rate (samples per second)");
+    py::module_ np = py::module_::import("numpy");
+    py::array a = py::array::ensure(np.attr("asarray")(audio, "float32"));
+    if (!a || (a.ndim() != 1 && a.ndim() != 2) || (a.ndim() == 2 && (a.shape(0) < 1 || a.shape(0) > 8)))
+      throw ConfigError("VideoWriter " + path_ + ": audio must be a (channels, samples) or (samples,) float array, 1 to "
+                        "8 channels, not " + (a ? text_of(py::tuple(a.attr("shape"))) : std::string("that")));
+    auto c = py::array_t<float, py::array::c_style>::ensure(a);
+    const int channels = c.ndim() == 1 ? 1 : static_cast<int>(c.shape(0));
+    const int64_t n = c.ndim() == 1 ? c.shape(0) : c.shape(1);
+    const std::filesystem::path out(path_);
+    audio_file_ = (out.parent_path() / ("." + out.filename().string() + ".audio.wav")).string();
+    write_float_wav(audio_file_, c.data(), channels, n, *rate);
+    opt_.audio_from = audio_file_;
+  }
+  void drop_audio_file() {
+    if (audio_file_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove(audio_file_, ec);
+    audio_file_.clear();
+  }
+
+  std::string path_, audio_file_;
   VideoWriterOptions opt_;
   Rational tb_{0, 0};
   int64_t step_ = 0;  // one frame's pts step at fps; 0: pts given
@@ -149,17 +220,20 @@ come from the first frame unless given. codec (libx264 by default; libx265, libv
 ...), crf or bitrate (bits/s), preset, pix_fmt (yuv420p by default; gbrp for the lossless
 codecs, which give back exactly the pixels written), gop (frames between keyframes), format
 (the container; by default from the file name: .mp4, .mkv, .mov, .ts, .webm, .nut).
-audio_from copies a file's audio in sync (re-encoded where the container cannot hold it).
+audio_from copies a file's audio in sync (re-encoded where the container cannot hold it);
+or audio, a (channels, samples) float32 array from time 0, with audio_rate.
 The file is written as NAME.part.EXT and renamed by close(); an exception in the with block
 finishes it with what was written and leaves it under its part name.)doc")
       .def(py::init<py::object, py::object, py::object, std::optional<int>, std::optional<int>, std::string,
                     std::optional<int>, std::optional<int64_t>, std::optional<std::string>, std::optional<std::string>,
-                    std::optional<int>, py::object, std::optional<std::string>, std::optional<std::string>>(),
+                    std::optional<int>, py::object, py::object, std::optional<int>, std::optional<std::string>,
+                    std::optional<std::string>>(),
            py::arg("path"), py::kw_only(), py::arg("fps") = py::none(), py::arg("time_base") = py::none(),
            py::arg("width") = py::none(), py::arg("height") = py::none(), py::arg("codec") = "libx264",
            py::arg("crf") = py::none(), py::arg("bitrate") = py::none(), py::arg("preset") = py::none(),
            py::arg("pix_fmt") = py::none(), py::arg("gop") = py::none(), py::arg("audio_from") = py::none(),
-           py::arg("format") = py::none(), py::arg("pix") = py::none())
+           py::arg("audio") = py::none(), py::arg("audio_rate") = py::none(), py::arg("format") = py::none(),
+           py::arg("pix") = py::none())
       .def("write", &PyVideoWriter::write, py::arg("frame"), py::arg("pts") = py::none(),
            "Encodes one frame: (H, W, 3) uint8 (numpy, or anything with __array__ or __dlpack__).")
       .def("close", [](PyVideoWriter& w) { w.close(); }, "Flushes the encoder, finishes and renames the file.")

@@ -160,3 +160,40 @@ def test_transform_without_operations_re_encodes_keeping_timing_and_sound(fp, cl
             assert r["frames"] == 60
         assert frame_times(out) == pytest.approx(frame_times(src), abs=1e-3)
         assert probe(out, "stream=codec_name", "a:0")["streams"][0]["codec_name"] == "aac"
+
+
+def snr(got, want):
+    n = min(got.shape[1], want.shape[1])
+    return 10 * np.log10(np.sum(want[:, :n] ** 2) / np.sum((got[:, :n] - want[:, :n]) ** 2))
+
+
+def test_audio_from_an_array_round_trips(fp, tmp_path):
+    rate, seconds = 48000, 2.0
+    t = np.arange(int(rate * seconds)) / rate
+    audio = np.stack([0.5 * np.sin(2 * np.pi * 440 * t), 0.3 * np.sin(2 * np.pi * 660 * t)]).astype(np.float32)
+    for name, exact in (("a.mkv", True), ("a.mp4", False)):  # MKV holds float PCM as it is; MP4 gets AAC
+        out = tmp_path / name
+        with fp.VideoWriter(out, fps=25, audio=audio, audio_rate=rate) as w:
+            for f in noise(50, 48, 64):
+                w.write(f)
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # its scratch WAV is gone
+        s = probe(out, "stream=codec_name,channels,sample_rate", "a:0")["streams"][0]
+        assert (s["channels"], int(s["sample_rate"])) == (2, rate)
+        raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(out), "-map", "0:a:0", "-f", "f32le", "-"],
+                             check=True, capture_output=True).stdout
+        back = np.frombuffer(raw, np.float32).reshape(-1, 2).T  # as the ffmpeg CLI decodes it
+        assert back.shape[1] / rate == pytest.approx(seconds, abs=0.03)
+        if exact:
+            assert s["codec_name"] == "pcm_f32le" and np.array_equal(back, audio)
+        else:
+            # The codec's tolerance: the ffmpeg CLI's own AAC round trip of the same samples.
+            ref = tmp_path / "ref.m4a"
+            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "2", "-i", "-",
+                            "-c:a", "aac", str(ref)], input=audio.T.tobytes(), check=True)
+            raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(ref), "-f", "f32le", "-"],
+                                 check=True, capture_output=True).stdout
+            cli = np.frombuffer(raw, np.float32).reshape(-1, 2).T
+            assert s["codec_name"] == "aac"
+            assert snr(back, audio) >= snr(cli, audio) - 1.0, (snr(back, audio), snr(cli, audio))
+    with pytest.raises(fp.ConfigError, match="audio_rate"):
+        fp.VideoWriter(tmp_path / "x.mp4", fps=25, audio=audio)
