@@ -23,11 +23,14 @@ std::string part_path(const std::string& path, const std::string& tag) {
 
 bool is_stream_path(const std::string& path) {
   if (path.rfind("/dev/", 0) == 0 || path.rfind("/proc/", 0) == 0) return true;
+  if (const size_t colon = path.find("://"); colon != std::string::npos && colon > 0 && path.rfind("file:", 0) != 0)
+    return true;
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 
-PartFile::PartFile(std::string path, const std::string& tag) : path_(std::move(path)), direct_(is_stream_path(path_)) {
+PartFile::PartFile(std::string path, const std::string& tag, bool direct)
+    : path_(std::move(path)), direct_(direct || is_stream_path(path_)) {
   part_ = direct_ ? path_ : part_path(path_, tag);
 }
 

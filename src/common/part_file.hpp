@@ -24,7 +24,9 @@ std::string part_path(const std::string& path, const std::string& tag = "");
 
 class PartFile {
  public:
-  explicit PartFile(std::string path, const std::string& tag = "");
+  // `direct`: written straight through under its own name (an HLS playlist, whose segments
+  // and updates are to be read while it is written).
+  explicit PartFile(std::string path, const std::string& tag = "", bool direct = false);
   const std::string& path() const { return path_; }  // the name asked for
   const std::string& part() const { return part_; }  // the name written
   bool direct() const { return direct_; }            // written straight through (not a file)
@@ -40,7 +42,8 @@ class PartFile {
 };
 
 // Whether `path` is written straight through: it exists and is not a regular file or a
-// folder, or it names a device or a descriptor (/dev/..., /proc/self/fd/...).
+// folder, or it names a device or a descriptor (/dev/..., /proc/self/fd/...), or it is a
+// network URL (rtmp://, srt://, udp://, ...; not file:).
 bool is_stream_path(const std::string& path);
 
 // The whole of `bytes` as the file `path`, through a part file.

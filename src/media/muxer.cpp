@@ -2,19 +2,50 @@
 
 namespace framepipe {
 
-Muxer::Muxer(const std::string& path, const std::string& format) : file_(path) {
+namespace {
+
+// The container a network destination's scheme calls for: FLV for RTMP, MPEG-TS for SRT,
+// UDP and TCP, RTSP for publishing to an RTSP server; empty for a file.
+std::string container_of_scheme(const std::string& path) {
+  const size_t colon = path.find("://");
+  if (colon == std::string::npos) return {};
+  const std::string scheme = path.substr(0, colon);
+  if (scheme == "rtmp" || scheme == "rtmps") return "flv";
+  if (scheme == "srt" || scheme == "udp" || scheme == "tcp") return "mpegts";
+  if (scheme == "rtsp") return "rtsp";
+  return {};
+}
+
+bool is_playlist(const std::string& path) {
+  return path.size() > 5 && path.compare(path.size() - 5, 5, ".m3u8") == 0;
+}
+
+}  // namespace
+
+Muxer::Muxer(const std::string& path, const std::string& format, int hls_window)
+    : file_(path, "", is_playlist(path)) {
   av::init_logging();
   AVFormatContext* raw = nullptr;
-  const char* name = format.empty() ? nullptr : format.c_str();
+  const std::string chosen = format.empty() ? container_of_scheme(path) : format;
+  const char* name = chosen.empty() ? nullptr : chosen.c_str();
   if (int r = avformat_alloc_output_context2(&raw, nullptr, name, file_.part().c_str()); r < 0 || !raw)
     throw ConfigError("video writer " + path + ": " +
                       (name ? "no container named '" + format + "' in this FFmpeg (" + av::error_text(r) +
-                                  "); try mp4, matroska, mov, mpegts, webm, nut"
+                                  "); try mp4, matroska, mov, mpegts, flv, hls, webm, nut"
                             : "no container for this file name (" + av::error_text(r) + "); use .mp4, .mkv, .mov, .ts, ..."));
   out_.reset(raw);
+  // HLS: segments and the playlist written as they close, so that players follow the run;
+  // hls_window > 0 keeps the last that many segments (older ones deleted), 0 keeps all.
+  if (std::string(raw->oformat->name) == "hls") {
+    av_dict_set(&header_options_, "hls_time", "2", 0);
+    av_dict_set(&header_options_, "hls_list_size", std::to_string(hls_window).c_str(), 0);
+    if (hls_window > 0) av_dict_set(&header_options_, "hls_flags", "delete_segments", 0);
+  }
+  if (std::string(raw->oformat->name) == "rtsp") av_dict_set(&header_options_, "rtsp_transport", "tcp", 0);
 }
 
 Muxer::~Muxer() {
+  av_dict_free(&header_options_);
   if (finished_) return;
   out_.reset();  // closes the file
   file_.discard();
@@ -35,7 +66,11 @@ void Muxer::start() {
     if (int r = avio_open(&out_->pb, file_.part().c_str(), AVIO_FLAG_WRITE); r < 0)
       av::throw_error(ErrorKind::Io, r, "cannot create", file_.part());
   }
-  if (int r = avformat_write_header(out_.get(), nullptr); r < 0) fail(r, "cannot start");
+  AVDictionary* options = header_options_;
+  header_options_ = nullptr;
+  const int r = avformat_write_header(out_.get(), &options);
+  av_dict_free(&options);
+  if (r < 0) fail(r, "cannot start");
   started_ = true;
 }
 

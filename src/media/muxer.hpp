@@ -1,6 +1,6 @@
-// An output file: its streams, the header, packets interleaved by time, the trailer. It is
-// written under its part name (framepipe/part_file.hpp): the name asked for appears only
-// when finish() has written the trailer.
+// An output file or stream: its streams, the header, packets interleaved by time, the trailer.
+// A file is written under its part name (common/part_file.hpp): the name asked for appears
+// only when finish() has written the trailer.
 #pragma once
 
 #include <string>
@@ -12,10 +12,12 @@ namespace framepipe {
 
 class Muxer {
  public:
-  // The container comes from the file name (.mp4, .mkv, ...): a ConfigError where none fits.
-  // `format`: the container by its FFmpeg name (mp4, matroska, mpegts, ...); empty: by the
-  // file name.
-  explicit Muxer(const std::string& path, const std::string& format = "");
+  // The container comes from the file name (.mp4, .mkv, .ts, .m3u8, ...) or a network URL's
+  // scheme (rtmp/rtmps: FLV; srt, udp, tcp: MPEG-TS; rtsp: publishing): a ConfigError where
+  // none fits. `format`: the container by its FFmpeg name (mp4, matroska, mpegts, flv, ...).
+  // A URL, or an HLS playlist (whose segments appear as they close; `hls_window` > 0 keeps
+  // that many, deleting older ones), is written straight through, under its own name.
+  explicit Muxer(const std::string& path, const std::string& format = "", int hls_window = 0);
   ~Muxer();  // a muxer never finished removes its part file
   Muxer(const Muxer&) = delete;
   Muxer& operator=(const Muxer&) = delete;
@@ -40,6 +42,7 @@ class Muxer {
   [[noreturn]] void fail(int err, const std::string& what) const;
   PartFile file_;
   av::FormatOutput out_;
+  AVDictionary* header_options_ = nullptr;  // the container's options, for its header
   bool started_ = false, finished_ = false;
 };
 

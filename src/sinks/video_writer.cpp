@@ -87,6 +87,9 @@ struct VideoWriter::Impl {
   std::unique_ptr<Encoder> enc;
   std::unique_ptr<AudioCopy> audio;  // audio from a file or a live source's relay
   AVStream* video = nullptr;
+  // A keyframe forced every this many seconds (0: the encoder's choice): an HLS playlist's
+  // segments are cut at keyframes, 2 s apart.
+  double key_every = 0, next_key = 0, seconds_per_tick = 0;
   PixelConverter to_yuv;
   av::FramePtr frame = av::make_frame();
   int64_t frames = 0, last_pts = INT64_MIN;
@@ -104,9 +107,11 @@ void VideoWriter::Impl::open(int width, int height, Rational time_base) {
   if (width <= 0 || height <= 0)
     throw ConfigError("video writer " + path + ": bad size " + std::to_string(width) + "x" + std::to_string(height));
   if (time_base.num <= 0 || time_base.den <= 0) throw ConfigError("video writer " + path + ": bad time base");
-  mux = std::make_unique<Muxer>(path, opt.format);
+  mux = std::make_unique<Muxer>(path, opt.format, opt.hls_window);
   open_encoder(width, height, time_base);
   add_video_stream();
+  if (std::string(mux->format()->oformat->name) == "hls" && opt.gop == 0) key_every = 2.0;
+  seconds_per_tick = static_cast<double>(time_base.num) / time_base.den;
   if (!opt.audio_from.empty() && opt.audio_relay)
     throw ConfigError("video writer " + path + ": audio from a file or from a live source, not both");
   if (opt.audio_relay) audio = std::make_unique<AudioCopy>(*mux, opt.audio_relay);
@@ -211,6 +216,11 @@ void VideoWriter::write(const uint8_t* pixels, int64_t pts) {
     av::throw_error(ErrorKind::Io, r, "cannot reuse a frame for", m.path);
   m.to_yuv.pack(pixels, m.opt.input, m.frame->height > 576 ? ColorMatrix::Bt709 : ColorMatrix::Bt601, m.frame.get());
   m.frame->pts = pts;
+  m.frame->pict_type = AV_PICTURE_TYPE_NONE;
+  if (m.key_every > 0 && static_cast<double>(pts) * m.seconds_per_tick + 1e-9 >= m.next_key) {
+    m.frame->pict_type = AV_PICTURE_TYPE_I;  // libx264 makes it an IDR (closed GOP)
+    m.next_key = static_cast<double>(pts) * m.seconds_per_tick + m.key_every;
+  }
   // The next frame's time is not known yet: the gap to the previous one stands in for this
   // frame's duration (as the ffmpeg CLI does), so the last frame keeps its time on screen.
   const int64_t duration = m.frames > 0 ? pts - m.last_pts : 0;

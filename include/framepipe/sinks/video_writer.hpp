@@ -10,7 +10,10 @@
 //   while (reader.next(f)) { draw(f); out.write(f.data(), f.info.pts); }
 //   out.close();                                               // or let it go out of scope
 //
-// The file is written as NAME.part.EXT and renamed to NAME.EXT by close(); a writer destroyed
+// Destinations: files (.mp4, .mkv, .mov, .ts, .webm, .nut, ...), an HLS playlist (.m3u8: its
+// segments appear as they close), or a network URL: rtmp:// and rtmps:// (FLV), srt://,
+// udp:// and tcp:// (MPEG-TS), rtsp:// (published to a server).
+// A file is written as NAME.part.EXT and renamed to NAME.EXT by close(); a writer destroyed
 // without close() (an exception, a signal that unwinds) still finishes the file with what
 // was written, so an interrupted run leaves a valid, playable file.
 #pragma once
@@ -38,6 +41,8 @@ struct VideoWriterOptions {
   std::string pix_fmt;
   int gop = 0;                      // frames from one keyframe to the next (0: the encoder's)
   std::string format;               // the container (mp4, matroska, mpegts, ...); empty: by name
+                                    // or a URL's scheme (rtmp: flv; srt, udp, tcp: mpegts; rtsp)
+  int hls_window = 0;               // an .m3u8 keeps the last N segments (0: all)
   std::string tune;                 // x264/x265 tune; "zerolatency": each frame is in the file at
                                     // once (no look-ahead), as a live recording wants
   int threads = 0;                  // encoder threads; 0: FFmpeg's choice

@@ -1,0 +1,138 @@
+"""Writers to the network and to a live HLS playlist, read back by the ffmpeg CLI acting as the
+server on 127.0.0.1: `run --annotate` and `transform` to tcp:// (MPEG-TS), udp:// (MPEG-TS),
+rtmp:// (FLV, ffmpeg's own RTMP server in listen mode), and .m3u8 (segments and playlist
+written as they close); Python's VideoWriter to tcp://."""
+import json
+import socket
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def count_frames(path):
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                          "stream=nb_read_frames,codec_name", "-of", "json", str(path)],
+                         check=True, capture_output=True, text=True).stdout
+    s = json.loads(out)["streams"][0]
+    return int(s["nb_read_frames"]), s["codec_name"]
+
+
+def has_audio(path):
+    return "audio" in subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
+                                      str(path)], capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    d = tmp_path_factory.mktemp("net")
+    clip = d / "clip.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=3",
+                    "-f", "lavfi", "-i", "sine=duration=3", "-c:v", "libx264", "-g", "25", "-c:a", "aac", "-shortest",
+                    str(clip)], check=True)
+    return clip
+
+
+def receiver(url, out, *extra):
+    """The ffmpeg CLI receiving `url` into `out` (copying the streams)."""
+    p = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-y", *extra, "-i", url, "-c", "copy", str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # listening
+    return p
+
+
+def stop(p, timeout=20):
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.terminate()  # ffmpeg finishes its output on SIGTERM
+        p.wait(timeout=10)
+    return p.stderr.read()
+
+
+@pytest.mark.parametrize("scheme", ["tcp", "rtmp"])
+def test_run_annotates_to_a_server_every_frame_with_sound(cli, clip, tmp_path, scheme):
+    port = free_port()
+    got = tmp_path / ("got.ts" if scheme == "tcp" else "got.flv")
+    url = f"tcp://127.0.0.1:{port}" if scheme == "tcp" else f"rtmp://127.0.0.1:{port}/live/stream"
+    server = receiver(url + ("?listen=1" if scheme == "tcp" else ""), got, *([] if scheme == "tcp" else ["-listen", "1"]))
+    p = subprocess.run([cli, "run", "builtin:motion", str(clip), "--out", str(tmp_path / "r.jsonl"), "--annotate", url],
+                       capture_output=True, text=True, timeout=60)
+    said = stop(server)
+    assert p.returncode == 0, p.stderr
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) >= 75
+    frames, codec = count_frames(got)
+    assert (frames, codec) == (75, "h264"), said
+    assert has_audio(got)
+
+
+def test_udp_destination_arrives(cli, clip, tmp_path):
+    port = free_port(socket.SOCK_DGRAM)
+    got = tmp_path / "udp.ts"
+    server = receiver(f"udp://127.0.0.1:{port}?timeout=3000000", got)
+    p = subprocess.run([cli, "transform", str(clip), f"udp://127.0.0.1:{port}?pkt_size=1316"], capture_output=True,
+                       text=True, timeout=60)
+    stop(server)
+    assert p.returncode == 0, p.stderr
+    frames, codec = count_frames(got)
+    assert codec == "h264" and frames >= 60  # datagrams on the loopback; most arrive
+
+
+def test_hls_playlist_and_segments_as_the_run_goes(cli, clip, tmp_path):
+    hls = tmp_path / "hls"
+    hls.mkdir()
+    p = subprocess.run([cli, "run", "builtin:motion", str(clip), "--out", str(tmp_path / "r.jsonl"), "--annotate",
+                        str(hls / "live.m3u8")], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    playlist = (hls / "live.m3u8").read_text()
+    segments = [l for l in playlist.splitlines() if l and not l.startswith("#")]
+    assert len(segments) >= 2 and "#EXT-X-ENDLIST" in playlist, playlist
+    assert all((hls / s).exists() for s in segments)
+    assert not list(hls.glob("*.part*")), "an HLS playlist is written under its own name"
+    assert count_frames(hls / "live.m3u8")[0] == 75
+
+
+def test_python_writer_streams_to_tcp(fp, tmp_path):
+    port = free_port()
+    got = tmp_path / "py.ts"
+    server = receiver(f"tcp://127.0.0.1:{port}?listen=1", got)
+    frames = np.random.default_rng(0).integers(0, 256, (40, 48, 64, 3), dtype=np.uint8)
+    with fp.VideoWriter(f"tcp://127.0.0.1:{port}", fps=25) as w:
+        for f in frames:
+            w.write(f)
+    stop(server)
+    assert count_frames(got) == (40, "h264")
+
+
+def test_hls_of_a_live_run_is_readable_while_it_runs(cli, tmp_path):
+    port = free_port()
+    source = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "quiet", "-re", "-f", "lavfi", "-i",
+                               "testsrc2=size=160x120:rate=25:duration=8", "-c:v", "libx264", "-preset", "ultrafast",
+                               "-g", "25", "-f", "mpegts", f"tcp://127.0.0.1:{port}?listen=1"])
+    hls = tmp_path / "hls"
+    hls.mkdir()
+    time.sleep(0.5)
+    run = subprocess.Popen([cli, "run", "builtin:motion", f"tcp://127.0.0.1:{port}", "--timeout", "3", "--duration", "5",
+                            "--out", str(tmp_path / "r.jsonl"), "--annotate", str(hls / "live.m3u8")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        playlist = hls / "live.m3u8"
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline and not (playlist.exists() and "live0.ts" in playlist.read_text()):
+            time.sleep(0.2)
+        assert run.poll() is None, "the run ended before a segment could be watched"
+        text = playlist.read_text()
+        assert "live0.ts" in text and "#EXT-X-ENDLIST" not in text, text  # a segment out, the run going on
+        assert count_frames(hls / "live0.ts")[0] > 0
+    finally:
+        out, err = run.communicate(timeout=30)
+        source.wait(timeout=30)
+    assert run.returncode == 0, err
+    assert "#EXT-X-ENDLIST" in (hls / "live.m3u8").read_text()
