@@ -6,7 +6,7 @@ BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test demo test-asan test-tsan test-access fuzz test-damage conformance install package wheel bench bench-index bench-infer bench-pipeline bench-python models clean
+.PHONY: all deps build test demo test-asan test-tsan test-access fuzz test-damage conformance install package wheel bench bench-index bench-infer bench-pipeline bench-python bench-writer models clean
 
 all: build
 
@@ -116,6 +116,11 @@ bench-pipeline: build
 	  $(BUILD)/media/real/vtest.avi $(BUILD)/bench/vtest_1080p.mp4
 
 # The Python module against PyAV and cv2 (get_batch of 32 random frames, a full pass) on the 1080p file.
+# Writing video from Python: framepipe.VideoWriter, cv2.VideoWriter, raw frames piped to ffmpeg.
+bench-writer: build
+	@bash scripts/install-deps.sh bench
+	@/usr/bin/python3 bench/bench_writer.py --build $(BUILD)
+
 bench-python: build
 	@bash scripts/install-deps.sh bench
 	@bash bench/run.sh $(BUILD) --only none >/dev/null  # makes the 1080p file
