@@ -27,6 +27,8 @@ build_pkgs=(
   # installing: pip into a venv with Debian's setuptools and wheel (no package index here), the
   # wheel by `python3 -m build`, the .deb by CPack (dpkg-shlibdeps), its manual page by help2man
   python3-venv python3-pip python3-setuptools python3-wheel python3-build dpkg-dev help2man
+  # writers to the network: a real RTMP server receiving what a run publishes
+  nginx-light libnginx-mod-rtmp
 )
 models_pkgs=(python3-onnx)
 fuzz_pkgs=(clang-14 libfuzzer-14-dev)

@@ -1,8 +1,11 @@
-"""Writers to the network and to a live HLS playlist, read back by the ffmpeg CLI acting as the
-server on 127.0.0.1: `run --annotate` and `transform` to tcp:// (MPEG-TS), udp:// (MPEG-TS),
-rtmp:// (FLV, ffmpeg's own RTMP server in listen mode), and .m3u8 (segments and playlist
-written as they close); Python's VideoWriter to tcp://."""
+"""Writers to the network and to a live HLS playlist, read back by real servers on 127.0.0.1:
+nginx with its RTMP module recording what `run --annotate rtmp://` publishes; the ffmpeg CLI
+as the receiving end of tcp:// and udp:// (MPEG-TS) and as an RTMP server in listen mode;
+.m3u8 segments and playlist written as they close; Python's VideoWriter to tcp://."""
 import json
+import os
+import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -136,3 +139,61 @@ def test_hls_of_a_live_run_is_readable_while_it_runs(cli, tmp_path):
         source.wait(timeout=30)
     assert run.returncode == 0, err
     assert "#EXT-X-ENDLIST" in (hls / "live.m3u8").read_text()
+
+
+@pytest.fixture
+def nginx_rtmp(tmp_path):
+    """nginx with its RTMP module on a free port, recording every stream published to /live."""
+    module = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+    if not (shutil.which("nginx") and os.path.exists(module)):
+        pytest.skip("nginx with libnginx-mod-rtmp is not installed (scripts/install-deps.sh installs it)")
+    port = free_port()
+    root = tmp_path / "nginx"
+    (root / "logs").mkdir(parents=True)
+    (root / "rec").mkdir()
+    conf = root / "nginx.conf"
+    conf.write_text(f"""load_module {module};
+daemon off;
+master_process off;
+pid {root}/nginx.pid;
+error_log {root}/logs/error.log info;
+events {{ worker_connections 64; }}
+rtmp {{
+  server {{
+    listen 127.0.0.1:{port};
+    application live {{
+      live on;
+      record all;
+      record_path {root}/rec;
+      record_unique off;
+    }}
+  }}
+}}
+""")
+    p = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(root)], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as c:
+            if c.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    yield port, root / "rec"
+    p.send_signal(signal.SIGQUIT)  # graceful: closes the recordings
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+
+def test_run_publishes_to_nginx_rtmp(cli, clip, tmp_path, nginx_rtmp):
+    port, rec = nginx_rtmp
+    p = subprocess.run([cli, "run", "builtin:hog-people", str(clip), "--out", str(tmp_path / "r.jsonl"), "--annotate",
+                        f"rtmp://127.0.0.1:{port}/live/cam"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    recorded = rec / "cam.flv"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not recorded.exists():
+        time.sleep(0.2)
+    time.sleep(0.5)  # nginx closes the recording when the publisher leaves
+    frames, codec = count_frames(recorded)
+    assert (frames, codec) == (75, "h264") and has_audio(recorded)
