@@ -336,6 +336,14 @@ std::string Demuxer::cut_short() const {
   if (at_end_ && sample_table && st && video_read_ >= 0 && st->nb_frames > video_read_)
     return "its sample table lists " + std::to_string(st->nb_frames) + " video samples, the file holds " +
            std::to_string(video_read_);
+  // MPEG-TS claims no length; a muxer writes whole transport packets (188 bytes, 192 in M2TS,
+  // 204 with FEC), so a file that ends inside one was cut. (One cut on a packet's edge
+  // cannot be told from a whole file.)
+  const bool ts = fmt_->iformat && std::strcmp(fmt_->iformat->name, "mpegts") == 0;
+  const int64_t size = ts && at_end_ && fmt_->pb && !(fmt_->flags & AVFMT_FLAG_CUSTOM_IO) ? avio_size(fmt_->pb) : -1;
+  if (size > 0 && size % 188 && size % 192 && size % 204)
+    return "it ends inside a transport packet (" + std::to_string(size) + " bytes: " + std::to_string(size % 188) +
+           " over a whole number of 188-byte packets)";
   return {};
 }
 

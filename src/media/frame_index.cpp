@@ -102,7 +102,8 @@ std::string FrameIndex::sidecar_path(const std::string& video_path) { return vid
 // is bounds-checked and the checksum must match, or the index is rebuilt.
 namespace {
 constexpr char kMagic[8] = {'F', 'P', 'I', 'D', 'X', 0, 0, 0};
-constexpr uint32_t kVersion = 4;  // 3: picture hashes cover size, format and colour too; 4: truncated
+constexpr uint32_t kVersion = 5;  // 3: picture hashes cover size, format and colour too; 4: truncated;
+                                  // 5: a cut MPEG-TS is truncated (indexes of v4 may not say so)
 constexpr size_t kEntryBytes = 6 * 8 + 1;
 constexpr uint32_t kMaxProvenance = 1 << 16;
 
