@@ -194,6 +194,9 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--embeddings", o.embeddings,
                   "embedding models: every embedding as one N x D float32 .npy here (the result lines name their "
                   "row as embedding_row) instead of inline");
+  cmd->add_option("--preview", o.preview,
+                  "[HOST:]PORT: serve a page to watch the run (the annotated picture, the latest results and "
+                  "stage metrics) on 127.0.0.1 unless HOST is given; PORT 0 picks a free one; the URL is printed");
   cmd->add_option("--metrics", o.metrics,
                   "write per-stage metrics (rows/s, latency p50/p95, queue depth, drops) as JSON here; they are "
                   "printed on stderr in any case");

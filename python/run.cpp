@@ -336,7 +336,7 @@ void bind_run(py::module_& m) {
          py::object conf, py::object iou, py::object out, py::object annotate, py::object embeddings,
          py::object metrics, std::string engine, int model_threads, int num_threads, int workers, bool strict,
          bool live, std::string queue, double duration, double timeout, int reconnects, double batch_timeout_ms,
-         std::string rtsp_transport, py::dict input_options, py::object progress, bool autorotate) {
+         std::string rtsp_transport, py::dict input_options, py::object progress, bool autorotate, py::object preview) {
         RunOptions o;
         o.sample = sample.is_none() ? std::string() : sample.cast<std::string>();
         o.batch = batch;
@@ -355,6 +355,7 @@ void bind_run(py::module_& m) {
         o.annotate = opt_str(annotate);
         o.embeddings = opt_str(embeddings);
         o.metrics = opt_str(metrics);
+        if (!preview.is_none()) o.preview = py::str(preview).cast<std::string>();
         o.engine = std::move(engine);
         o.model_threads = model_threads;
         o.reader.threads = num_threads;
@@ -387,6 +388,7 @@ void bind_run(py::module_& m) {
       py::arg("queue") = "latest", py::arg("duration") = 0.0, py::arg("timeout") = 10.0, py::arg("reconnects") = -1,
       py::arg("batch_timeout_ms") = 0.0, py::arg("rtsp_transport") = "tcp",
       py::arg("input_options") = py::dict(), py::arg("progress") = py::bool_(false), py::arg("autorotate") = true,
+      py::arg("preview") = py::none(),
       R"doc(
 Runs a model over videos as `framepipe run` does, and returns a framepipe.Run: iterate it for
 the result dicts ({"video", "frame", "pts", "t", "classes" | "objects" | "embedding" |
@@ -400,7 +402,8 @@ description, a dict or a .json path. sample: a sample spec (default: every frame
 models: consecutive clips). out: results file (.jsonl, or .csv); annotate: an annotated copy
 (H.264, the source's timestamps and audio). progress: True for a bar on a terminal and a line
 every 10 s in a log or notebook (stderr), or a callable that gets {"video", "done", "total",
-"rate", "eta", "finished"} at most twice a second. The other options are the CLI's.)doc");
+"rate", "eta", "finished"} at most twice a second. preview: "[HOST:]PORT" (or a port) serves a
+page to watch the run, as the CLI's --preview. The other options are the CLI's.)doc");
 }
 
 }  // namespace framepipe::python

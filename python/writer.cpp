@@ -69,7 +69,7 @@ class PyVideoWriter {
                 std::optional<int> height, std::string codec, std::optional<int> crf, std::optional<int64_t> bitrate,
                 std::optional<std::string> preset, std::optional<std::string> pix_fmt, std::optional<int> gop,
                 py::object audio_from, py::object audio, std::optional<int> audio_rate, std::optional<std::string> format,
-                std::optional<std::string> pix) {
+                std::optional<std::string> pix, int hls_window) {
     path_ = text_of(py::module_::import("os").attr("fspath")(path));
     opt_.codec = std::move(codec);
     if (crf) opt_.crf = *crf;
@@ -78,6 +78,8 @@ class PyVideoWriter {
     if (pix_fmt) opt_.pix_fmt = *pix_fmt;
     if (gop) opt_.gop = *gop;
     if (format) opt_.format = *format;
+    if (hls_window < 0) throw ConfigError("VideoWriter " + path_ + ": hls_window must be >= 0 (0: keep every segment)");
+    opt_.hls_window = hls_window;
     if (!audio_from.is_none()) opt_.audio_from = text_of(py::module_::import("os").attr("fspath")(audio_from));
     if (!audio.is_none()) take_audio(audio, audio_rate);
     if (pix) opt_.input = parse_pixel_format(*pix);
@@ -219,7 +221,9 @@ Fraction or (num, den)) with each frame's pts keeps a variable rate as given. Wi
 come from the first frame unless given. codec (libx264 by default; libx265, libvpx-vp9, ffv1,
 ...), crf or bitrate (bits/s), preset, pix_fmt (yuv420p by default; gbrp for the lossless
 codecs, which give back exactly the pixels written), gop (frames between keyframes), format
-(the container; by default from the file name: .mp4, .mkv, .mov, .ts, .webm, .nut).
+(the container; by default from the file name: .mp4, .mkv, .mov, .ts, .webm, .nut, .m3u8, or
+a URL's scheme: rtmp://, srt://, udp://, tcp://, rtsp://); an .m3u8 playlist's segments appear
+as they close, and hls_window > 0 keeps only the last that many.
 audio_from copies a file's audio in sync (re-encoded where the container cannot hold it);
 or audio, a (channels, samples) float32 array from time 0, with audio_rate.
 The file is written as NAME.part.EXT and renamed by close(); an exception in the with block
@@ -227,13 +231,13 @@ finishes it with what was written and leaves it under its part name.)doc")
       .def(py::init<py::object, py::object, py::object, std::optional<int>, std::optional<int>, std::string,
                     std::optional<int>, std::optional<int64_t>, std::optional<std::string>, std::optional<std::string>,
                     std::optional<int>, py::object, py::object, std::optional<int>, std::optional<std::string>,
-                    std::optional<std::string>>(),
+                    std::optional<std::string>, int>(),
            py::arg("path"), py::kw_only(), py::arg("fps") = py::none(), py::arg("time_base") = py::none(),
            py::arg("width") = py::none(), py::arg("height") = py::none(), py::arg("codec") = "libx264",
            py::arg("crf") = py::none(), py::arg("bitrate") = py::none(), py::arg("preset") = py::none(),
            py::arg("pix_fmt") = py::none(), py::arg("gop") = py::none(), py::arg("audio_from") = py::none(),
            py::arg("audio") = py::none(), py::arg("audio_rate") = py::none(), py::arg("format") = py::none(),
-           py::arg("pix") = py::none())
+           py::arg("pix") = py::none(), py::arg("hls_window") = 0)
       .def("write", &PyVideoWriter::write, py::arg("frame"), py::arg("pts") = py::none(),
            "Encodes one frame: (H, W, 3) uint8 (numpy, or anything with __array__ or __dlpack__).")
       .def("close", [](PyVideoWriter& w) { w.close(); }, "Flushes the encoder, finishes and renames the file.")

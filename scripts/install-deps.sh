@@ -29,6 +29,7 @@ build_pkgs=(
   python3-venv python3-pip python3-setuptools python3-wheel python3-build dpkg-dev help2man
   # writers to the network: a real RTMP server receiving what a run publishes
   nginx-light libnginx-mod-rtmp
+  chromium          # the preview page, loaded and screenshot headless by its test
 )
 models_pkgs=(python3-onnx)
 fuzz_pkgs=(clang-14 libfuzzer-14-dev)

@@ -63,8 +63,15 @@ AVStream* Muxer::add_stream() {
 
 void Muxer::start() {
   if (!(out_->oformat->flags & AVFMT_NOFILE)) {
-    if (int r = avio_open(&out_->pb, file_.part().c_str(), AVIO_FLAG_WRITE); r < 0)
-      av::throw_error(ErrorKind::Io, r, "cannot create", file_.part());
+    // SRT in live mode drops what is still unsent when the socket closes: a writer that ends
+    // (a transform done in a second) lingers until it is delivered, unless the URL says.
+    AVDictionary* protocol = nullptr;
+    const std::string& url = file_.part();
+    if (url.rfind("srt://", 0) == 0 && url.find("linger=") == std::string::npos)
+      av_dict_set(&protocol, "linger", "10", 0);
+    const int r = avio_open2(&out_->pb, url.c_str(), AVIO_FLAG_WRITE, nullptr, &protocol);
+    av_dict_free(&protocol);
+    if (r < 0) av::throw_error(ErrorKind::Io, r, "cannot create", file_.part());
   }
   AVDictionary* options = header_options_;
   header_options_ = nullptr;

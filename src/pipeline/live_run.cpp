@@ -27,10 +27,10 @@ class LiveRun {
       gaps_.push_back(g);
     });
     stage_ = std::make_unique<ResultStage>(c.spec, url, *c.writer, c.results);
-    if (!annotated.empty()) {
+    if (!annotated.empty() || c.preview) {
       if (c.spec.channels == PixelFormat::Gray)
-        throw ConfigError("--annotate draws on colour frames; " + c.spec.name + " takes gray ones");
-      annotator_ = std::make_unique<LiveAnnotator>(annotated, c.spec.channels, live_->audio());
+        throw ConfigError("--annotate and --preview draw on colour frames; " + c.spec.name + " takes gray ones");
+      annotator_ = std::make_unique<LiveAnnotator>(annotated, c.spec.channels, live_->audio(), c.preview);
     }
   }
 
@@ -53,7 +53,7 @@ class LiveRun {
     LiveOptions lo;
     lo.reader = reader_options_for(c_.spec, a_.reader);
     model_image_ = lo.reader.image;
-    resize_here_ = !annotated.empty() && model_image_.width > 0;
+    resize_here_ = (!annotated.empty() || c_.preview) && model_image_.width > 0;
     if (resize_here_) lo.reader.image.width = lo.reader.image.height = 0;  // colour options stay
     lo.reader.open_timeout_ms = lo.reader.read_timeout_ms = static_cast<int>(a_.timeout * 1000);
     lo.policy = parse_queue_policy(a_.queue);

@@ -2,6 +2,7 @@
 // after another into one results file; file_run.cpp and live_run.cpp take each one through.
 #include "framepipe/pipeline/run.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -55,6 +56,28 @@ ResultOptions result_options(const RunOptions& a, const ModelSpec& spec) {
 // input), and so does any error of a single input, or of the results file (run_one asks it).
 bool fatal(const Error& e, size_t inputs) { return inputs == 1 || e.kind() == ErrorKind::Model; }
 
+// The results' callback, with the preview's beside it (run --preview): every result line, and
+// the stages' metrics at most twice a second.
+std::function<void(const std::string&)> preview_tap(RunContext& c, std::function<void(const std::string&)> user) {
+  if (!c.preview) return user;
+  auto last = std::make_shared<std::chrono::steady_clock::time_point>();
+  return [&c, user = std::move(user), last](const std::string& line) {
+    c.preview->result(line);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - *last > std::chrono::milliseconds(500)) {
+      *last = now;
+      std::string stages = "[";  // (appended: GCC 12 warns falsely on a chain of +)
+      for (const StageMetrics* m : {&c.decode, &c.infer, &c.write}) {
+        if (stages.size() > 1) stages += ", ";
+        stages += m->json();
+      }
+      stages += "]";
+      c.preview->metrics(stages);
+    }
+    if (user) user(line);
+  };
+}
+
 }  // namespace
 
 struct Runner::Impl {
@@ -67,7 +90,13 @@ struct Runner::Impl {
     if (videos.empty()) throw ConfigError("no input videos given");
     RunContext c(options, spec, *backend, sample, options.cancel ? *options.cancel : kNever);
     c.results = results;
-    ResultWriter writer(options.out, options.on_result);
+    std::unique_ptr<PreviewServer> preview;
+    if (!options.preview.empty()) {
+      preview = std::make_unique<PreviewServer>(options.preview);
+      c.preview = preview.get();
+      c.note("preview at " + preview->url());
+    }
+    ResultWriter writer(options.out, preview_tap(c, options.on_result));
     c.writer = &writer;
     std::unique_ptr<NpyAppender> embeddings;
     if (!options.embeddings.empty()) {

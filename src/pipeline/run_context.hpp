@@ -12,6 +12,7 @@
 #include "framepipe/pipeline/run.hpp"
 #include "framepipe/sample/sampling.hpp"
 #include "pipeline/result_stage.hpp"
+#include "sinks/preview_server.hpp"
 
 namespace framepipe {
 
@@ -24,6 +25,7 @@ struct RunContext {
   const SampleSpec& sample;
   const std::atomic<bool>& cancel;
   ResultWriter* writer = nullptr;  // set while a run is on
+  PreviewServer* preview = nullptr;  // run --preview: the pictures drawn and the results go there too
   ResultOptions results;
   StageMetrics decode{"decode"}, infer{"infer"}, write{"write"};
   int64_t rows = 0;                // result rows written, over every input

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "framepipe/sinks/annotate.hpp"
+#include "sinks/preview_server.hpp"
 
 namespace framepipe {
 
@@ -33,10 +34,12 @@ std::vector<std::string> audio_notes(const VideoWriter& w) {
   return notes;
 }
 
-Annotator::Annotator(const std::string& video, std::string out, const ReaderOptions& base) : out_(std::move(out)) {
+Annotator::Annotator(const std::string& video, std::string out, const ReaderOptions& base, PreviewServer* preview)
+    : out_(std::move(out)), preview_(preview) {
   ReaderOptions o = base;
   o.image = ImageOptions{};  // RGB at the source size
   reader_ = std::make_unique<VideoReader>(Source(video), o);
+  if (out_.empty()) return;  // the preview's pictures only
   VideoWriterOptions w;
   w.audio_from = video;
   if (!o.autorotate) w.display_matrix = reader_->info().video.display_matrix;  // shown upright all the same
@@ -53,39 +56,48 @@ void Annotator::result(int64_t index, const Prediction& p) {
 
 std::vector<std::string> Annotator::finish(bool complete) {
   advance_to(complete ? INT64_MAX : last_ + 1);
+  if (!writer_) return {};
   writer_->close(complete);
   return audio_notes(*writer_);
 }
 
 void Annotator::advance_to(int64_t index) {
   while (next_ < index && reader_->next(frame_)) {
+    next_ = frame_.info.index + 1;
+    if (!writer_ && !(preview_ && preview_->watched())) continue;  // nobody to draw for
     draw_objects(frame_, objects_);
     draw_classes(frame_, classes_);
-    writer_->write(frame_.data(), clock_.next(frame_.info.pts));
-    next_ = frame_.info.index + 1;
+    if (writer_) writer_->write(frame_.data(), clock_.next(frame_.info.pts));
+    if (preview_) preview_->picture(frame_.data(), frame_.width, frame_.height, PixelFormat::Rgb);
   }
 }
 
-LiveAnnotator::LiveAnnotator(std::string out, PixelFormat order, std::shared_ptr<AudioRelay> audio)
-    : out_(std::move(out)), order_(order), audio_(std::move(audio)) {}
+LiveAnnotator::LiveAnnotator(std::string out, PixelFormat order, std::shared_ptr<AudioRelay> audio,
+                             PreviewServer* preview)
+    : out_(std::move(out)), order_(order), audio_(std::move(audio)), preview_(preview) {}
 
 void LiveAnnotator::frame(Frame& f, double recording_offset, const Prediction& p, const Geometry& g,
                           Rational time_base) {
-  if (!writer_) {
-    VideoWriterOptions w;
-    w.input = order_;
-    w.tune = "zerolatency";  // frames reach the file as they come, with the audio beside them
-    w.audio_relay = audio_;
-    writer_ = std::make_unique<VideoWriter>(out_, f.width, f.height, time_base, w);
+  if (!started_) {
+    started_ = true;
+    if (!out_.empty()) {
+      VideoWriterOptions w;
+      w.input = order_;
+      w.tune = "zerolatency";  // frames reach the file as they come, with the audio beside them
+      w.audio_relay = audio_;
+      writer_ = std::make_unique<VideoWriter>(out_, f.width, f.height, time_base, w);
+    }
     width_ = f.width;
     height_ = f.height;
     time_base_ = time_base;
   }
-  if (f.width != width_ || f.height != height_) return;  // a reconnect at another size: not this file's
+  if (!writer_ && !(preview_ && preview_->watched())) return;  // nobody to draw for
   std::vector<Detection> objects = p.objects;
   for (auto& d : objects) d.box = g.box_to_output(d.box);
   draw_objects(f, objects, order_);
   draw_classes(f, drawn_classes(p), order_);
+  if (preview_) preview_->picture(f.data(), f.width, f.height, order_);
+  if (!writer_ || f.width != width_ || f.height != height_) return;  // a reconnect at another size: not this file's
   // In this file's time base, on the recording's clock; never at or before the frame written last.
   const int64_t pts = rescale_pts(f.info.pts, time_base, time_base_) +
                       std::llround(recording_offset * time_base_.den / time_base_.num);

@@ -16,6 +16,7 @@
 namespace framepipe {
 
 class AudioRelay;
+class PreviewServer;
 
 // What became of the source's audio in a copy, where not all of it was copied as it is: one
 // sentence each.
@@ -26,7 +27,8 @@ std::vector<std::string> audio_notes(const VideoWriter& writer);
 // order), so memory stays bounded.
 class Annotator {
  public:
-  Annotator(const std::string& video, std::string out, const ReaderOptions& base);
+  // `out` empty: no file, only the pictures handed to `preview` (run --preview alone).
+  Annotator(const std::string& video, std::string out, const ReaderOptions& base, PreviewServer* preview = nullptr);
   // Writes the frames before `index` with what was drawn so far, then takes the new result.
   void result(int64_t index, const Prediction& p);
   // Complete: the frames after the last result get it too. Interrupted: the video ends at the
@@ -38,6 +40,7 @@ class Annotator {
   std::string out_;
   std::unique_ptr<VideoReader> reader_;
   std::unique_ptr<VideoWriter> writer_;
+  PreviewServer* preview_;
   RisingClock clock_;
   Frame frame_;
   int64_t next_ = 0, last_ = -1;
@@ -51,7 +54,8 @@ class Annotator {
 // queue dropped are not in it; the audio is all there.
 class LiveAnnotator {
  public:
-  LiveAnnotator(std::string out, PixelFormat order, std::shared_ptr<AudioRelay> audio);
+  // `out` empty: no file, only the pictures handed to `preview`.
+  LiveAnnotator(std::string out, PixelFormat order, std::shared_ptr<AudioRelay> audio, PreviewServer* preview = nullptr);
   // `recording_offset`: seconds from the frame's connection clock to the recording's (the
   // same shift as that connection's audio). Boxes in `p` are mapped by `g` onto the frame.
   void frame(Frame& f, double recording_offset, const Prediction& p, const Geometry& g, Rational time_base);
@@ -61,7 +65,9 @@ class LiveAnnotator {
   std::string out_;
   PixelFormat order_;
   std::shared_ptr<AudioRelay> audio_;
+  PreviewServer* preview_;
   std::unique_ptr<VideoWriter> writer_;
+  bool started_ = false;
   int width_ = 0, height_ = 0;
   Rational time_base_;
   int64_t last_ = INT64_MIN + 1;

@@ -197,3 +197,29 @@ def test_run_publishes_to_nginx_rtmp(cli, clip, tmp_path, nginx_rtmp):
     time.sleep(0.5)  # nginx closes the recording when the publisher leaves
     frames, codec = count_frames(recorded)
     assert (frames, codec) == (75, "h264") and has_audio(recorded)
+
+
+def test_python_hls_window_keeps_the_last_segments(fp, tmp_path):
+    out = tmp_path / "win" / "w.m3u8"
+    out.parent.mkdir()
+    frames = np.random.default_rng(1).integers(0, 256, (25 * 9, 48, 64, 3), dtype=np.uint8)  # 9 s: 4-5 segments
+    with fp.VideoWriter(out, fps=25, hls_window=2) as w:
+        for f in frames:
+            w.write(f)
+    playlist = out.read_text()
+    listed = [l for l in playlist.splitlines() if l and not l.startswith("#")]
+    on_disk = sorted(p.name for p in out.parent.glob("*.ts"))
+    assert len(listed) == 2 and "#EXT-X-MEDIA-SEQUENCE:0" not in playlist, playlist
+    assert set(listed) <= set(on_disk) and len(on_disk) <= 3, on_disk  # older segments deleted
+
+
+def test_srt_destination_every_frame(cli, clip, tmp_path):
+    port = free_port(socket.SOCK_DGRAM)
+    got = tmp_path / "srt.ts"
+    server = receiver(f"srt://127.0.0.1:{port}?mode=listener", got)
+    p = subprocess.run([cli, "transform", str(clip), f"srt://127.0.0.1:{port}?mode=caller"], capture_output=True,
+                       text=True, timeout=60)
+    said = stop(server)
+    assert p.returncode == 0, p.stderr
+    assert count_frames(got) == (75, "h264"), said  # all of it: the writer lingers until delivered
+    assert has_audio(got)

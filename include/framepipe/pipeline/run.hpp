@@ -39,6 +39,8 @@ struct RunOptions {
                              // for NAME.mp4 files when there are several inputs
   std::string embeddings;    // embed models: every embedding as one N x D .npy here
   std::string metrics;       // per-stage metrics as JSON here
+  std::string preview;       // "[HOST:]PORT": a page to watch the run (/, /video, /results);
+                             // 127.0.0.1 unless a HOST is given; its URL is said as a note
   int top_k = 5;
   std::string aggregate = "none";  // none | vote | mean | ema
   int window = 5;
