@@ -72,7 +72,6 @@ test-asan: deps
 	@cmake --build $(BUILD_ASAN) -j$(JOBS)
 	@ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(JOBS)
 
-# The Python module into Debian's interpreter (/usr/local/lib/python3.X/dist-packages).
 # Installing (README "Install"): the CLI, libraries, modules, headers, CMake and pkg-config
 # files and the Python module into PREFIX (default /usr/local; DESTDIR for staging).
 PREFIX ?= /usr/local
