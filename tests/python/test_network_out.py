@@ -223,3 +223,21 @@ def test_srt_destination_every_frame(cli, clip, tmp_path):
     assert p.returncode == 0, p.stderr
     assert count_frames(got) == (75, "h264"), said  # all of it: the writer lingers until delivered
     assert has_audio(got)
+
+
+def test_rtsp_publishing_to_a_server(cli, clip, tmp_path):
+    """The ffmpeg CLI as an RTSP server in listen mode takes what `transform` publishes
+    (ANNOUNCE + RECORD over TCP) and decodes it: every frame, and the sound."""
+    port = free_port()
+    crc = tmp_path / "rtsp.crc"
+    server = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-y", "-rtsp_flags", "listen", "-i",
+                               f"rtsp://127.0.0.1:{port}/live", "-f", "framecrc", str(crc)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.7)
+    p = subprocess.run([cli, "transform", str(clip), f"rtsp://127.0.0.1:{port}/live"], capture_output=True, text=True,
+                       timeout=60)
+    said = stop(server)
+    assert p.returncode == 0, p.stderr
+    streams = [l.split(",")[0].strip() for l in crc.read_text().splitlines() if l and not l.startswith("#")]
+    assert streams.count("0") == 75, said
+    assert streams.count("1") > 0, said  # the audio
