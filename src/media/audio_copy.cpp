@@ -259,6 +259,25 @@ int AudioCopy::read(AVPacket* p) {
   return file_->read_any(p) ? 1 : -1;  // a read error ends the audio too
 }
 
+void AudioCopy::skip_until(double seconds) {
+  while (!done_) {
+    if (!pending_) {
+      const int r = read(pkt_.get());
+      if (r == 0) return;
+      if (r < 0) {
+        done_ = true;
+        return;
+      }
+      pending_ = true;
+    }
+    const AVRational in_tb = streams_[static_cast<size_t>(pkt_->stream_index)].time_base;
+    const int64_t ts = pkt_->dts != AV_NOPTS_VALUE ? pkt_->dts : pkt_->pts;
+    if (ts != AV_NOPTS_VALUE && ts * av_q2d(in_tb) > seconds) return;
+    pending_ = false;
+    av_packet_unref(pkt_.get());
+  }
+}
+
 void AudioCopy::copy_until(double seconds) {
   while (!done_) {
     if (!pending_) {

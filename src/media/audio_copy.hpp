@@ -31,6 +31,9 @@ class AudioCopy {
 
   // Copies the packets whose time is at or before `seconds` (a live relay: those that have come).
   void copy_until(double seconds);
+  // Drops the packets up to `seconds` (a destination opened again after an outage: its audio
+  // goes on from where the video does).
+  void skip_until(double seconds);
   void finish();  // the rest, and the re-encoders' last samples
 
   int64_t packets() const { return packets_; }

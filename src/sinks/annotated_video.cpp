@@ -31,6 +31,7 @@ std::vector<std::string> audio_notes(const VideoWriter& w) {
   if (!w.audio_skipped().empty())
     notes.push_back(w.path() + " cannot hold the audio " + w.audio_skipped() + "; it was left out");
   if (!w.audio_lost().empty()) notes.push_back(w.path() + " lacks " + w.audio_lost());
+  for (const std::string& o : w.outages()) notes.push_back(w.path() + ": the destination " + o);
   return notes;
 }
 

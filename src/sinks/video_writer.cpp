@@ -3,14 +3,18 @@
 // (media/encoder.hpp, media/muxer.hpp, media/audio_copy.hpp).
 #include "framepipe/sinks/video_writer.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
+#include <vector>
 
 extern "C" {
 #include <libavutil/display.h>
 #include <libavutil/pixdesc.h>
 }
 
+#include "common/part_file.hpp"
 #include "framepipe/error.hpp"
 #include "image/pixel_converter.hpp"
 #include "media/audio_copy.hpp"
@@ -95,6 +99,20 @@ struct VideoWriter::Impl {
   int64_t frames = 0, last_pts = INT64_MIN;
   std::map<int64_t, int64_t> durations;  // pts -> duration of frames the encoder still holds
   bool closed = false;
+  // A network destination that drops (a write fails): frames are dropped while it is down and
+  // it is opened again after 1, 2, 4 ... 30 s, with a fresh encoder (a keyframe first) and the
+  // audio going on from there; each outage is noted (outages()). Files fail as before.
+  int size_w = 0, size_h = 0;
+  Rational tb{1, 1};
+  bool network = false, down = false;
+  std::chrono::steady_clock::time_point retry_at;
+  double backoff = 1, down_at = 0;
+  int64_t dropped = 0;
+  int tries = 0;
+  std::vector<std::string> outages;
+  void open_output();  // muxer, encoder, streams, audio; the header
+  void went_down(double t, const std::string& why);
+  bool reconnect(double t);  // whether it takes frames again
 
   void open(int width, int height, Rational time_base);
   void open_encoder(int width, int height, Rational time_base);
@@ -107,22 +125,69 @@ void VideoWriter::Impl::open(int width, int height, Rational time_base) {
   if (width <= 0 || height <= 0)
     throw ConfigError("video writer " + path + ": bad size " + std::to_string(width) + "x" + std::to_string(height));
   if (time_base.num <= 0 || time_base.den <= 0) throw ConfigError("video writer " + path + ": bad time base");
-  mux = std::make_unique<Muxer>(path, opt.format, opt.hls_window);
-  open_encoder(width, height, time_base);
-  add_video_stream();
-  if (std::string(mux->format()->oformat->name) == "hls" && opt.gop == 0) key_every = 2.0;
-  seconds_per_tick = static_cast<double>(time_base.num) / time_base.den;
   if (!opt.audio_from.empty() && opt.audio_relay)
     throw ConfigError("video writer " + path + ": audio from a file or from a live source, not both");
-  if (opt.audio_relay) audio = std::make_unique<AudioCopy>(*mux, opt.audio_relay);
-  else if (!opt.audio_from.empty()) audio = std::make_unique<AudioCopy>(*mux, opt.audio_from);
+  size_w = width;
+  size_h = height;
+  tb = time_base;
+  network = path.find("://") != std::string::npos && is_stream_path(path);
+  seconds_per_tick = static_cast<double>(time_base.num) / time_base.den;
+  open_output();
   const AVCodecContext* c = enc->context();
   frame->format = c->pix_fmt;
   frame->width = width;
   frame->height = height;
   if (int r = av_frame_get_buffer(frame.get(), 0); r < 0)
     av::throw_error(ErrorKind::Io, r, "cannot allocate a frame for", path);
+}
+
+void VideoWriter::Impl::open_output() {
+  mux = std::make_unique<Muxer>(path, opt.format, opt.hls_window);
+  open_encoder(size_w, size_h, tb);
+  add_video_stream();
+  if (std::string(mux->format()->oformat->name) == "hls" && opt.gop == 0) key_every = 2.0;
+  if (opt.audio_relay) audio = std::make_unique<AudioCopy>(*mux, opt.audio_relay);
+  else if (!opt.audio_from.empty()) audio = std::make_unique<AudioCopy>(*mux, opt.audio_from);
   mux->start();
+}
+
+void VideoWriter::Impl::went_down(double t, const std::string& why) {
+  audio.reset();
+  enc.reset();
+  mux.reset();  // closes the connection
+  durations.clear();
+  down = true;
+  down_at = t;
+  tries = 0;
+  backoff = 1;
+  retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  char at[32];
+  std::snprintf(at, sizeof at, "%.2f", t);
+  outages.push_back(std::string("dropped at ") + at + " s (" + why + ")");
+}
+
+bool VideoWriter::Impl::reconnect(double t) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < retry_at) return false;
+  ++tries;
+  try {
+    open_output();
+    if (audio && !opt.audio_relay) audio->skip_until(t);
+  } catch (const Error&) {
+    audio.reset();
+    enc.reset();
+    mux.reset();
+    backoff = std::min(backoff * 2, 30.0);
+    retry_at = now + std::chrono::milliseconds(static_cast<int64_t>(backoff * 1000));
+    return false;
+  }
+  down = false;
+  char at[96];
+  std::snprintf(at, sizeof at, ", back at %.2f s after %d tries (%lld frames not sent)", t, tries,
+                static_cast<long long>(dropped));
+  outages.back() += at;
+  dropped = 0;
+  return true;
 }
 
 void VideoWriter::Impl::open_encoder(int width, int height, Rational time_base) {
@@ -176,13 +241,19 @@ void VideoWriter::Impl::write_packet(AVPacket* packet) {
 void VideoWriter::Impl::finish(bool complete) {
   if (closed) return;
   closed = true;
-  // Frames the encoder still holds are written even when none has come out yet (x264's
-  // look-ahead keeps the first few): a run that fails at its second frame keeps its first.
-  if (mux->started() || frames > 0) {
-    enc->send(nullptr, [this](AVPacket* p) { write_packet(p); });
-    if (audio) audio->finish();
+  if (!mux) return;  // a network destination down at the end: nothing to finish
+  try {
+    // Frames the encoder still holds are written even when none has come out yet (x264's
+    // look-ahead keeps the first few): a run that fails at its second frame keeps its first.
+    if (mux->started() || frames > 0) {
+      enc->send(nullptr, [this](AVPacket* p) { write_packet(p); });
+      if (audio) audio->finish();
+    }
+    mux->finish(complete);
+  } catch (const IoError& e) {
+    if (!network) throw;
+    outages.push_back(std::string("dropped at the end (") + e.what() + ")");
   }
-  mux->finish(complete);
 }
 
 VideoWriter::VideoWriter(std::string path, int width, int height, Rational time_base, VideoWriterOptions options)
@@ -212,6 +283,12 @@ void VideoWriter::write(const uint8_t* pixels, int64_t pts) {
   if (pts <= m.last_pts)
     throw ConfigError("video writer " + m.path + ": pts " + std::to_string(pts) + " after " + std::to_string(m.last_pts) +
                       " (timestamps must increase)");
+  const double t = static_cast<double>(pts) * m.seconds_per_tick;
+  if (m.down && !m.reconnect(t)) {
+    ++m.dropped;
+    m.last_pts = pts;
+    return;
+  }
   if (int r = av_frame_make_writable(m.frame.get()); r < 0)
     av::throw_error(ErrorKind::Io, r, "cannot reuse a frame for", m.path);
   m.to_yuv.pack(pixels, m.opt.input, m.frame->height > 576 ? ColorMatrix::Bt709 : ColorMatrix::Bt601, m.frame.get());
@@ -226,7 +303,12 @@ void VideoWriter::write(const uint8_t* pixels, int64_t pts) {
   const int64_t duration = m.frames > 0 ? pts - m.last_pts : 0;
   av::set_frame_duration(m.frame.get(), duration);
   m.durations[pts] = duration;
-  m.enc->send(m.frame.get(), [&m](AVPacket* p) { m.write_packet(p); });
+  try {
+    m.enc->send(m.frame.get(), [&m](AVPacket* p) { m.write_packet(p); });
+  } catch (const IoError& e) {
+    if (!m.network) throw;
+    m.went_down(t, e.what());
+  }
   m.last_pts = pts;
   ++m.frames;
 }
@@ -254,5 +336,6 @@ const std::string& VideoWriter::audio_transcoded_to() const {
   return impl_->audio ? impl_->audio->transcoded_to() : kNone;
 }
 const std::string& VideoWriter::path() const { return impl_->path; }
+const std::vector<std::string>& VideoWriter::outages() const { return impl_->outages; }
 
 }  // namespace framepipe

@@ -241,3 +241,36 @@ def test_rtsp_publishing_to_a_server(cli, clip, tmp_path):
     streams = [l.split(",")[0].strip() for l in crc.read_text().splitlines() if l and not l.startswith("#")]
     assert streams.count("0") == 75, said
     assert streams.count("1") > 0, said  # the audio
+
+
+def test_a_destination_that_drops_never_stops_the_run(cli, tmp_path):
+    """The receiving server killed mid-run and started again: the run ends normally with every
+    result line, says the outage, and the second server gets the rest from a keyframe."""
+    src_port, dst_port = free_port(), free_port()
+    source = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "quiet", "-re", "-f", "lavfi", "-i",
+                               "testsrc2=size=160x120:rate=25:duration=14", "-c:v", "libx264", "-preset", "ultrafast",
+                               "-g", "25", "-f", "mpegts", f"tcp://127.0.0.1:{src_port}?listen=1"])
+    first, second = tmp_path / "first.ts", tmp_path / "second.ts"
+    server = receiver(f"tcp://127.0.0.1:{dst_port}?listen=1", first)
+    time.sleep(0.3)
+    out = tmp_path / "r.jsonl"
+    run = subprocess.Popen([cli, "run", "builtin:motion", f"tcp://127.0.0.1:{src_port}", "--duration", "10",
+                            "--out", str(out), "--annotate", f"tcp://127.0.0.1:{dst_port}"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        server.kill()  # the destination drops, without a word
+        server.wait()
+        time.sleep(2)
+        server = receiver(f"tcp://127.0.0.1:{dst_port}?listen=1", second)
+        _, err = run.communicate(timeout=60)
+    finally:
+        source.kill()
+        source.wait()
+    stop(server)
+    assert run.returncode == 0, err
+    rows = [json.loads(l) for l in out.read_text().splitlines()]
+    assert len(rows) > 150 and all("frame" in r for r in rows)  # ~10 s at 25 fps, the analysis went on
+    assert "the destination dropped at" in err and "back at" in err, err
+    frames, codec = count_frames(second)
+    assert codec == "h264" and frames > 25, frames  # the rest, from a keyframe

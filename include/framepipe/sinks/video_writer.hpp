@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "framepipe/image/pixel_format.hpp"
 #include "framepipe/media/rational.hpp"
@@ -95,6 +96,10 @@ class VideoWriter {
   // streams of a later connection whose codec setup changed. Known after close().
   const std::string& audio_lost() const;
   const std::string& path() const;
+  // A network destination's outages, one sentence each ("dropped at 3.20 s (...), back at
+  // 6.48 s after 2 tries (80 frames not sent)"): while it is down, frames are dropped and it
+  // is opened again after 1, 2, 4 ... 30 s; the writing never fails for it.
+  const std::vector<std::string>& outages() const;
 
  private:
   static inline const std::string kNone;
