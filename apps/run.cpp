@@ -194,6 +194,10 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--embeddings", o.embeddings,
                   "embedding models: every embedding as one N x D float32 .npy here (the result lines name their "
                   "row as embedding_row) instead of inline");
+  cmd->add_option("--format", o.annotate_format,
+                  "the annotated copy's container (mp4, matroska, mpegts, flv, hls, ...); default: from its name or "
+                  "its URL's scheme (rtmp: flv; srt, udp, tcp: mpegts; rtsp)");
+  cmd->add_option("--hls-window", o.hls_window, "an .m3u8 annotated copy keeps only its last N segments (0: all)");
   cmd->add_option("--preview", o.preview,
                   "[HOST:]PORT: serve a page to watch the run (the annotated picture, the latest results and "
                   "stage metrics) on 127.0.0.1 unless HOST is given; PORT 0 picks a free one; the URL is printed");

@@ -15,8 +15,8 @@ Command add_transform(CLI::App& app) {
                                  "Decode, process every frame with OpenCV operations, encode (H.264 by default) "
                                  "keeping every timestamp and the audio");
   struct Args {
-    std::string input, output, ops, codec = "libx264", preset = "veryfast";
-    int crf = 20, threads = 0;
+    std::string input, output, ops, codec = "libx264", preset = "veryfast", format;
+    int crf = 20, threads = 0, hls_window = 0;
     bool no_audio = false, strict = false, no_autorotate = false;
     std::vector<std::string> input_options;
   };
@@ -29,6 +29,10 @@ Command add_transform(CLI::App& app) {
   cmd->add_option("--crf", a->crf, "x264/x265 quality, lower is better")->capture_default_str();
   cmd->add_option("--preset", a->preset, "x264/x265 speed preset")->capture_default_str();
   cmd->add_option("--threads", a->threads, "decoder and encoder threads (0: FFmpeg's choice)");
+  cmd->add_option("--format", a->format,
+                  "the output's container (mp4, matroska, mpegts, flv, hls, ...); default: from OUTPUT's name or "
+                  "its URL's scheme (rtmp: flv; srt, udp, tcp: mpegts; rtsp)");
+  cmd->add_option("--hls-window", a->hls_window, "an .m3u8 OUTPUT keeps only its last N segments (0: all)");
   cmd->add_flag("--no-audio", a->no_audio, "leave the audio out (it is copied by default)");
   cmd->add_flag("--strict", a->strict, "damaged data in the input is an error instead of being concealed");
   cmd->add_flag("--no-autorotate", a->no_autorotate,
@@ -46,6 +50,8 @@ Command add_transform(CLI::App& app) {
     o.writer.crf = a->crf;
     o.writer.preset = a->preset;
     o.writer.threads = a->threads;
+    o.writer.format = a->format;
+    o.writer.hls_window = a->hls_window;
     o.keep_audio = !a->no_audio;
     Progress progress("transform", 0, true, 10, "frames");
     auto result = transform_video(a->input, a->output, ops, o, [&](int64_t done, int64_t) { progress.update(done); });

@@ -57,7 +57,8 @@ InputOutcome run_file(RunContext& c, const std::string& video, const std::string
   VideoReader reader(Source(video), reader_options_for(c.spec, a.reader));
   const SamplePlan plan = plan_sample(c.sample, reader);
   std::unique_ptr<Annotator> annotator;
-  if (!annotated.empty() || c.preview) annotator = std::make_unique<Annotator>(video, annotated, a.reader, c.preview);
+  if (!annotated.empty() || c.preview)
+    annotator = std::make_unique<Annotator>(video, annotated, a.reader, c.preview, a.annotate_format, a.hls_window);
   ResultStage stage(c.spec, video, *c.writer, c.results, annotator.get());
   const std::string label = "run " + std::filesystem::path(video).filename().string();
   const auto total = static_cast<int64_t>(plan.rows());

@@ -30,7 +30,8 @@ class LiveRun {
     if (!annotated.empty() || c.preview) {
       if (c.spec.channels == PixelFormat::Gray)
         throw ConfigError("--annotate and --preview draw on colour frames; " + c.spec.name + " takes gray ones");
-      annotator_ = std::make_unique<LiveAnnotator>(annotated, c.spec.channels, live_->audio(), c.preview);
+      annotator_ = std::make_unique<LiveAnnotator>(annotated, c.spec.channels, live_->audio(), c.preview,
+                                                   c.options.annotate_format, c.options.hls_window);
     }
   }
 

@@ -35,13 +35,16 @@ std::vector<std::string> audio_notes(const VideoWriter& w) {
   return notes;
 }
 
-Annotator::Annotator(const std::string& video, std::string out, const ReaderOptions& base, PreviewServer* preview)
+Annotator::Annotator(const std::string& video, std::string out, const ReaderOptions& base, PreviewServer* preview,
+                     const std::string& format, int hls_window)
     : out_(std::move(out)), preview_(preview) {
   ReaderOptions o = base;
   o.image = ImageOptions{};  // RGB at the source size
   reader_ = std::make_unique<VideoReader>(Source(video), o);
   if (out_.empty()) return;  // the preview's pictures only
   VideoWriterOptions w;
+  w.format = format;
+  w.hls_window = hls_window;
   w.audio_from = video;
   if (!o.autorotate) w.display_matrix = reader_->info().video.display_matrix;  // shown upright all the same
   writer_ = std::make_unique<VideoWriter>(out_, reader_->out_width(), reader_->out_height(),
@@ -74,8 +77,13 @@ void Annotator::advance_to(int64_t index) {
 }
 
 LiveAnnotator::LiveAnnotator(std::string out, PixelFormat order, std::shared_ptr<AudioRelay> audio,
-                             PreviewServer* preview)
-    : out_(std::move(out)), order_(order), audio_(std::move(audio)), preview_(preview) {}
+                             PreviewServer* preview, std::string format, int hls_window)
+    : out_(std::move(out)),
+      order_(order),
+      audio_(std::move(audio)),
+      preview_(preview),
+      format_(std::move(format)),
+      hls_window_(hls_window) {}
 
 void LiveAnnotator::frame(Frame& f, double recording_offset, const Prediction& p, const Geometry& g,
                           Rational time_base) {
@@ -86,6 +94,8 @@ void LiveAnnotator::frame(Frame& f, double recording_offset, const Prediction& p
       w.input = order_;
       w.tune = "zerolatency";  // frames reach the file as they come, with the audio beside them
       w.audio_relay = audio_;
+      w.format = format_;
+      w.hls_window = hls_window_;
       writer_ = std::make_unique<VideoWriter>(out_, f.width, f.height, time_base, w);
     }
     width_ = f.width;

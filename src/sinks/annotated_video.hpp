@@ -28,7 +28,9 @@ std::vector<std::string> audio_notes(const VideoWriter& writer);
 class Annotator {
  public:
   // `out` empty: no file, only the pictures handed to `preview` (run --preview alone).
-  Annotator(const std::string& video, std::string out, const ReaderOptions& base, PreviewServer* preview = nullptr);
+  // `format`, `hls_window`: as VideoWriterOptions'.
+  Annotator(const std::string& video, std::string out, const ReaderOptions& base, PreviewServer* preview = nullptr,
+            const std::string& format = "", int hls_window = 0);
   // Writes the frames before `index` with what was drawn so far, then takes the new result.
   void result(int64_t index, const Prediction& p);
   // Complete: the frames after the last result get it too. Interrupted: the video ends at the
@@ -55,7 +57,8 @@ class Annotator {
 class LiveAnnotator {
  public:
   // `out` empty: no file, only the pictures handed to `preview`.
-  LiveAnnotator(std::string out, PixelFormat order, std::shared_ptr<AudioRelay> audio, PreviewServer* preview = nullptr);
+  LiveAnnotator(std::string out, PixelFormat order, std::shared_ptr<AudioRelay> audio, PreviewServer* preview = nullptr,
+                std::string format = "", int hls_window = 0);
   // `recording_offset`: seconds from the frame's connection clock to the recording's (the
   // same shift as that connection's audio). Boxes in `p` are mapped by `g` onto the frame.
   void frame(Frame& f, double recording_offset, const Prediction& p, const Geometry& g, Rational time_base);
@@ -66,6 +69,8 @@ class LiveAnnotator {
   PixelFormat order_;
   std::shared_ptr<AudioRelay> audio_;
   PreviewServer* preview_;
+  std::string format_;
+  int hls_window_;
   std::unique_ptr<VideoWriter> writer_;
   bool started_ = false;
   int width_ = 0, height_ = 0;

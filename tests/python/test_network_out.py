@@ -274,3 +274,20 @@ def test_a_destination_that_drops_never_stops_the_run(cli, tmp_path):
     assert "the destination dropped at" in err and "back at" in err, err
     frames, codec = count_frames(second)
     assert codec == "h264" and frames > 25, frames  # the rest, from a keyframe
+
+
+def test_cli_format_and_hls_window(cli, clip, tmp_path):
+    """--format overrides the container a name implies; --hls-window keeps the last segments."""
+    out = tmp_path / "copy.bin"
+    p = subprocess.run([cli, "transform", str(clip), str(out), "--format", "mpegts"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    fmt = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", str(out)],
+                         capture_output=True, text=True).stdout.strip()
+    assert fmt == "mpegts" and count_frames(out) == (75, "h264")
+    hls = tmp_path / "w"
+    hls.mkdir()
+    p = subprocess.run([cli, "run", "builtin:motion", str(clip), "--annotate", str(hls / "a.m3u8"), "--hls-window", "1"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    listed = [l for l in (hls / "a.m3u8").read_text().splitlines() if l and not l.startswith("#")]
+    assert len(listed) == 1 and len(list(hls.glob("*.ts"))) <= 2, listed

@@ -39,6 +39,9 @@ struct RunOptions {
                              // for NAME.mp4 files when there are several inputs
   std::string embeddings;    // embed models: every embedding as one N x D .npy here
   std::string metrics;       // per-stage metrics as JSON here
+  std::string annotate_format;  // the annotated copy's container (mp4, mpegts, flv, hls, ...);
+                               // default: from its name or its URL's scheme
+  int hls_window = 0;          // an .m3u8 annotated copy keeps its last N segments (0: all)
   std::string preview;       // "[HOST:]PORT": a page to watch the run (/, /video, /results);
                              // 127.0.0.1 unless a HOST is given; its URL is said as a note
   int top_k = 5;
