@@ -259,44 +259,40 @@ int AudioCopy::read(AVPacket* p) {
   return file_->read_any(p) ? 1 : -1;  // a read error ends the audio too
 }
 
-void AudioCopy::skip_until(double seconds) {
-  while (!done_) {
-    if (!pending_) {
-      const int r = read(pkt_.get());
-      if (r == 0) return;
-      if (r < 0) {
-        done_ = true;
-        return;
-      }
-      pending_ = true;
+bool AudioCopy::next_pending() {
+  while (!pending_ && !done_) {
+    const int r = read(pkt_.get());
+    if (r == 0) return false;  // the rest has not arrived yet
+    if (r < 0) {
+      done_ = true;
+      return false;
     }
-    const AVRational in_tb = streams_[static_cast<size_t>(pkt_->stream_index)].time_base;
-    const int64_t ts = pkt_->dts != AV_NOPTS_VALUE ? pkt_->dts : pkt_->pts;
-    if (ts != AV_NOPTS_VALUE && ts * av_q2d(in_tb) > seconds) return;
+    if (map_[static_cast<size_t>(pkt_->stream_index)] < 0) {
+      av_packet_unref(pkt_.get());
+      continue;
+    }
+    pending_ = true;
+  }
+  return pending_;
+}
+
+bool AudioCopy::pending_after(double seconds) const {
+  const AVRational in_tb = streams_[static_cast<size_t>(pkt_->stream_index)].time_base;
+  const int64_t ts = pkt_->dts != AV_NOPTS_VALUE ? pkt_->dts : pkt_->pts;
+  return ts != AV_NOPTS_VALUE && ts * av_q2d(in_tb) > seconds;
+}
+
+void AudioCopy::skip_until(double seconds) {
+  while (next_pending() && !pending_after(seconds)) {
     pending_ = false;
     av_packet_unref(pkt_.get());
   }
 }
 
 void AudioCopy::copy_until(double seconds) {
-  while (!done_) {
-    if (!pending_) {
-      const int r = read(pkt_.get());
-      if (r == 0) return;  // the rest has not arrived yet
-      if (r < 0) {
-        done_ = true;
-        return;
-      }
-      if (map_[static_cast<size_t>(pkt_->stream_index)] < 0) {
-        av_packet_unref(pkt_.get());
-        continue;
-      }
-      pending_ = true;
-    }
-    const AVRational in_tb = streams_[static_cast<size_t>(pkt_->stream_index)].time_base;
-    const int64_t ts = pkt_->dts != AV_NOPTS_VALUE ? pkt_->dts : pkt_->pts;
-    if (ts != AV_NOPTS_VALUE && ts * av_q2d(in_tb) > seconds) return;
+  while (next_pending() && !pending_after(seconds)) {
     pending_ = false;
+    const AVRational in_tb = streams_[static_cast<size_t>(pkt_->stream_index)].time_base;
     if (auto t = transcoders_.find(pkt_->stream_index); t != transcoders_.end()) {
       AudioTranscoder& tr = *t->second;
       if (!tr.decode(pkt_.get(), [&](AVPacket* p) { mux_.write(p, tr.enc->context()->time_base, tr.out_index), ++packets_; }))

@@ -48,6 +48,10 @@ class AudioCopy {
   void map_streams();
   bool add_transcoder(int input);
   int read(AVPacket* p);  // 1: a packet; 0: none yet (a relay); -1: the end
+  // The next packet of a copied stream in pkt_, kept pending until taken; false where none
+  // has come yet (a relay) or the input ended.
+  bool next_pending();
+  bool pending_after(double seconds) const;  // the pending packet's time is past `seconds`
   void note_losses();
 
   Muxer& mux_;

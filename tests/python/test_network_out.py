@@ -76,14 +76,20 @@ def test_run_annotates_to_a_server_every_frame_with_sound(cli, clip, tmp_path, s
     assert has_audio(got)
 
 
+def transform_to(cli, clip, listen, send, got):
+    """`transform` of the clip to `send`, received by the ffmpeg CLI listening on `listen` into
+    `got`; the transform's exit status checked, the receiver's words returned."""
+    server = receiver(listen, got)
+    p = subprocess.run([cli, "transform", str(clip), send], capture_output=True, text=True, timeout=60)
+    said = stop(server)
+    assert p.returncode == 0, p.stderr
+    return said
+
+
 def test_udp_destination_arrives(cli, clip, tmp_path):
     port = free_port(socket.SOCK_DGRAM)
     got = tmp_path / "udp.ts"
-    server = receiver(f"udp://127.0.0.1:{port}?timeout=3000000", got)
-    p = subprocess.run([cli, "transform", str(clip), f"udp://127.0.0.1:{port}?pkt_size=1316"], capture_output=True,
-                       text=True, timeout=60)
-    stop(server)
-    assert p.returncode == 0, p.stderr
+    transform_to(cli, clip, f"udp://127.0.0.1:{port}?timeout=3000000", f"udp://127.0.0.1:{port}?pkt_size=1316", got)
     frames, codec = count_frames(got)
     assert codec == "h264" and frames >= 60  # datagrams on the loopback; most arrive
 
@@ -216,11 +222,7 @@ def test_python_hls_window_keeps_the_last_segments(fp, tmp_path):
 def test_srt_destination_every_frame(cli, clip, tmp_path):
     port = free_port(socket.SOCK_DGRAM)
     got = tmp_path / "srt.ts"
-    server = receiver(f"srt://127.0.0.1:{port}?mode=listener", got)
-    p = subprocess.run([cli, "transform", str(clip), f"srt://127.0.0.1:{port}?mode=caller"], capture_output=True,
-                       text=True, timeout=60)
-    said = stop(server)
-    assert p.returncode == 0, p.stderr
+    said = transform_to(cli, clip, f"srt://127.0.0.1:{port}?mode=listener", f"srt://127.0.0.1:{port}?mode=caller", got)
     assert count_frames(got) == (75, "h264"), said  # all of it: the writer lingers until delivered
     assert has_audio(got)
 
